@@ -1,0 +1,62 @@
+/**
+ * Port for storing conversations and their messages. Messages of one conversation have a
+ * total order (a per-conversation sequence), so concurrent turns never interleave ambiguously.
+ */
+import { Context, type Effect, type Option } from "effect"
+import type { Conversation, ConversationId, Message, MessageRole, ToolCall } from "./Conversation.ts"
+import type { UserId } from "./CurrentUser.ts"
+import type { RepositoryError } from "./Errors.ts"
+
+export interface NewMessage {
+  readonly role: MessageRole
+  readonly content: string
+  readonly toolCalls: ReadonlyArray<ToolCall>
+}
+
+export interface ConversationSlice {
+  readonly items: ReadonlyArray<Conversation>
+  readonly next: Option.Option<{ readonly updatedAt: string; readonly id: string }>
+}
+
+export interface MessageSlice {
+  readonly items: ReadonlyArray<Message>
+  readonly next: Option.Option<number>
+}
+
+export class ConversationRepository extends Context.Service<
+  ConversationRepository,
+  {
+    readonly create: (owner: UserId, title: string) => Effect.Effect<Conversation, RepositoryError>
+    readonly find: (
+      owner: UserId,
+      id: ConversationId
+    ) => Effect.Effect<Option.Option<Conversation>, RepositoryError>
+    /** Newest first. */
+    readonly list: (
+      owner: UserId,
+      options: {
+        readonly limit: number
+        readonly after?: { readonly updatedAt: string; readonly id: string }
+      }
+    ) => Effect.Effect<ConversationSlice, RepositoryError>
+    readonly delete: (owner: UserId, id: ConversationId) => Effect.Effect<boolean, RepositoryError>
+    /** Appends at the end of the conversation's order; none when the conversation is not the owner's. */
+    readonly append: (
+      owner: UserId,
+      id: ConversationId,
+      message: NewMessage
+    ) => Effect.Effect<Option.Option<Message>, RepositoryError>
+    /** The last `limit` messages, oldest first. */
+    readonly recent: (
+      owner: UserId,
+      id: ConversationId,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<Message>, RepositoryError>
+    /** Messages in order, from the start or after a message id. */
+    readonly messages: (
+      owner: UserId,
+      id: ConversationId,
+      options: { readonly limit: number; readonly after?: number }
+    ) => Effect.Effect<MessageSlice, RepositoryError>
+  }
+>()("@taskport/core/ConversationRepository") {}

@@ -1,0 +1,65 @@
+/**
+ * The typed failures of the core. Each is a schema-backed tagged error, so adapters can
+ * serialise it, match it by `_tag`, and map it to their surface in one place.
+ */
+import { Schema } from "effect"
+import { ConversationId } from "./Conversation.ts"
+import { TaskId } from "./Task.ts"
+
+export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", { id: TaskId }) {
+  override get message(): string {
+    return `Task ${this.id} not found`
+  }
+}
+
+export class ConversationNotFound extends Schema.TaggedError<ConversationNotFound>()("ConversationNotFound", {
+  id: ConversationId
+}) {
+  override get message(): string {
+    return `Conversation ${this.id} not found`
+  }
+}
+
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  id: TaskId,
+  expected_version: Schema.Int,
+  current_version: Schema.Int
+}) {
+  override get message(): string {
+    return `Task ${this.id} is at version ${this.current_version}, not ${this.expected_version}; read it again and retry`
+  }
+}
+
+/**
+ * Infrastructure failure (database unreachable, deadlock, ...). `retryable` tells clients
+ * whether trying again later can help. The message is generic on purpose: the underlying
+ * cause (possibly holding SQL text) is kept out of the serialised form.
+ */
+export class RepositoryError extends Schema.TaggedError<RepositoryError>()("RepositoryError", {
+  retryable: Schema.Boolean,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.retryable
+      ? "The database is unavailable; try again shortly"
+      : "The database could not complete the request"
+  }
+}
+
+/** The bearer token is missing or could not be verified. */
+export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unauthenticated", {
+  reason: Schema.Literals([
+    "missing",
+    "malformed",
+    "expired",
+    "bad_signature",
+    "wrong_issuer",
+    "wrong_audience",
+    "invalid"
+  ]),
+  description: Schema.String
+}) {
+  override get message(): string {
+    return this.description
+  }
+}

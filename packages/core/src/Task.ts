@@ -1,0 +1,239 @@
+/**
+ * The task domain: every task field is defined here once, with its limits and a description,
+ * and the parameters of each `todo_*` operation are slices of these fields. REST decoding,
+ * MCP and OpenAI tool schemas, the OpenAPI document and repository row decoding all derive
+ * from these definitions.
+ */
+import { DateTime, Option, Schema, SchemaTransformation } from "effect"
+
+/** A trimmed string: blank input is rejected before trimming so the rule shows in JSON Schema. */
+const trimmed = (options: { readonly max: number; readonly what: string }) =>
+  Schema.String.check(
+    Schema.isPattern(/\S/, { message: `${options.what} must not be blank` }),
+    Schema.isMaxLength(options.max)
+  ).pipe(Schema.decode(SchemaTransformation.trim()))
+
+export const TaskId = Schema.Int.check(Schema.isGreaterThan(0))
+  .pipe(Schema.brand("TaskId"))
+  .annotate({ description: "The task's id, a positive integer assigned by Taskport." })
+export type TaskId = typeof TaskId.Type
+
+export const Title = trimmed({ max: 200, what: "title" }).annotate({
+  description: "Short title of the task, 1 to 200 characters; surrounding spaces are removed."
+})
+
+export const Description = Schema.String.check(Schema.isMaxLength(2000)).annotate({
+  description: "Longer free-form notes, at most 2000 characters."
+})
+
+export const Priority = Schema.Literals(["low", "medium", "high"]).annotate({
+  description: "How important the task is: low, medium (the default) or high."
+})
+export type Priority = typeof Priority.Type
+
+export const PriorityRank: Record<Priority, number> = { low: 1, medium: 2, high: 3 }
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const ZONED =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:\d{2})?\[([^\]]+)\]$/
+
+const isCalendarDate = (y: number, m: number, d: number): boolean => {
+  const date = new Date(Date.UTC(y, m - 1, d))
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
+}
+
+/** A due value resolved to its canonical text and the instant used for sorting and filtering. */
+export interface DueMoment {
+  readonly text: string
+  readonly epochMillis: number
+}
+
+/**
+ * Parses a due value: a calendar date (`2026-12-01`, placed at 00:00 UTC for ordering) or a
+ * wall-clock date-time with an IANA zone (`2026-12-01T09:00[Europe/Paris]`, optionally with
+ * seconds and an offset). Zoned values are normalised to the full RFC 9557 form.
+ */
+export const parseDue = (input: string): Option.Option<DueMoment> => {
+  const date = DATE.exec(input)
+  if (date) {
+    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])]
+    return isCalendarDate(y, m, d)
+      ? Option.some({ text: input, epochMillis: Date.UTC(y, m - 1, d) })
+      : Option.none()
+  }
+  const zoned = ZONED.exec(input)
+  if (!zoned) return Option.none()
+  const [y, mo, d, h, mi] = [1, 2, 3, 4, 5].map((i) => Number(zoned[i]))
+  const s = Number(zoned[6] ?? 0)
+  const ms = Number((zoned[7] ?? "0").padEnd(3, "0"))
+  if (!isCalendarDate(y!, mo!, d!) || h! > 23 || mi! > 59 || s > 59) return Option.none()
+  const zone = DateTime.zoneMakeNamed(zoned[9]!)
+  if (Option.isNone(zone)) return Option.none()
+  const moment = zoned[8]
+    ? DateTime.makeZonedFromString(input)
+    : DateTime.makeZoned(
+        { year: y!, month: mo!, day: d!, hour: h!, minute: mi!, second: s, millisecond: ms },
+        { timeZone: zone.value, adjustForTimeZone: true }
+      )
+  return Option.map(moment, (z) => ({
+    text: DateTime.formatIsoZoned(z),
+    epochMillis: DateTime.toEpochMillis(z)
+  }))
+}
+
+export const Due = Schema.String.pipe(
+  Schema.decode(
+    SchemaTransformation.transform({
+      decode: (s: string) => Option.match(parseDue(s), { onNone: () => s, onSome: (m) => m.text }),
+      encode: (s: string) => s
+    })
+  )
+)
+  .check(
+    Schema.makeFilter((s: string) => Option.isSome(parseDue(s)), {
+      message:
+        "must be a date (2026-12-01) or a date-time with an IANA time zone (2026-12-01T09:00[Europe/Paris])"
+    })
+  )
+  .annotate({
+    description:
+      "When the task is due: a date such as 2026-12-01, or a date-time with an IANA time zone such as 2026-12-01T09:00[Europe/Paris]."
+  })
+
+export const Tag = Schema.String.check(
+  Schema.isPattern(/\S/, { message: "tag must not be blank" }),
+  Schema.isMaxLength(32)
+)
+  .pipe(Schema.decode(SchemaTransformation.trim()), Schema.decode(SchemaTransformation.toLowerCase()))
+  .annotate({ description: "A label, 1 to 32 characters, stored in lower case." })
+
+export const Tags = Schema.Array(Tag)
+  .check(Schema.isMaxLength(20))
+  .pipe(
+    Schema.decode(
+      SchemaTransformation.transform({
+        decode: (tags: ReadonlyArray<string>): ReadonlyArray<string> => [...new Set(tags)],
+        encode: (tags: ReadonlyArray<string>) => tags
+      })
+    )
+  )
+  .annotate({ description: "Up to 20 labels; duplicates are removed." })
+
+export const Version = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+  description:
+    "Starts at 1 and grows by 1 on every change; pass it back as expected_version to avoid lost updates."
+})
+
+const Timestamp = (description: string) => Schema.String.annotate({ description })
+
+export const Task = Schema.Struct({
+  id: TaskId,
+  title: Title,
+  description: Schema.NullOr(Description),
+  priority: Priority,
+  completed: Schema.Boolean.annotate({ description: "Whether the task is done." }),
+  completed_at: Schema.NullOr(Timestamp("When the task was completed (ISO 8601), or null while it is open.")),
+  due: Schema.NullOr(Due),
+  tags: Tags,
+  version: Version,
+  created_at: Timestamp("When the task was created (ISO 8601)."),
+  updated_at: Timestamp("When the task last changed (ISO 8601).")
+}).annotate({ identifier: "Task", description: "A task owned by the calling user." })
+export type Task = typeof Task.Type
+
+// --- operation parameters: slices of the fields above -------------------------------------
+
+const clearable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
+
+export const CreateTaskParams = Schema.Struct({
+  title: Title,
+  description: clearable(Description),
+  priority: Schema.optionalKey(Priority),
+  due: clearable(Due),
+  tags: Schema.optionalKey(Tags)
+}).annotate({ identifier: "CreateTaskParams" })
+export type CreateTaskParams = typeof CreateTaskParams.Type
+
+export const TaskRef = Schema.Struct({ id: TaskId }).annotate({ identifier: "TaskRef" })
+export type TaskRef = typeof TaskRef.Type
+
+export const UpdateTaskParams = Schema.Struct({
+  id: TaskId,
+  title: Schema.optionalKey(Title),
+  description: clearable(
+    Description.annotate({ description: "New notes; null or an empty string clears them." })
+  ),
+  priority: Schema.optionalKey(Priority),
+  due: clearable(Due),
+  tags: Schema.optionalKey(Tags),
+  expected_version: Schema.optionalKey(
+    Version.annotate({ description: "If given, the update applies only while the task is at this version." })
+  )
+}).annotate({ identifier: "UpdateTaskParams" })
+export type UpdateTaskParams = typeof UpdateTaskParams.Type
+
+export const CompleteTaskParams = Schema.Struct({
+  id: TaskId,
+  completed: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." })
+  )
+}).annotate({ identifier: "CompleteTaskParams" })
+export type CompleteTaskParams = typeof CompleteTaskParams.Type
+
+export const TaskStatus = Schema.Literals(["all", "pending", "completed"]).annotate({
+  description: "Which tasks to include: all (the default), pending or completed."
+})
+export type TaskStatus = typeof TaskStatus.Type
+
+export const TaskSort = Schema.Literals(["created_at", "updated_at", "due", "priority", "title"]).annotate({
+  description: "Sort key (default created_at). Tasks without a due date sort after those with one."
+})
+export type TaskSort = typeof TaskSort.Type
+
+export const SortOrder = Schema.Literals(["asc", "desc"]).annotate({
+  description:
+    "Sort direction; defaults to desc for created_at, updated_at and priority, asc for due and title."
+})
+export type SortOrder = typeof SortOrder.Type
+
+export const defaultOrder = (sort: TaskSort): SortOrder =>
+  sort === "due" || sort === "title" ? "asc" : "desc"
+
+export const PageLimit = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 100 })).annotate({
+  description: "Page size, 1 to 100 (default 50)."
+})
+
+export const DEFAULT_PAGE_LIMIT = 50
+
+export const ListTasksParams = Schema.Struct({
+  status: Schema.optionalKey(TaskStatus),
+  priority: Schema.optionalKey(Priority),
+  tag: Schema.optionalKey(Tag),
+  due_before: Schema.optionalKey(
+    Due.annotate({ description: "Only tasks due strictly before this moment." })
+  ),
+  due_after: Schema.optionalKey(Due.annotate({ description: "Only tasks due strictly after this moment." })),
+  query: Schema.optionalKey(
+    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+      description: "Case-insensitive text to find in the title or description."
+    })
+  ),
+  sort: Schema.optionalKey(TaskSort),
+  order: Schema.optionalKey(SortOrder),
+  cursor: Schema.optionalKey(
+    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1000)).annotate({
+      description:
+        "The next_cursor of the previous page, to continue a listing with the same filters and sort."
+    })
+  ),
+  limit: Schema.optionalKey(PageLimit)
+}).annotate({ identifier: "ListTasksParams" })
+export type ListTasksParams = typeof ListTasksParams.Type
+
+export const TaskPage = Schema.Struct({
+  items: Schema.Array(Task),
+  next_cursor: Schema.NullOr(Schema.String).annotate({
+    description: "Pass as cursor to get the next page; null when there are no more tasks."
+  })
+}).annotate({ identifier: "TaskPage", description: "One page of tasks." })
+export type TaskPage = typeof TaskPage.Type

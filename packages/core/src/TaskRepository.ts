@@ -1,0 +1,84 @@
+/**
+ * Port for storing tasks. Every method takes the owner's id and must behave as if other
+ * users' rows did not exist: a foreign task is reported exactly like a missing one.
+ */
+import { Context, type Effect, type Option } from "effect"
+import type { UserId } from "./CurrentUser.ts"
+import type { RepositoryError } from "./Errors.ts"
+import type { Priority, SortOrder, Task, TaskId, TaskSort } from "./Task.ts"
+
+/** A due value as stored: its canonical text and the instant used to order and filter. */
+export interface StoredDue {
+  readonly text: string
+  readonly epochMillis: number
+}
+
+export interface NewTask {
+  readonly title: string
+  readonly description: string | null
+  readonly priority: Priority
+  readonly due: StoredDue | null
+  readonly tags: ReadonlyArray<string>
+}
+
+/** Fields to change; an absent key is left as it is. */
+export interface TaskPatch {
+  readonly title?: string
+  readonly description?: string | null
+  readonly priority?: Priority
+  readonly due?: StoredDue | null
+  readonly tags?: ReadonlyArray<string>
+}
+
+/** The position of a row in a sorted listing: its sort key and its id as the tie-breaker. */
+export interface KeysetPosition {
+  readonly key: string | number | null
+  readonly id: number
+}
+
+export interface TaskQuery {
+  readonly status: "all" | "pending" | "completed"
+  readonly priority?: Priority
+  readonly tag?: string
+  readonly dueBefore?: number
+  readonly dueAfter?: number
+  readonly text?: string
+  readonly sort: TaskSort
+  readonly order: SortOrder
+  readonly limit: number
+  readonly after?: KeysetPosition
+}
+
+export interface TaskSlice {
+  readonly items: ReadonlyArray<Task>
+  /** Where the next page starts; none when this page is the last. */
+  readonly next: Option.Option<KeysetPosition>
+}
+
+export type UpdateOutcome =
+  | { readonly _tag: "Updated"; readonly task: Task }
+  | { readonly _tag: "NotFound" }
+  | { readonly _tag: "Conflict"; readonly currentVersion: number }
+
+export class TaskRepository extends Context.Service<
+  TaskRepository,
+  {
+    readonly insert: (owner: UserId, task: NewTask) => Effect.Effect<Task, RepositoryError>
+    readonly find: (owner: UserId, id: TaskId) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    /** Applies the patch, bumping version and updated_at, only while at `expectedVersion` if given. */
+    readonly update: (
+      owner: UserId,
+      id: TaskId,
+      patch: TaskPatch,
+      expectedVersion: number | undefined
+    ) => Effect.Effect<UpdateOutcome, RepositoryError>
+    /** Sets the completion state; a task already in that state is returned unchanged. */
+    readonly setCompleted: (
+      owner: UserId,
+      id: TaskId,
+      completed: boolean
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    readonly delete: (owner: UserId, id: TaskId) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    readonly list: (owner: UserId, query: TaskQuery) => Effect.Effect<TaskSlice, RepositoryError>
+  }
+>()("@taskport/core/TaskRepository") {}

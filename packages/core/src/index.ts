@@ -1,0 +1,12 @@
+/**
+ * @taskport/core: the pure heart of Taskport. Domain schemas, errors, ports and the todo_*
+ * use cases and toolkit; it depends on `effect` alone and knows no transport or database.
+ */
+export * from "./Conversation.ts"
+export * from "./ConversationRepository.ts"
+export * from "./CurrentUser.ts"
+export * from "./Errors.ts"
+export * from "./Task.ts"
+export * from "./TaskRepository.ts"
+export * from "./TodoService.ts"
+export * from "./TodoTools.ts"

@@ -1,0 +1,87 @@
+/**
+ * The database schema as versioned migrations, applied by Effect's `Migrator`. Each step
+ * runs one statement at a time (the Postgres driver uses the extended protocol), and the
+ * whole run holds a transaction-scoped advisory lock, so server processes starting together
+ * apply each migration exactly once.
+ */
+import { Effect } from "effect"
+import { Migrator, SqlClient, type SqlError } from "effect/sql"
+
+const statements = (...sqls: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (const text of sqls) yield* sql.unsafe(text)
+  })
+
+// Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
+// through JavaScript and pagination cursors never fall between two rows.
+const migrations = {
+  "0001_create_tasks": statements(
+    `CREATE TABLE tasks (
+      id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      user_id text NOT NULL,
+      title text NOT NULL CHECK (char_length(title) BETWEEN 1 AND 200),
+      description text CHECK (char_length(description) <= 2000),
+      priority text NOT NULL DEFAULT 'medium' CHECK (priority IN ('low', 'medium', 'high')),
+      priority_rank smallint GENERATED ALWAYS AS (CASE priority WHEN 'low' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END) STORED,
+      completed boolean NOT NULL DEFAULT false,
+      completed_at timestamptz(3),
+      due text,
+      due_at timestamptz(3),
+      tags jsonb NOT NULL DEFAULT '[]'::jsonb,
+      version integer NOT NULL DEFAULT 1,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      updated_at timestamptz(3) NOT NULL DEFAULT now(),
+      CHECK ((due IS NULL) = (due_at IS NULL))
+    )`,
+    // One index per sort key, each led by user_id and ending in id for keyset pagination.
+    "CREATE INDEX tasks_user_created ON tasks (user_id, created_at, id)",
+    "CREATE INDEX tasks_user_updated ON tasks (user_id, updated_at, id)",
+    "CREATE INDEX tasks_user_due ON tasks (user_id, (COALESCE(due_at, 'infinity'::timestamptz)), id)",
+    "CREATE INDEX tasks_user_priority ON tasks (user_id, priority_rank, id)",
+    "CREATE INDEX tasks_user_title ON tasks (user_id, (lower(title)), id)",
+    "CREATE INDEX tasks_user_status_created ON tasks (user_id, completed, created_at, id)",
+    "CREATE INDEX tasks_tags ON tasks USING gin (tags jsonb_path_ops)"
+  ),
+  "0002_create_conversations": statements(
+    `CREATE TABLE conversations (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      user_id text NOT NULL,
+      title text NOT NULL,
+      last_seq integer NOT NULL DEFAULT 0,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      updated_at timestamptz(3) NOT NULL DEFAULT now()
+    )`,
+    "CREATE INDEX conversations_user_updated ON conversations (user_id, updated_at, id)",
+    `CREATE TABLE messages (
+      id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      seq integer NOT NULL,
+      role text NOT NULL CHECK (role IN ('user', 'assistant')),
+      content text NOT NULL,
+      tool_calls jsonb NOT NULL DEFAULT '[]'::jsonb,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      UNIQUE (conversation_id, seq)
+    )`
+  )
+}
+
+/** The key of the advisory lock that serialises migration runs across processes. */
+const MIGRATION_LOCK = 7_354_221_001
+
+export const MIGRATIONS_TABLE = "taskport_migrations"
+
+/** Applies every pending migration and returns the ones it applied, as `[id, name]`. */
+export const migrate: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError.SqlError,
+  SqlClient.SqlClient
+> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const run = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: MIGRATIONS_TABLE })
+  return yield* Effect.gen(function* () {
+    yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
+    return yield* run
+  }).pipe(sql.withTransaction)
+})

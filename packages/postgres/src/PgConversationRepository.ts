@@ -1,0 +1,109 @@
+/**
+ * `ConversationRepository` over `effect/sql`. A message is appended in one statement that
+ * also advances the conversation's sequence, so concurrent appends are totally ordered by
+ * the row lock and none is lost, on Postgres and PGlite alike.
+ */
+import { Conversation, ConversationRepository, Message } from "@taskport/core"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { iso, repositoryErrors } from "./SqlSupport.ts"
+
+const CONVERSATION_COLUMNS = `id, title, ${iso("created_at")} AS created_at, ${iso("updated_at")} AS updated_at`
+const MESSAGE_COLUMNS = `id, conversation_id, seq, role, content, tool_calls, ${iso("created_at")} AS created_at`
+
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const conversationColumns = sql.literal(CONVERSATION_COLUMNS)
+  const messageColumns = sql.literal(MESSAGE_COLUMNS)
+  const decodeConversation = (row: unknown) => Effect.orDie(Schema.decodeUnknownEffect(Conversation)(row))
+  const decodeMessage = (row: unknown) => Effect.orDie(Schema.decodeUnknownEffect(Message)(row))
+  const decodeMessages = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows, decodeMessage)
+
+  return ConversationRepository.of({
+    create: (owner, title) =>
+      sql`INSERT INTO conversations (user_id, title) VALUES (${owner}, ${title}) RETURNING ${conversationColumns}`.pipe(
+        Effect.flatMap((rows) => decodeConversation(rows[0])),
+        repositoryErrors
+      ),
+
+    find: (owner, id) =>
+      sql`SELECT ${conversationColumns} FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid`.pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeConversation(rows[0]))
+        ),
+        repositoryErrors
+      ),
+
+    list: (owner, options) => {
+      const after =
+        options.after === undefined
+          ? sql`TRUE`
+          : sql`(updated_at, id) < (${options.after.updatedAt}::timestamptz, ${options.after.id}::uuid)`
+      return sql`SELECT ${conversationColumns} FROM conversations
+        WHERE user_id = ${owner} AND ${after}
+        ORDER BY updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows.slice(0, options.limit), decodeConversation)),
+        Effect.map((items) => {
+          const last = items.length === options.limit ? items[options.limit - 1] : undefined
+          return {
+            items,
+            next: Option.fromNullishOr(last).pipe(
+              Option.map((c) => ({ updatedAt: c.updated_at, id: c.id as string }))
+            )
+          }
+        }),
+        repositoryErrors
+      )
+    },
+
+    delete: (owner, id) =>
+      sql`DELETE FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid RETURNING id`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        repositoryErrors
+      ),
+
+    append: (owner, id, message) =>
+      sql`WITH conversation AS (
+            UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+            WHERE user_id = ${owner} AND id = ${id}::uuid
+            RETURNING id, last_seq
+          )
+          INSERT INTO messages (conversation_id, user_id, seq, role, content, tool_calls)
+          SELECT conversation.id, ${owner}, conversation.last_seq, ${message.role}, ${message.content},
+                 ${JSON.stringify(message.toolCalls)}::jsonb
+          FROM conversation
+          RETURNING ${messageColumns}`.pipe(
+        Effect.flatMap((rows) =>
+          rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeMessage(rows[0]))
+        ),
+        repositoryErrors
+      ),
+
+    recent: (owner, id, limit) =>
+      sql`SELECT * FROM (
+            SELECT ${messageColumns} FROM messages
+            WHERE conversation_id = ${id}::uuid AND user_id = ${owner}
+            ORDER BY seq DESC LIMIT ${limit}
+          ) recent ORDER BY seq ASC`.pipe(Effect.flatMap(decodeMessages), repositoryErrors),
+
+    messages: (owner, id, options) =>
+      sql<{ seq: number }>`SELECT ${messageColumns} FROM messages
+          WHERE conversation_id = ${id}::uuid AND user_id = ${owner} AND seq > ${options.after ?? 0}
+          ORDER BY seq ASC LIMIT ${options.limit + 1}`.pipe(
+        Effect.flatMap((rows) =>
+          Effect.map(decodeMessages(rows.slice(0, options.limit)), (items) => ({
+            items,
+            next:
+              rows.length > options.limit ? Option.some(rows[options.limit - 1]!.seq) : Option.none<number>()
+          }))
+        ),
+        repositoryErrors
+      )
+  })
+})
+
+/** `ConversationRepository` over whichever `SqlClient` (Postgres or PGlite) is provided. */
+export const layer: Layer.Layer<ConversationRepository, never, SqlClient.SqlClient> = Layer.effect(
+  ConversationRepository,
+  make
+)

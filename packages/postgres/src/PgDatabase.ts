@@ -1,0 +1,70 @@
+/**
+ * Ready-to-use persistence layers: the repositories over a Postgres server (`layer`) or over
+ * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
+ */
+import { PgClient } from "@effect/sql-pg"
+import type { ConversationRepository, TaskRepository } from "@taskport/core"
+import { Duration, Effect, Layer, type Redacted } from "effect"
+import type { Migrator, SqlClient, SqlError } from "effect/sql"
+import { migrate } from "./Migrations.ts"
+import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgliteClient from "./PgliteClient.ts"
+import * as PgTaskRepository from "./PgTaskRepository.ts"
+
+export type Repositories = TaskRepository | ConversationRepository
+
+/** Both repositories over a provided `SqlClient`. */
+export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
+  PgTaskRepository.layer,
+  PgConversationRepository.layer
+)
+
+const migrated = <A, E>(
+  client: Layer.Layer<A | SqlClient.SqlClient, E>,
+  runMigrations: boolean
+): Layer.Layer<A | SqlClient.SqlClient, E | SqlError.SqlError | Migrator.MigrationError> =>
+  runMigrations ? Layer.effectDiscard(Effect.asVoid(migrate)).pipe(Layer.provideMerge(client)) : client
+
+export interface PostgresOptions {
+  /** A postgres:// connection URL (Neon and other hosted servers included). */
+  readonly url: Redacted.Redacted
+  /** Connections kept by this process's pool (default 10). */
+  readonly maxConnections?: number | undefined
+  /** Apply pending migrations when the layer is built (default true). */
+  readonly migrate?: boolean | undefined
+  /** Schema to work in (default the server's search_path), e.g. to isolate test runs. */
+  readonly schema?: string | undefined
+  readonly applicationName?: string | undefined
+}
+
+/** `SqlClient` for a Postgres server via `@effect/sql-pg`. */
+export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+  PgClient.layer({
+    url: options.url,
+    maxConnections: options.maxConnections ?? 10,
+    connectTimeout: Duration.seconds(5),
+    applicationName: options.applicationName ?? "taskport",
+    ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
+  })
+
+/** The repositories over a Postgres server. */
+export const layer = (
+  options: PostgresOptions
+): Layer.Layer<Repositories | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
+  repositories.pipe(Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true)))
+
+export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
+  /** Apply pending migrations when the layer is built (default true). */
+  readonly migrate?: boolean | undefined
+}
+
+/** The repositories over embedded PGlite: in memory, or in a data directory. */
+export const layerPglite = (
+  options: EmbeddedOptions = {}
+): Layer.Layer<
+  Repositories | SqlClient.SqlClient | PgliteClient.Pglite,
+  | SqlError.SqlError
+  | Migrator.MigrationError
+  | PgliteClient.DataDirectoryLocked
+  | PgliteClient.DataDirectoryError
+> => repositories.pipe(Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true)))

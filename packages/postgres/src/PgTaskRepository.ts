@@ -1,0 +1,167 @@
+/**
+ * `TaskRepository` over `effect/sql`, for Postgres and PGlite alike. Every statement filters
+ * by `user_id`; updates bump `version` and `updated_at` in the same statement; listings use
+ * keyset pagination on (sort key, id), served by the per-user indexes of the migrations.
+ */
+import {
+  type KeysetPosition,
+  type NewTask,
+  Task,
+  type TaskPatch,
+  type TaskQuery,
+  TaskRepository,
+  type TaskSort,
+  type UpdateOutcome
+} from "@taskport/core"
+import { Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { iso, repositoryErrors } from "./SqlSupport.ts"
+
+const COLUMNS = [
+  "id",
+  "title",
+  "description",
+  "priority",
+  "completed",
+  `${iso("completed_at")} AS completed_at`,
+  "due",
+  "tags",
+  "version",
+  `${iso("created_at")} AS created_at`,
+  `${iso("updated_at")} AS updated_at`
+].join(", ")
+
+/** How each sort orders rows (`expr`), reports its key (`key`) and reads a cursor key (`cast`). */
+const SORTS: Record<TaskSort, { readonly expr: string; readonly key: string; readonly cast: string }> = {
+  created_at: { expr: "created_at", key: iso("created_at"), cast: "timestamptz" },
+  updated_at: { expr: "updated_at", key: iso("updated_at"), cast: "timestamptz" },
+  due: {
+    expr: "COALESCE(due_at, 'infinity'::timestamptz)",
+    key: `COALESCE(${iso("due_at")}, 'infinity')`,
+    cast: "timestamptz"
+  },
+  priority: { expr: "priority_rank", key: "priority_rank", cast: "smallint" },
+  title: { expr: "lower(title)", key: "lower(title)", cast: "text" }
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`)
+
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const columns = sql.literal(COLUMNS)
+  // Rows are decoded through the core schema; a row that fails it is a bug, not bad input.
+  const decodeTask = Schema.decodeUnknownEffect(Task)
+  const decodeRows = (rows: ReadonlyArray<unknown>) =>
+    Effect.orDie(Effect.forEach(rows, (row) => decodeTask(row)))
+  const decodeFirst = (rows: ReadonlyArray<unknown>) =>
+    rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
+  const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
+
+  const findRow = (owner: string, id: number) =>
+    sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id}`.pipe(
+      Effect.flatMap(decodeFirst)
+    )
+
+  return TaskRepository.of({
+    insert: (owner, task) =>
+      sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags)
+          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
+                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb)
+          RETURNING ${columns}`.pipe(
+        Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))),
+        repositoryErrors
+      ),
+
+    find: (owner, id) => repositoryErrors(findRow(owner, id)),
+
+    update: (owner, id, patch: TaskPatch, expectedVersion) => {
+      const sets = [sql`version = version + 1`, sql`updated_at = now()`]
+      if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`)
+      if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
+      if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
+      if (patch.tags !== undefined) sets.push(sql`tags = ${JSON.stringify(patch.tags)}::jsonb`)
+      if (patch.due !== undefined) {
+        sets.push(sql`due = ${patch.due?.text ?? null}`)
+        sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
+      }
+      const versionCheck = expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
+      return Effect.gen(function* () {
+        const rows = yield* sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
+          WHERE user_id = ${owner} AND id = ${id} AND ${versionCheck} RETURNING ${columns}`
+        if (rows.length > 0)
+          return { _tag: "Updated", task: yield* Effect.orDie(decodeTask(rows[0])) } as UpdateOutcome
+        const current = yield* sql<{
+          version: number
+        }>`SELECT version FROM tasks WHERE user_id = ${owner} AND id = ${id}`
+        const found = current[0]
+        return (
+          found === undefined ? { _tag: "NotFound" } : { _tag: "Conflict", currentVersion: found.version }
+        ) as UpdateOutcome
+      }).pipe(repositoryErrors)
+    },
+
+    setCompleted: (owner, id, completed) =>
+      Effect.gen(function* () {
+        const rows = yield* sql`UPDATE tasks
+          SET completed = ${completed}, completed_at = CASE WHEN ${completed}::boolean THEN now() ELSE NULL END,
+              version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND completed <> ${completed}::boolean
+          RETURNING ${columns}`
+        if (rows.length > 0) return Option.some(yield* Effect.orDie(decodeTask(rows[0])))
+        // Already in the requested state (or not the owner's): report it unchanged.
+        return yield* findRow(owner, id)
+      }).pipe(repositoryErrors),
+
+    delete: (owner, id) =>
+      sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`.pipe(
+        Effect.flatMap(decodeFirst),
+        repositoryErrors
+      ),
+
+    list: (owner, query: TaskQuery) => {
+      const sort = SORTS[query.sort]
+      const direction = query.order === "asc" ? "ASC" : "DESC"
+      const conditions = [sql`user_id = ${owner}`]
+      if (query.status !== "all") conditions.push(sql`completed = ${query.status === "completed"}`)
+      if (query.priority !== undefined) conditions.push(sql`priority = ${query.priority}`)
+      if (query.tag !== undefined) conditions.push(sql`tags @> ${JSON.stringify([query.tag])}::jsonb`)
+      if (query.dueBefore !== undefined)
+        conditions.push(sql`due_at < to_timestamp(${query.dueBefore}::float8 / 1000)`)
+      if (query.dueAfter !== undefined)
+        conditions.push(sql`due_at > to_timestamp(${query.dueAfter}::float8 / 1000)`)
+      if (query.text !== undefined) {
+        const pattern = `%${escapeLike(query.text)}%`
+        conditions.push(sql`(title ILIKE ${pattern} OR description ILIKE ${pattern})`)
+      }
+      if (query.after !== undefined) {
+        const op = query.order === "asc" ? ">" : "<"
+        conditions.push(
+          sql`(${sql.literal(sort.expr)}, id) ${sql.literal(op)} (${query.after.key}::${sql.literal(sort.cast)}, ${query.after.id})`
+        )
+      }
+      return sql<{
+        sort_key: string | number
+        id: number
+      }>`SELECT ${columns}, ${sql.literal(sort.key)} AS sort_key
+        FROM tasks WHERE ${sql.and(conditions)}
+        ORDER BY ${sql.literal(`${sort.expr} ${direction}, id ${direction}`)}
+        LIMIT ${query.limit + 1}`.pipe(
+        Effect.flatMap((rows) =>
+          Effect.map(decodeRows(rows.slice(0, query.limit)), (items) => {
+            const last = rows.length > query.limit ? rows[query.limit - 1] : undefined
+            const next: Option.Option<KeysetPosition> =
+              last === undefined ? Option.none() : Option.some({ key: last.sort_key, id: last.id })
+            return { items, next }
+          })
+        ),
+        repositoryErrors
+      )
+    }
+  })
+})
+
+/** `TaskRepository` over whichever `SqlClient` (Postgres or PGlite) is provided. */
+export const layer: Layer.Layer<TaskRepository, never, SqlClient.SqlClient> = Layer.effect(
+  TaskRepository,
+  make
+)

@@ -1,0 +1,10 @@
+/**
+ * @taskport/postgres: Taskport's persistence on Postgres (`@effect/sql-pg`) or embedded
+ * PGlite, with its migrations and the SQL repositories behind the core's ports.
+ */
+export * from "./Migrations.ts"
+export * as PgConversationRepository from "./PgConversationRepository.ts"
+export * as PgDatabase from "./PgDatabase.ts"
+export * as PgliteClient from "./PgliteClient.ts"
+export * as PgTaskRepository from "./PgTaskRepository.ts"
+export { toRepositoryError } from "./SqlSupport.ts"
