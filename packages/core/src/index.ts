@@ -2,6 +2,7 @@
  * @taskport/core: the pure heart of Taskport. Domain schemas, errors, ports and the todo_*
  * use cases and toolkit; it depends on `effect` alone and knows no transport or database.
  */
+export * from "./Authenticator.ts"
 export * from "./Conversation.ts"
 export * from "./ConversationRepository.ts"
 export * from "./CurrentUser.ts"
