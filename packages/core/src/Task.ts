@@ -7,18 +7,23 @@
 import { DateTime, Option, Schema, SchemaTransformation } from "effect"
 
 /** A trimmed string: blank input is rejected before trimming so the rule shows in JSON Schema. */
-const trimmed = (options: { readonly max: number; readonly what: string }) =>
+const trimmed = (options: { readonly max: number; readonly what: string; readonly description: string }) =>
   Schema.String.check(
-    Schema.isPattern(/\S/, { message: `${options.what} must not be blank` }),
-    Schema.isMaxLength(options.max)
-  ).pipe(Schema.decode(SchemaTransformation.trim()))
+    Schema.isMinLength(1),
+    Schema.isMaxLength(options.max),
+    Schema.isPattern(/\S/, { message: `${options.what} must not be blank` })
+  )
+    .annotate({ description: options.description })
+    .pipe(Schema.decode(SchemaTransformation.trim()))
 
 export const TaskId = Schema.Int.check(Schema.isGreaterThan(0))
   .pipe(Schema.brand("TaskId"))
   .annotate({ description: "The task's id, a positive integer assigned by Taskport." })
 export type TaskId = typeof TaskId.Type
 
-export const Title = trimmed({ max: 200, what: "title" }).annotate({
+export const Title = trimmed({
+  max: 200,
+  what: "title",
   description: "Short title of the task, 1 to 200 characters; surrounding spaces are removed."
 })
 
@@ -81,34 +86,34 @@ export const parseDue = (input: string): Option.Option<DueMoment> => {
   }))
 }
 
-export const Due = Schema.String.pipe(
-  Schema.decode(
-    SchemaTransformation.transform({
-      decode: (s: string) => Option.match(parseDue(s), { onNone: () => s, onSome: (m) => m.text }),
-      encode: (s: string) => s
-    })
+export const Due = Schema.String.annotate({
+  description:
+    "When the task is due: a date such as 2026-12-01, or a date-time with an IANA time zone such as 2026-12-01T09:00[Europe/Paris]."
+})
+  .pipe(
+    Schema.decode(
+      SchemaTransformation.transform({
+        decode: (s: string) => Option.match(parseDue(s), { onNone: () => s, onSome: (m) => m.text }),
+        encode: (s: string) => s
+      })
+    )
   )
-)
   .check(
     Schema.makeFilter((s: string) => Option.isSome(parseDue(s)), {
       message:
         "must be a date (2026-12-01) or a date-time with an IANA time zone (2026-12-01T09:00[Europe/Paris])"
     })
   )
-  .annotate({
-    description:
-      "When the task is due: a date such as 2026-12-01, or a date-time with an IANA time zone such as 2026-12-01T09:00[Europe/Paris]."
-  })
 
-export const Tag = Schema.String.check(
-  Schema.isPattern(/\S/, { message: "tag must not be blank" }),
-  Schema.isMaxLength(32)
-)
-  .pipe(Schema.decode(SchemaTransformation.trim()), Schema.decode(SchemaTransformation.toLowerCase()))
-  .annotate({ description: "A label, 1 to 32 characters, stored in lower case." })
+export const Tag = trimmed({
+  max: 32,
+  what: "tag",
+  description: "A label, 1 to 32 characters, stored in lower case."
+}).pipe(Schema.decode(SchemaTransformation.toLowerCase()))
 
 export const Tags = Schema.Array(Tag)
   .check(Schema.isMaxLength(20))
+  .annotate({ description: "Up to 20 labels; duplicates are removed." })
   .pipe(
     Schema.decode(
       SchemaTransformation.transform({
@@ -117,7 +122,6 @@ export const Tags = Schema.Array(Tag)
       })
     )
   )
-  .annotate({ description: "Up to 20 labels; duplicates are removed." })
 
 export const Version = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
   description:
