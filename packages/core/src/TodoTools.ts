@@ -206,3 +206,6 @@ export const runTodoTool = (
     if (Option.isSome(failure)) return yield* Effect.fail(failure.value)
     return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
   })
+
+/** The services that running the toolkit's handlers requires. */
+export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>

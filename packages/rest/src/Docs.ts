@@ -1,0 +1,49 @@
+/**
+ * The `/docs` page: Swagger UI rendering the OpenAPI document, served entirely from the
+ * installed `swagger-ui-dist` package so it works offline and behind strict networks.
+ */
+import * as Fs from "node:fs"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
+import { Option } from "effect"
+
+const ASSETS: Record<string, string> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png"
+}
+
+const assetDirectory = Path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"))
+const cache = new Map<string, Uint8Array<ArrayBuffer>>()
+
+/** One of the whitelisted Swagger UI files; loaded lazily and kept, since they never change. */
+export const docsAsset = (file: string): Option.Option<{ readonly body: Uint8Array<ArrayBuffer>; readonly type: string }> => {
+  const type = ASSETS[file]
+  if (type === undefined) return Option.none()
+  let body = cache.get(file)
+  if (body === undefined) {
+    body = new Uint8Array(Fs.readFileSync(Path.join(assetDirectory, file)))
+    cache.set(file, body)
+  }
+  return Option.some({ body, type })
+}
+
+export const docsPage = (specUrl: string): string => `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Taskport API</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: ${JSON.stringify(specUrl)}, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true })
+  </script>
+</body>
+</html>
+`

@@ -1,0 +1,209 @@
+/**
+ * The OpenAPI 3.1 document of the REST surface, derived from the route table and the core's
+ * schemas through Effect's JSON Schema output: no schema is written by hand here. It is
+ * built once per app, never per request.
+ */
+import { Task, TaskPage } from "@taskport/core"
+import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
+import { CompleteTaskBody, PatchTaskBody, PREFIX_USER, PREFIX_V1, ReplaceTaskBody, type TaskRoute, taskRoutes } from "./Routes.ts"
+import { CreateTaskParams } from "@taskport/core"
+
+export const ErrorResponse = Schema.Struct({
+  error: Schema.Struct({
+    code: Schema.String.annotate({ description: "A stable, machine-readable error code such as not_found." }),
+    message: Schema.String.annotate({ description: "A human-readable explanation." }),
+    details: Schema.optionalKey(
+      Schema.Unknown.annotate({ description: "Extra facts, e.g. { issues: [{ field, message }] } for invalid input." })
+    ),
+    request_id: Schema.optionalKey(Schema.String.annotate({ description: "Quote it when reporting a 500." }))
+  })
+}).annotate({ identifier: "ErrorResponse", description: "The shape of every error response." })
+
+type JsonObject = Record<string, unknown>
+
+const componentSchemas = [Task, TaskPage, CreateTaskParams, PatchTaskBody, ReplaceTaskBody, CompleteTaskBody, ErrorResponse]
+
+const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
+  description,
+  ...(headers === undefined ? {} : { headers }),
+  content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorResponse" } } }
+})
+
+const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } } }
+
+const ERRORS: Record<string, JsonObject> = {
+  "400": errorResponse("Invalid input; details.issues names each field and rule (code invalid_request or invalid_json)."),
+  "401": errorResponse("Missing or invalid bearer token (code unauthenticated).", {
+    "WWW-Authenticate": { description: "Bearer challenge.", schema: { type: "string" } }
+  }),
+  "403": errorResponse("The path names another user than the token's (code forbidden)."),
+  "404": errorResponse("No such task for this user (code not_found)."),
+  "409": errorResponse("expected_version is stale (code version_conflict); nothing was written."),
+  "412": errorResponse("If-Match names a stale version (code precondition_failed); nothing was written."),
+  "413": errorResponse("The body is larger than 1 MiB (code payload_too_large)."),
+  "415": errorResponse("The body is not JSON (code unsupported_media_type)."),
+  "500": errorResponse("Unexpected failure; only a request id is given (code internal_error)."),
+  "503": errorResponse("The database is unavailable (code service_unavailable).", retryAfter)
+}
+
+const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
+  const codes = ["400", "401", "500", "503"]
+  if (byPathUser) codes.push("403")
+  if (route.path.includes("{id}")) codes.push("404")
+  if (route.kind === "replace" || route.kind === "patch") codes.push("409", "412")
+  if (route.body !== undefined) codes.push("413", "415")
+  return Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+}
+
+/** Builds the OpenAPI 3.1 document. */
+export const makeOpenApi = (): JsonObject => {
+  const multi = JsonSchema.toMultiDocumentOpenApi3_1(
+    SchemaRepresentation.toJsonSchemaMultiDocument(
+      SchemaRepresentation.toRepresentations(
+        componentSchemas.map((schema) => Schema.toCodecJson(schema).ast) as [SchemaAST.AST, ...Array<SchemaAST.AST>]
+      )
+    )
+  )
+  const refOf = (schema: Schema.Top): JsonObject => {
+    const index = componentSchemas.indexOf(schema as (typeof componentSchemas)[number])
+    return multi.schemas[index] as JsonObject
+  }
+  const queryParameters = (schema: Schema.Top): Array<JsonObject> => {
+    const document = Schema.toJsonSchemaDocument(Schema.toCodecJson(schema))
+    const root = document.schema as { properties?: Record<string, JsonObject>; required?: Array<string> }
+    return Object.entries(root.properties ?? {}).map(([name, property]) => {
+      // Optional fields render as `T | null` for JSON bodies; a query string has no null.
+      const anyOf = property.anyOf as Array<JsonObject> | undefined
+      const nonNull = anyOf?.filter((member) => member.type !== "null")
+      const propertySchema = nonNull?.length === 1 ? nonNull[0]! : property
+      return {
+        name,
+        in: "query",
+        required: root.required?.includes(name) ?? false,
+        ...(typeof propertySchema.description === "string" ? { description: propertySchema.description } : {}),
+        schema: propertySchema
+      }
+    })
+  }
+
+  const paths: Record<string, Record<string, JsonObject>> = {}
+  const add = (path: string, method: string, operation: JsonObject) => {
+    paths[path] ??= {}
+    paths[path][method.toLowerCase()] = operation
+  }
+
+  for (const route of taskRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const parameters: Array<JsonObject> = []
+      if (byPathUser) {
+        parameters.push({
+          name: "user_id",
+          in: "path",
+          required: true,
+          description: "Must equal the token's sub; any other user is refused with 403.",
+          schema: { type: "string" }
+        })
+      }
+      if (route.path.includes("{id}")) {
+        parameters.push({ name: "id", in: "path", required: true, description: "The task's id.", schema: { type: "integer", minimum: 1 } })
+      }
+      if (route.query !== undefined) parameters.push(...queryParameters(route.query))
+      if (route.kind === "replace" || route.kind === "patch") {
+        parameters.push({
+          name: "If-Match",
+          in: "header",
+          required: false,
+          description: "An ETag from a previous response; a stale one is refused with 412.",
+          schema: { type: "string" }
+        })
+      }
+      if (route.kind === "read") {
+        parameters.push({
+          name: "If-None-Match",
+          in: "header",
+          required: false,
+          description: "An ETag; 304 when the task is still at that version.",
+          schema: { type: "string" }
+        })
+      }
+      const success: JsonObject =
+        route.status === 204
+          ? { description: "Deleted." }
+          : {
+              description: "Success.",
+              ...(route.response === Task ? { headers: { ETag: { description: "The task's version tag.", schema: { type: "string" } } } } : {}),
+              content: { "application/json": { schema: refOf(route.response ?? Task) } }
+            }
+      const responses: JsonObject = { [String(route.status)]: success, ...errorsFor(route, byPathUser) }
+      if (route.kind === "read") responses["304"] = { description: "Not modified." }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["tasks"],
+        security: [{ bearerAuth: [] }],
+        parameters,
+        ...(route.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: route.bodyRequired ?? false,
+                content: { "application/json": { schema: refOf(route.body) } }
+              }
+            }),
+        responses
+      })
+    }
+  }
+
+  add("/api/v1/openapi.json", "GET", {
+    operationId: "openapi",
+    summary: "This document",
+    tags: ["meta"],
+    responses: { "200": { description: "The OpenAPI 3.1 document.", content: { "application/json": {} } } }
+  })
+  add("/docs", "GET", {
+    operationId: "docs",
+    summary: "Interactive documentation rendering this document",
+    tags: ["meta"],
+    responses: { "200": { description: "An HTML page.", content: { "text/html": {} } } }
+  })
+  add("/docs/assets/{file}", "GET", {
+    operationId: "docs_asset",
+    summary: "Static files of the documentation page",
+    tags: ["meta"],
+    parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+    responses: { "200": { description: "The file." }, "404": errorResponse("No such file.") }
+  })
+  add("/health", "GET", {
+    operationId: "health",
+    summary: "Liveness: the process is up",
+    tags: ["meta"],
+    responses: { "200": { description: "Up.", content: { "application/json": {} } } }
+  })
+  add("/ready", "GET", {
+    operationId: "ready",
+    summary: "Readiness: the database answers",
+    tags: ["meta"],
+    responses: {
+      "200": { description: "Ready.", content: { "application/json": {} } },
+      "503": errorResponse("The database is not answering.", retryAfter)
+    }
+  })
+
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Taskport API",
+      version: "1.0.0",
+      description: "Tasks for people and agents. Every operation acts for the user named by the bearer token's sub claim."
+    },
+    servers: [{ url: "/" }],
+    tags: [{ name: "tasks", description: "The todo_* operations." }, { name: "meta", description: "Documentation and health." }],
+    paths,
+    components: {
+      schemas: multi.definitions,
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }
+    }
+  }
+}

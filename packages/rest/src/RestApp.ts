@@ -1,0 +1,362 @@
+/**
+ * The REST surface as an h3 app. Each request is authenticated through the core's
+ * `Authenticator`, its path, query and body are decoded with the core schemas, and the
+ * matching `todo_*` tool handler runs for the verified user. Failures take the one JSON
+ * error shape of `HttpFailure.ts`; unexpected ones are logged with the request id only.
+ */
+import {
+  Authenticator,
+  CurrentUser,
+  runTodoTool,
+  type TodoToolHandlers,
+  TodoTools,
+  type ToolFailure,
+  type UserId
+} from "@taskport/core"
+import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
+import { H3, type H3Event, handleCors } from "h3"
+import { docsAsset, docsPage } from "./Docs.ts"
+import {
+  type FieldIssue,
+  fromToolFailure,
+  HttpFailure,
+  failureResponse,
+  httpFailure,
+  invalidRequest,
+  notFound
+} from "./HttpFailure.ts"
+import { makeOpenApi } from "./OpenApi.ts"
+import { PREFIX_USER, PREFIX_V1, ReplaceTaskBody, type TaskRoute, taskRoutes, toH3Path } from "./Routes.ts"
+
+export interface RequestLogEntry {
+  readonly level: "info" | "warn" | "error"
+  readonly msg: string
+  readonly [key: string]: unknown
+}
+
+export interface RestOptions {
+  /** Origins allowed to call the API from a browser (default `http://localhost:3000`). */
+  readonly corsOrigins?: ReadonlyArray<string> | undefined
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  readonly maxBodyBytes?: number | undefined
+  /** Answers when the database is reachable; `/ready` reports its outcome. */
+  readonly ready?: Effect.Effect<unknown, unknown> | undefined
+  /** Receives one structured entry per request and one per unexpected failure. */
+  readonly log?: ((entry: RequestLogEntry) => void) | undefined
+}
+
+export type RestServices = Authenticator | TodoToolHandlers
+
+const DEFAULT_MAX_BODY = 1024 * 1024
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
+const REQUEST_ID = /^[\w.:-]{1,128}$/
+
+const json = (value: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } })
+
+const etagOf = (version: number) => `"v${version}"`
+
+/** The versions named by an If-Match header; `"any"` for `*`. Unparseable tags match nothing. */
+const parseIfMatch = (header: string): "any" | ReadonlyArray<number> => {
+  if (header.trim() === "*") return "any"
+  const versions: Array<number> = []
+  for (const tag of header.split(",")) {
+    const match = /^\s*(?:W\/)?"v(\d{1,9})"\s*$/.exec(tag)
+    if (match) versions.push(Number(match[1]))
+  }
+  return versions
+}
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Decodes with every error collected, turning a failure into a 400 that names each field. */
+const decodeOrFail = <S extends Schema.Top>(schema: S, input: unknown, what: string) => {
+  const exit = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>, { errors: "all" })(input)
+  if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+  const error = Cause.findErrorOption(exit.cause)
+  const issues: Array<FieldIssue> = Option.isSome(error)
+    ? formatIssues(error.value.issue).issues.map((issue) => ({
+        field: (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."),
+        message: issue.message === "Missing key" ? "is required" : issue.message
+      }))
+    : []
+  const summary = issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; ")
+  return Effect.fail(invalidRequest(`Invalid ${what}: ${summary || "malformed"}`, issues))
+}
+
+/** Reads a JSON body with the size and media-type rules, without buffering past the limit. */
+const readJsonBody = (request: Request, limit: number, required: boolean): Effect.Effect<unknown, HttpFailure> =>
+  Effect.gen(function* () {
+    const declared = request.headers.get("content-length")
+    const length = declared === null ? undefined : Number(declared)
+    const hasBody = request.body !== null && length !== 0
+    if (length !== undefined && length > limit) {
+      return yield* httpFailure(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+    }
+    const type = request.headers.get("content-type")
+    if (!hasBody) {
+      if (!required) return undefined
+      if (type === null || !JSON_TYPE.test(type)) {
+        return yield* httpFailure(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json")
+      }
+      return yield* invalidRequest("A JSON body is required", [])
+    }
+    if (type === null || !JSON_TYPE.test(type)) {
+      return yield* httpFailure(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json")
+    }
+    const text = yield* Effect.tryPromise({
+      try: async () => {
+        const reader = request.body!.getReader()
+        const chunks: Array<Uint8Array> = []
+        let size = 0
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          size += value.byteLength
+          if (size > limit) {
+            await reader.cancel()
+            throw httpFailure(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+          }
+          chunks.push(value)
+        }
+        return Buffer.concat(chunks).toString("utf8")
+      },
+      catch: (error) =>
+        error instanceof HttpFailure ? error : httpFailure(400, "invalid_json", "The request body could not be read")
+    })
+    if (text.trim() === "") {
+      if (required) return yield* invalidRequest("A JSON body is required", [])
+      return undefined
+    }
+    return yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: () => httpFailure(400, "invalid_json", "The request body is not valid JSON")
+    })
+  })
+
+const unauthorized = (reason: string, description: string) => {
+  const challenge =
+    reason === "missing"
+      ? 'Bearer realm="taskport"'
+      : `Bearer realm="taskport", error="invalid_token", error_description="${description.replace(/["\\]/g, "")}"`
+  return httpFailure(401, "unauthenticated", description, undefined, { "www-authenticate": challenge })
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** Builds the h3 app over the services of the current context. */
+export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestServices> =>
+  Effect.gen(function* () {
+    const context: Context.Context<RestServices> = yield* Effect.context<RestServices>()
+    const authenticator = yield* Authenticator
+    const runWith = Effect.runPromiseExitWith(context)
+    const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY
+    const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`))
+    const openApi = JSON.stringify(makeOpenApi())
+    const corsOptions = {
+      origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
+      credentials: true,
+      methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-Id", "Accept"],
+      exposeHeaders: ["ETag", "Location", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
+      maxAge: "600"
+    }
+
+    /** Runs a tool for the user; invalid parameters are re-decoded to name every field. */
+    const tool = (route: TaskRoute, user: UserId, params: Record<string, unknown>) =>
+      runTodoTool(route.tool, params).pipe(
+        Effect.provideService(CurrentUser, { id: user }),
+        Effect.catch((failure: ToolFailure) =>
+          failure._tag === "InvalidParameters"
+            ? decodeOrFail(TodoTools.tools[route.tool].parametersSchema, params, "request").pipe(
+                Effect.andThen(Effect.fail(invalidRequest(`Invalid request: ${failure.message.replace(/\n\s*/g, " ")}`, [])))
+              )
+            : Effect.fail(fromToolFailure(failure))
+        )
+      )
+
+    const taskResponse = (encoded: unknown, status = 200, extra: Record<string, string> = {}) => {
+      const version = isObject(encoded) && typeof encoded.version === "number" ? encoded.version : 0
+      return json(encoded, status, { etag: etagOf(version), ...extra })
+    }
+
+    const taskHandler = (route: TaskRoute, prefix: string) => (event: H3Event, user: UserId) =>
+      Effect.gen(function* () {
+        const request = event.req
+        const params: Record<string, unknown> = {}
+        if (route.path.includes("{id}")) {
+          const raw = event.context.params?.id ?? ""
+          const id = yield* decodeOrFail(Schema.toCodecStringTree(Schema.Struct({ id: TodoTools.tools.todo_read.parametersSchema.fields.id })), { id: raw }, "path")
+          params.id = id.id
+        }
+        if (route.query !== undefined) {
+          const url = new URL(request.url)
+          const query = yield* decodeOrFail(Schema.toCodecStringTree(route.query), Object.fromEntries(url.searchParams), "query")
+          Object.assign(params, Schema.encodeSync(route.query as Schema.Codec<unknown, unknown>)(query))
+        }
+        if (route.body !== undefined) {
+          const body = yield* readJsonBody(request, limit, route.bodyRequired ?? false)
+          if (body !== undefined && !isObject(body)) {
+            return yield* invalidRequest("The request body must be a JSON object", [])
+          }
+          if (route.kind === "replace") {
+            yield* decodeOrFail(ReplaceTaskBody, body, "request")
+            // A replacement resets every editable field it does not name.
+            Object.assign(params, { description: null, priority: "medium", due: null, tags: [] }, body, { id: params.id })
+          } else {
+            Object.assign(params, body, { id: params.id })
+          }
+        }
+
+        const ifMatch = request.headers.get("if-match")
+        let preconditioned = false
+        if (ifMatch !== null && (route.kind === "replace" || route.kind === "patch")) {
+          const versions = parseIfMatch(ifMatch)
+          if (versions !== "any") {
+            if (versions.length === 0) {
+              return yield* httpFailure(412, "precondition_failed", "If-Match names no current version of this task")
+            }
+            params.expected_version = versions[0]
+            preconditioned = true
+          }
+        }
+
+        const result = yield* tool(route, user, params).pipe(
+          Effect.catch((failure: HttpFailure) =>
+            preconditioned && failure.code === "version_conflict"
+              ? Effect.fail(httpFailure(412, "precondition_failed", failure.message, failure.details))
+              : Effect.fail(failure)
+          )
+        )
+        switch (route.kind) {
+          case "list":
+            return json(result.encoded)
+          case "create": {
+            const id = isObject(result.encoded) ? String(result.encoded.id) : ""
+            return taskResponse(result.encoded, 201, { location: `${prefix}/tasks/${id}` })
+          }
+          case "read": {
+            const encoded = result.encoded
+            const tag = etagOf(isObject(encoded) && typeof encoded.version === "number" ? encoded.version : 0)
+            const ifNoneMatch = request.headers.get("if-none-match")
+            if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag))) {
+              return new Response(null, { status: 304, headers: { etag: tag } })
+            }
+            return taskResponse(encoded)
+          }
+          case "delete":
+            return new Response(null, { status: 204 })
+          default:
+            return taskResponse(result.encoded)
+        }
+      })
+
+    const authenticated =
+      (pathUser: boolean, work: (event: H3Event, user: UserId) => Effect.Effect<Response, HttpFailure, RestServices>) =>
+      (event: H3Event) =>
+        Effect.gen(function* () {
+          const user = yield* authenticator
+            .authenticate(event.req.headers.get("authorization"))
+            .pipe(Effect.mapError((error) => unauthorized(error.reason, error.description)))
+          if (pathUser && event.context.params?.user_id !== user) {
+            return yield* httpFailure(403, "forbidden", "The path names another user than the token's")
+          }
+          return yield* work(event, user)
+        })
+
+    const app = new H3()
+
+    /** Wraps a handler with request ids, error mapping and the request log line. */
+    const serve =
+      (route: string, handler: (event: H3Event) => Effect.Effect<Response, HttpFailure, RestServices>) =>
+      async (event: H3Event): Promise<Response> => {
+        const started = performance.now()
+        const given = event.req.headers.get("x-request-id")
+        const requestId = given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
+        const exit = await runWith(handler(event))
+        let response: Response
+        if (Exit.isSuccess(exit)) {
+          response = exit.value
+        } else {
+          const failure = Cause.findErrorOption(exit.cause)
+          if (Option.isSome(failure)) {
+            response = failureResponse(failure.value)
+          } else {
+            log({ level: "error", msg: "unexpected failure", request_id: requestId, route, cause: Cause.pretty(exit.cause) })
+            response = json({ error: { code: "internal_error", message: "Internal error", request_id: requestId } }, 500)
+          }
+        }
+        response.headers.set("x-request-id", requestId)
+        log({
+          level: "info",
+          msg: "request",
+          method: event.req.method,
+          route,
+          status: response.status,
+          duration_ms: Math.round((performance.now() - started) * 100) / 100,
+          request_id: requestId
+        })
+        return response
+      }
+
+    app.use((event) => {
+      const preflight = handleCors(event, corsOptions)
+      if (preflight !== false) return preflight
+    })
+
+    const registered: Array<{ readonly pattern: RegExp; readonly method: string }> = []
+    const register = (method: string, path: string, handler: (event: H3Event) => Promise<Response>) => {
+      app.on(method as "GET", toH3Path(path), handler)
+      registered.push({ pattern: new RegExp(`^${toH3Path(path).replace(/:[a-z_]+/g, "[^/]+")}$`), method })
+    }
+
+    for (const route of taskRoutes) {
+      for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+        const path = `${prefix}${route.path}`
+        const byPathUser = prefix === PREFIX_USER
+        register(
+          route.method,
+          path,
+          serve(
+            path,
+            authenticated(byPathUser, (event, user) =>
+              taskHandler(route, byPathUser ? `/api/${encodeURIComponent(user)}` : PREFIX_V1)(event, user)
+            )
+          )
+        )
+      }
+    }
+
+    register("GET", "/api/v1/openapi.json", serve("/api/v1/openapi.json", () =>
+      Effect.succeed(new Response(openApi, { headers: { "content-type": "application/json" } }))
+    ))
+    register("GET", "/docs", serve("/docs", () =>
+      Effect.succeed(new Response(docsPage("/api/v1/openapi.json"), { headers: { "content-type": "text/html; charset=utf-8" } }))
+    ))
+    register("GET", "/docs/assets/{file}", serve("/docs/assets/{file}", (event) =>
+      Option.match(docsAsset(event.context.params?.file ?? ""), {
+        onNone: () => Effect.fail(notFound()),
+        onSome: (asset) => Effect.succeed(new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } }))
+      })
+    ))
+    register("GET", "/health", serve("/health", () => Effect.succeed(json({ status: "ok" }))))
+    register("GET", "/ready", serve("/ready", () =>
+      (options.ready ?? Effect.void).pipe(
+        Effect.timeout("2 seconds"),
+        Effect.as(json({ status: "ready" })),
+        Effect.catchCause(() =>
+          Effect.succeed(json({ error: { code: "service_unavailable", message: "The database is not answering" } }, 503, { "retry-after": "2" }))
+        )
+      )
+    ))
+
+    app.all("/**", serve("unmatched", (event) => {
+      const path = new URL(event.req.url).pathname
+      const allowed = [...new Set(registered.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+      if (allowed.length === 0) return Effect.fail(notFound(`No route for ${path}`))
+      return Effect.fail(httpFailure(405, "method_not_allowed", `Use ${allowed.join(", ")} on ${path}`, undefined, { allow: allowed.join(", ") }))
+    }))
+
+    return app
+  })

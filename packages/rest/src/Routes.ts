@@ -1,0 +1,136 @@
+/**
+ * The REST route table. It is the single list that both registers the h3 handlers and
+ * produces the OpenAPI document, so the document and the app cannot drift apart. Request
+ * bodies are slices of the core's tool parameter schemas; nothing is redefined here.
+ */
+import {
+  CompleteTaskParams,
+  CreateTaskParams,
+  ListTasksParams,
+  Task,
+  TaskPage,
+  type TodoToolName,
+  UpdateTaskParams
+} from "@taskport/core"
+import { Schema } from "effect"
+
+const { id: _completeId, ...completeFields } = CompleteTaskParams.fields
+const { id: _updateId, ...patchFields } = UpdateTaskParams.fields
+
+/** PATCH body: every editable field optional, plus expected_version. */
+export const PatchTaskBody = Schema.Struct(patchFields).annotate({ identifier: "PatchTaskBody" })
+
+/** PUT body: the editable fields as for creation (absent ones reset to defaults), plus expected_version. */
+export const ReplaceTaskBody = Schema.Struct({
+  ...CreateTaskParams.fields,
+  expected_version: UpdateTaskParams.fields.expected_version
+}).annotate({ identifier: "ReplaceTaskBody" })
+
+export const CompleteTaskBody = Schema.Struct(completeFields).annotate({ identifier: "CompleteTaskBody" })
+
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+
+export type RouteKind = "list" | "create" | "read" | "replace" | "patch" | "delete" | "complete"
+
+export interface TaskRoute {
+  readonly kind: RouteKind
+  readonly method: Method
+  /** Path below the prefix, in OpenAPI form. */
+  readonly path: string
+  readonly operationId: string
+  readonly tool: TodoToolName
+  readonly summary: string
+  readonly status: 200 | 201 | 204
+  readonly query?: Schema.Top
+  readonly body?: Schema.Top
+  readonly bodyRequired?: boolean
+  readonly response?: Schema.Top
+}
+
+export const taskRoutes: ReadonlyArray<TaskRoute> = [
+  {
+    kind: "list",
+    method: "GET",
+    path: "/tasks",
+    operationId: "todo_list",
+    tool: "todo_list",
+    summary: "List tasks with filters, search, sorting and cursor pagination",
+    status: 200,
+    query: ListTasksParams,
+    response: TaskPage
+  },
+  {
+    kind: "create",
+    method: "POST",
+    path: "/tasks",
+    operationId: "todo_create",
+    tool: "todo_create",
+    summary: "Create a task",
+    status: 201,
+    body: CreateTaskParams,
+    bodyRequired: true,
+    response: Task
+  },
+  {
+    kind: "read",
+    method: "GET",
+    path: "/tasks/{id}",
+    operationId: "todo_read",
+    tool: "todo_read",
+    summary: "Read a task (ETag; If-None-Match answers 304)",
+    status: 200,
+    response: Task
+  },
+  {
+    kind: "replace",
+    method: "PUT",
+    path: "/tasks/{id}",
+    operationId: "todo_replace",
+    tool: "todo_update",
+    summary: "Replace a task's editable fields (If-Match honoured)",
+    status: 200,
+    body: ReplaceTaskBody,
+    bodyRequired: true,
+    response: Task
+  },
+  {
+    kind: "patch",
+    method: "PATCH",
+    path: "/tasks/{id}",
+    operationId: "todo_update",
+    tool: "todo_update",
+    summary: "Change some fields of a task (If-Match honoured)",
+    status: 200,
+    body: PatchTaskBody,
+    bodyRequired: true,
+    response: Task
+  },
+  {
+    kind: "delete",
+    method: "DELETE",
+    path: "/tasks/{id}",
+    operationId: "todo_delete",
+    tool: "todo_delete",
+    summary: "Delete a task",
+    status: 204
+  },
+  {
+    kind: "complete",
+    method: "POST",
+    path: "/tasks/{id}/complete",
+    operationId: "todo_complete",
+    tool: "todo_complete",
+    summary: "Mark a task done, or reopen it with completed: false",
+    status: 200,
+    body: CompleteTaskBody,
+    bodyRequired: false,
+    response: Task
+  }
+]
+
+/** The two prefixes every task route is served under. */
+export const PREFIX_V1 = "/api/v1"
+export const PREFIX_USER = "/api/{user_id}"
+
+/** OpenAPI path (`/tasks/{id}`) to an h3 route pattern (`/tasks/:id`). */
+export const toH3Path = (path: string) => path.replace(/\{([a-z_]+)\}/g, ":$1")
