@@ -146,6 +146,8 @@ export const Task = Schema.Struct({
 export type Task = typeof Task.Type
 
 // --- operation parameters: slices of the fields above -------------------------------------
+// They carry no `identifier`: with one, the derived JSON Schema becomes a `$ref` root, and
+// MCP and OpenAI require a tool's parameter schema to be an object at the root.
 
 const clearable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
 
@@ -155,10 +157,10 @@ export const CreateTaskParams = Schema.Struct({
   priority: Schema.optionalKey(Priority),
   due: clearable(Due),
   tags: Schema.optionalKey(Tags)
-}).annotate({ identifier: "CreateTaskParams" })
+})
 export type CreateTaskParams = typeof CreateTaskParams.Type
 
-export const TaskRef = Schema.Struct({ id: TaskId }).annotate({ identifier: "TaskRef" })
+export const TaskRef = Schema.Struct({ id: TaskId })
 export type TaskRef = typeof TaskRef.Type
 
 export const UpdateTaskParams = Schema.Struct({
@@ -173,7 +175,7 @@ export const UpdateTaskParams = Schema.Struct({
   expected_version: Schema.optionalKey(
     Version.annotate({ description: "If given, the update applies only while the task is at this version." })
   )
-}).annotate({ identifier: "UpdateTaskParams" })
+})
 export type UpdateTaskParams = typeof UpdateTaskParams.Type
 
 export const CompleteTaskParams = Schema.Struct({
@@ -181,7 +183,7 @@ export const CompleteTaskParams = Schema.Struct({
   completed: Schema.optionalKey(
     Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." })
   )
-}).annotate({ identifier: "CompleteTaskParams" })
+})
 export type CompleteTaskParams = typeof CompleteTaskParams.Type
 
 export const TaskStatus = Schema.Literals(["all", "pending", "completed"]).annotate({
@@ -231,7 +233,7 @@ export const ListTasksParams = Schema.Struct({
     })
   ),
   limit: Schema.optionalKey(PageLimit)
-}).annotate({ identifier: "ListTasksParams" })
+})
 export type ListTasksParams = typeof ListTasksParams.Type
 
 export const TaskPage = Schema.Struct({
