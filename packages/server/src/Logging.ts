@@ -1,0 +1,52 @@
+/**
+ * Structured logs: one JSON object per line on stderr (stdout stays free for program output
+ * and, for the stdio MCP server, protocol messages), filtered by LOG_LEVEL.
+ */
+import { Cause, Layer, Logger, References } from "effect"
+import type { LogLevel } from "./ServerConfig.ts"
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
+
+export interface LogEntry {
+  readonly level: "debug" | "info" | "warn" | "error"
+  readonly msg: string
+  readonly [key: string]: unknown
+}
+
+/** A writer of JSON log lines that drops entries below `minimum`. */
+export const makeLog =
+  (minimum: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)) =>
+  (entry: LogEntry): void => {
+    if (RANK[entry.level] < RANK[minimum]) return
+    write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`)
+  }
+
+const toLevel = (label: string): LogEntry["level"] => {
+  switch (label) {
+    case "Trace":
+    case "Debug":
+      return "debug"
+    case "Info":
+      return "info"
+    case "Warn":
+      return "warn"
+    default:
+      return "error"
+  }
+}
+
+/** Routes Effect's own logging (`Effect.log*`) into the same JSON lines. */
+export const layer = (minimum: LogLevel, log = makeLog(minimum)) =>
+  Layer.mergeAll(
+    Logger.layer([
+      Logger.make((options) => {
+        const message = Array.isArray(options.message) ? options.message.map(String).join(" ") : String(options.message)
+        log({
+          level: toLevel(options.logLevel),
+          msg: message,
+          ...(options.cause.reasons.length === 0 ? {} : { cause: Cause.pretty(options.cause) })
+        })
+      })
+    ]),
+    Layer.succeed(References.MinimumLogLevel, minimum === "debug" ? "Debug" : minimum === "info" ? "Info" : minimum === "warn" ? "Warn" : "Error")
+  )

@@ -1,0 +1,71 @@
+/**
+ * Taskport's configuration: the only place that reads the environment (and an optional
+ * `.env` file). Every value is decoded with Effect `Config`, so a bad value stops start-up
+ * with a message naming the variable.
+ */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { Config, ConfigProvider, Option, type Redacted } from "effect"
+
+export type LogLevel = "debug" | "info" | "warn" | "error"
+
+export interface ServerConfig {
+  readonly port: number
+  readonly host: string
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly databasePoolSize: number
+  readonly dataDir: string
+  readonly authSecret: Option.Option<Redacted.Redacted>
+  readonly jwksUrl: Option.Option<URL>
+  readonly issuer: Option.Option<string>
+  readonly audience: Option.Option<string>
+  readonly corsOrigins: ReadonlyArray<string>
+  readonly logLevel: LogLevel
+}
+
+export const config: Config.Config<ServerConfig> = Config.all({
+  port: Config.Port("PORT").pipe(Config.withDefault(8787)),
+  host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
+  databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
+  databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
+  dataDir: Config.String("TASKPORT_DATA_DIR").pipe(Config.withDefault(".taskport")),
+  authSecret: Config.option(Config.Redacted("BETTER_AUTH_SECRET")),
+  jwksUrl: Config.option(Config.URL("BETTER_AUTH_JWKS_URL")),
+  betterAuthUrl: Config.option(Config.URL("BETTER_AUTH_URL")),
+  issuer: Config.option(Config.String("BETTER_AUTH_ISSUER")),
+  audience: Config.option(Config.String("BETTER_AUTH_AUDIENCE")),
+  corsOrigins: Config.String("CORS_ORIGINS").pipe(
+    Config.map((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter((origin) => origin !== "")
+    ),
+    Config.withDefault(["http://localhost:3000"])
+  ),
+  logLevel: Config.Literals(["debug", "info", "warn", "error"], "LOG_LEVEL").pipe(Config.withDefault("info" as const))
+}).pipe(
+  Config.map(({ betterAuthUrl, ...rest }) => ({
+    ...rest,
+    // Better Auth serves its key set under its base URL unless one is named explicitly.
+    jwksUrl: Option.orElse(rest.jwksUrl, () =>
+      Option.map(betterAuthUrl, (base) => new URL(`${base.pathname.replace(/\/$/, "")}/api/auth/jwks`, base))
+    )
+  }))
+)
+
+/** Loads `.env` from the working directory into the environment, never overriding what is set. */
+export const loadDotEnv = (cwd = process.cwd()): void => {
+  const file = Path.join(cwd, ".env")
+  if (!Fs.existsSync(file)) return
+  const before = { ...process.env }
+  process.loadEnvFile(file)
+  for (const [key, value] of Object.entries(before)) process.env[key] = value
+}
+
+/** Reads the configuration from the environment. */
+export const read = (env: NodeJS.ProcessEnv = process.env) => {
+  const defined: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value
+  return config.parse(ConfigProvider.fromEnv({ env: defined }))
+}
