@@ -18,7 +18,9 @@ const assetDirectory = Path.dirname(createRequire(import.meta.url).resolve("swag
 const cache = new Map<string, Uint8Array<ArrayBuffer>>()
 
 /** One of the whitelisted Swagger UI files; loaded lazily and kept, since they never change. */
-export const docsAsset = (file: string): Option.Option<{ readonly body: Uint8Array<ArrayBuffer>; readonly type: string }> => {
+export const docsAsset = (
+  file: string
+): Option.Option<{ readonly body: Uint8Array<ArrayBuffer>; readonly type: string }> => {
   const type = ASSETS[file]
   if (type === undefined) return Option.none()
   let body = cache.get(file)

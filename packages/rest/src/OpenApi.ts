@@ -3,17 +3,26 @@
  * schemas through Effect's JSON Schema output: no schema is written by hand here. It is
  * built once per app, never per request.
  */
-import { Task, TaskPage } from "@taskport/core"
+import { CreateTaskParams, Task, TaskPage } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
-import { CompleteTaskBody, PatchTaskBody, PREFIX_USER, PREFIX_V1, ReplaceTaskBody, type TaskRoute, taskRoutes } from "./Routes.ts"
-import { CreateTaskParams } from "@taskport/core"
+import {
+  CompleteTaskBody,
+  PatchTaskBody,
+  PREFIX_USER,
+  PREFIX_V1,
+  ReplaceTaskBody,
+  type TaskRoute,
+  taskRoutes
+} from "./Routes.ts"
 
 export const ErrorResponse = Schema.Struct({
   error: Schema.Struct({
     code: Schema.String.annotate({ description: "A stable, machine-readable error code such as not_found." }),
     message: Schema.String.annotate({ description: "A human-readable explanation." }),
     details: Schema.optionalKey(
-      Schema.Unknown.annotate({ description: "Extra facts, e.g. { issues: [{ field, message }] } for invalid input." })
+      Schema.Unknown.annotate({
+        description: "Extra facts, e.g. { issues: [{ field, message }] } for invalid input."
+      })
     ),
     request_id: Schema.optionalKey(Schema.String.annotate({ description: "Quote it when reporting a 500." }))
   })
@@ -21,7 +30,15 @@ export const ErrorResponse = Schema.Struct({
 
 type JsonObject = Record<string, unknown>
 
-const componentSchemas = [Task, TaskPage, CreateTaskParams, PatchTaskBody, ReplaceTaskBody, CompleteTaskBody, ErrorResponse]
+const componentSchemas = [
+  Task,
+  TaskPage,
+  CreateTaskParams,
+  PatchTaskBody,
+  ReplaceTaskBody,
+  CompleteTaskBody,
+  ErrorResponse
+]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
   description,
@@ -29,10 +46,14 @@ const errorResponse = (description: string, headers?: JsonObject): JsonObject =>
   content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorResponse" } } }
 })
 
-const retryAfter = { "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } } }
+const retryAfter = {
+  "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } }
+}
 
 const ERRORS: Record<string, JsonObject> = {
-  "400": errorResponse("Invalid input; details.issues names each field and rule (code invalid_request or invalid_json)."),
+  "400": errorResponse(
+    "Invalid input; details.issues names each field and rule (code invalid_request or invalid_json)."
+  ),
   "401": errorResponse("Missing or invalid bearer token (code unauthenticated).", {
     "WWW-Authenticate": { description: "Bearer challenge.", schema: { type: "string" } }
   }),
@@ -60,7 +81,10 @@ export const makeOpenApi = (): JsonObject => {
   const multi = JsonSchema.toMultiDocumentOpenApi3_1(
     SchemaRepresentation.toJsonSchemaMultiDocument(
       SchemaRepresentation.toRepresentations(
-        componentSchemas.map((schema) => Schema.toCodecJson(schema).ast) as [SchemaAST.AST, ...Array<SchemaAST.AST>]
+        componentSchemas.map((schema) => Schema.toCodecJson(schema).ast) as [
+          SchemaAST.AST,
+          ...Array<SchemaAST.AST>
+        ]
       )
     )
   )
@@ -80,7 +104,9 @@ export const makeOpenApi = (): JsonObject => {
         name,
         in: "query",
         required: root.required?.includes(name) ?? false,
-        ...(typeof propertySchema.description === "string" ? { description: propertySchema.description } : {}),
+        ...(typeof propertySchema.description === "string"
+          ? { description: propertySchema.description }
+          : {}),
         schema: propertySchema
       }
     })
@@ -106,7 +132,13 @@ export const makeOpenApi = (): JsonObject => {
         })
       }
       if (route.path.includes("{id}")) {
-        parameters.push({ name: "id", in: "path", required: true, description: "The task's id.", schema: { type: "integer", minimum: 1 } })
+        parameters.push({
+          name: "id",
+          in: "path",
+          required: true,
+          description: "The task's id.",
+          schema: { type: "integer", minimum: 1 }
+        })
       }
       if (route.query !== undefined) parameters.push(...queryParameters(route.query))
       if (route.kind === "replace" || route.kind === "patch") {
@@ -132,7 +164,11 @@ export const makeOpenApi = (): JsonObject => {
           ? { description: "Deleted." }
           : {
               description: "Success.",
-              ...(route.response === Task ? { headers: { ETag: { description: "The task's version tag.", schema: { type: "string" } } } } : {}),
+              ...(route.response === Task
+                ? {
+                    headers: { ETag: { description: "The task's version tag.", schema: { type: "string" } } }
+                  }
+                : {}),
               content: { "application/json": { schema: refOf(route.response ?? Task) } }
             }
       const responses: JsonObject = { [String(route.status)]: success, ...errorsFor(route, byPathUser) }
@@ -196,10 +232,14 @@ export const makeOpenApi = (): JsonObject => {
     info: {
       title: "Taskport API",
       version: "1.0.0",
-      description: "Tasks for people and agents. Every operation acts for the user named by the bearer token's sub claim."
+      description:
+        "Tasks for people and agents. Every operation acts for the user named by the bearer token's sub claim."
     },
     servers: [{ url: "/" }],
-    tags: [{ name: "tasks", description: "The todo_* operations." }, { name: "meta", description: "Documentation and health." }],
+    tags: [
+      { name: "tasks", description: "The todo_* operations." },
+      { name: "meta", description: "Documentation and health." }
+    ],
     paths,
     components: {
       schemas: multi.definitions,

@@ -18,9 +18,9 @@ import { H3, type H3Event, handleCors } from "h3"
 import { docsAsset, docsPage } from "./Docs.ts"
 import {
   type FieldIssue,
+  failureResponse,
   fromToolFailure,
   HttpFailure,
-  failureResponse,
   httpFailure,
   invalidRequest,
   notFound
@@ -71,21 +71,31 @@ const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** Decodes with every error collected, turning a failure into a 400 that names each field. */
 const decodeOrFail = <S extends Schema.Top>(schema: S, input: unknown, what: string) => {
-  const exit = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>, { errors: "all" })(input)
+  const exit = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>, {
+    errors: "all"
+  })(input)
   if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
   const error = Cause.findErrorOption(exit.cause)
   const issues: Array<FieldIssue> = Option.isSome(error)
     ? formatIssues(error.value.issue).issues.map((issue) => ({
-        field: (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."),
+        field: (issue.path ?? [])
+          .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+          .join("."),
         message: issue.message === "Missing key" ? "is required" : issue.message
       }))
     : []
-  const summary = issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; ")
+  const summary = issues
+    .map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message))
+    .join("; ")
   return Effect.fail(invalidRequest(`Invalid ${what}: ${summary || "malformed"}`, issues))
 }
 
 /** Reads a JSON body with the size and media-type rules, without buffering past the limit. */
-const readJsonBody = (request: Request, limit: number, required: boolean): Effect.Effect<unknown, HttpFailure> =>
+const readJsonBody = (
+  request: Request,
+  limit: number,
+  required: boolean
+): Effect.Effect<unknown, HttpFailure> =>
   Effect.gen(function* () {
     const declared = request.headers.get("content-length")
     const length = declared === null ? undefined : Number(declared)
@@ -97,12 +107,20 @@ const readJsonBody = (request: Request, limit: number, required: boolean): Effec
     if (!hasBody) {
       if (!required) return undefined
       if (type === null || !JSON_TYPE.test(type)) {
-        return yield* httpFailure(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json")
+        return yield* httpFailure(
+          415,
+          "unsupported_media_type",
+          "Send a JSON body with Content-Type: application/json"
+        )
       }
       return yield* invalidRequest("A JSON body is required", [])
     }
     if (type === null || !JSON_TYPE.test(type)) {
-      return yield* httpFailure(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json")
+      return yield* httpFailure(
+        415,
+        "unsupported_media_type",
+        "Send a JSON body with Content-Type: application/json"
+      )
     }
     const text = yield* Effect.tryPromise({
       try: async () => {
@@ -122,7 +140,9 @@ const readJsonBody = (request: Request, limit: number, required: boolean): Effec
         return Buffer.concat(chunks).toString("utf8")
       },
       catch: (error) =>
-        error instanceof HttpFailure ? error : httpFailure(400, "invalid_json", "The request body could not be read")
+        error instanceof HttpFailure
+          ? error
+          : httpFailure(400, "invalid_json", "The request body could not be read")
     })
     if (text.trim() === "") {
       if (required) return yield* invalidRequest("A JSON body is required", [])
@@ -152,7 +172,9 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const authenticator = yield* Authenticator
     const runWith = Effect.runPromiseExitWith(context)
     const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY
-    const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`))
+    const log =
+      options.log ??
+      ((entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`))
     const openApi = JSON.stringify(makeOpenApi())
     const corsOptions = {
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
@@ -170,7 +192,11 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         Effect.catch((failure: ToolFailure) =>
           failure._tag === "InvalidParameters"
             ? decodeOrFail(TodoTools.tools[route.tool].parametersSchema, params, "request").pipe(
-                Effect.andThen(Effect.fail(invalidRequest(`Invalid request: ${failure.message.replace(/\n\s*/g, " ")}`, [])))
+                Effect.andThen(
+                  Effect.fail(
+                    invalidRequest(`Invalid request: ${failure.message.replace(/\n\s*/g, " ")}`, [])
+                  )
+                )
               )
             : Effect.fail(fromToolFailure(failure))
         )
@@ -187,12 +213,22 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         const params: Record<string, unknown> = {}
         if (route.path.includes("{id}")) {
           const raw = event.context.params?.id ?? ""
-          const id = yield* decodeOrFail(Schema.toCodecStringTree(Schema.Struct({ id: TodoTools.tools.todo_read.parametersSchema.fields.id })), { id: raw }, "path")
+          const id = yield* decodeOrFail(
+            Schema.toCodecStringTree(
+              Schema.Struct({ id: TodoTools.tools.todo_read.parametersSchema.fields.id })
+            ),
+            { id: raw },
+            "path"
+          )
           params.id = id.id
         }
         if (route.query !== undefined) {
           const url = new URL(request.url)
-          const query = yield* decodeOrFail(Schema.toCodecStringTree(route.query), Object.fromEntries(url.searchParams), "query")
+          const query = yield* decodeOrFail(
+            Schema.toCodecStringTree(route.query),
+            Object.fromEntries(url.searchParams),
+            "query"
+          )
           Object.assign(params, Schema.encodeSync(route.query as Schema.Codec<unknown, unknown>)(query))
         }
         if (route.body !== undefined) {
@@ -203,7 +239,9 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           if (route.kind === "replace") {
             yield* decodeOrFail(ReplaceTaskBody, body, "request")
             // A replacement resets every editable field it does not name.
-            Object.assign(params, { description: null, priority: "medium", due: null, tags: [] }, body, { id: params.id })
+            Object.assign(params, { description: null, priority: "medium", due: null, tags: [] }, body, {
+              id: params.id
+            })
           } else {
             Object.assign(params, body, { id: params.id })
           }
@@ -215,7 +253,11 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           const versions = parseIfMatch(ifMatch)
           if (versions !== "any") {
             if (versions.length === 0) {
-              return yield* httpFailure(412, "precondition_failed", "If-Match names no current version of this task")
+              return yield* httpFailure(
+                412,
+                "precondition_failed",
+                "If-Match names no current version of this task"
+              )
             }
             params.expected_version = versions[0]
             preconditioned = true
@@ -240,7 +282,11 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
             const encoded = result.encoded
             const tag = etagOf(isObject(encoded) && typeof encoded.version === "number" ? encoded.version : 0)
             const ifNoneMatch = request.headers.get("if-none-match")
-            if (ifNoneMatch !== null && (ifNoneMatch.trim() === "*" || ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag))) {
+            if (
+              ifNoneMatch !== null &&
+              (ifNoneMatch.trim() === "*" ||
+                ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag))
+            ) {
               return new Response(null, { status: 304, headers: { etag: tag } })
             }
             return taskResponse(encoded)
@@ -253,7 +299,10 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       })
 
     const authenticated =
-      (pathUser: boolean, work: (event: H3Event, user: UserId) => Effect.Effect<Response, HttpFailure, RestServices>) =>
+      (
+        pathUser: boolean,
+        work: (event: H3Event, user: UserId) => Effect.Effect<Response, HttpFailure, RestServices>
+      ) =>
       (event: H3Event) =>
         Effect.gen(function* () {
           const user = yield* authenticator
@@ -283,8 +332,17 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           if (Option.isSome(failure)) {
             response = failureResponse(failure.value)
           } else {
-            log({ level: "error", msg: "unexpected failure", request_id: requestId, route, cause: Cause.pretty(exit.cause) })
-            response = json({ error: { code: "internal_error", message: "Internal error", request_id: requestId } }, 500)
+            log({
+              level: "error",
+              msg: "unexpected failure",
+              request_id: requestId,
+              route,
+              cause: Cause.pretty(exit.cause)
+            })
+            response = json(
+              { error: { code: "internal_error", message: "Internal error", request_id: requestId } },
+              500
+            )
           }
         }
         response.headers.set("x-request-id", requestId)
@@ -328,35 +386,77 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       }
     }
 
-    register("GET", "/api/v1/openapi.json", serve("/api/v1/openapi.json", () =>
-      Effect.succeed(new Response(openApi, { headers: { "content-type": "application/json" } }))
-    ))
-    register("GET", "/docs", serve("/docs", () =>
-      Effect.succeed(new Response(docsPage("/api/v1/openapi.json"), { headers: { "content-type": "text/html; charset=utf-8" } }))
-    ))
-    register("GET", "/docs/assets/{file}", serve("/docs/assets/{file}", (event) =>
-      Option.match(docsAsset(event.context.params?.file ?? ""), {
-        onNone: () => Effect.fail(notFound()),
-        onSome: (asset) => Effect.succeed(new Response(asset.body, { headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" } }))
-      })
-    ))
-    register("GET", "/health", serve("/health", () => Effect.succeed(json({ status: "ok" }))))
-    register("GET", "/ready", serve("/ready", () =>
-      (options.ready ?? Effect.void).pipe(
-        Effect.timeout("2 seconds"),
-        Effect.as(json({ status: "ready" })),
-        Effect.catchCause(() =>
-          Effect.succeed(json({ error: { code: "service_unavailable", message: "The database is not answering" } }, 503, { "retry-after": "2" }))
+    register(
+      "GET",
+      "/api/v1/openapi.json",
+      serve("/api/v1/openapi.json", () =>
+        Effect.succeed(new Response(openApi, { headers: { "content-type": "application/json" } }))
+      )
+    )
+    register(
+      "GET",
+      "/docs",
+      serve("/docs", () =>
+        Effect.succeed(
+          new Response(docsPage("/api/v1/openapi.json"), {
+            headers: { "content-type": "text/html; charset=utf-8" }
+          })
         )
       )
-    ))
+    )
+    register(
+      "GET",
+      "/docs/assets/{file}",
+      serve("/docs/assets/{file}", (event) =>
+        Option.match(docsAsset(event.context.params?.file ?? ""), {
+          onNone: () => Effect.fail(notFound()),
+          onSome: (asset) =>
+            Effect.succeed(
+              new Response(asset.body, {
+                headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" }
+              })
+            )
+        })
+      )
+    )
+    register(
+      "GET",
+      "/health",
+      serve("/health", () => Effect.succeed(json({ status: "ok" })))
+    )
+    register(
+      "GET",
+      "/ready",
+      serve("/ready", () =>
+        (options.ready ?? Effect.void).pipe(
+          Effect.timeout("2 seconds"),
+          Effect.as(json({ status: "ready" })),
+          Effect.catchCause(() =>
+            Effect.succeed(
+              json(
+                { error: { code: "service_unavailable", message: "The database is not answering" } },
+                503,
+                { "retry-after": "2" }
+              )
+            )
+          )
+        )
+      )
+    )
 
-    app.all("/**", serve("unmatched", (event) => {
-      const path = new URL(event.req.url).pathname
-      const allowed = [...new Set(registered.filter((r) => r.pattern.test(path)).map((r) => r.method))]
-      if (allowed.length === 0) return Effect.fail(notFound(`No route for ${path}`))
-      return Effect.fail(httpFailure(405, "method_not_allowed", `Use ${allowed.join(", ")} on ${path}`, undefined, { allow: allowed.join(", ") }))
-    }))
+    app.all(
+      "/**",
+      serve("unmatched", (event) => {
+        const path = new URL(event.req.url).pathname
+        const allowed = [...new Set(registered.filter((r) => r.pattern.test(path)).map((r) => r.method))]
+        if (allowed.length === 0) return Effect.fail(notFound(`No route for ${path}`))
+        return Effect.fail(
+          httpFailure(405, "method_not_allowed", `Use ${allowed.join(", ")} on ${path}`, undefined, {
+            allow: allowed.join(", ")
+          })
+        )
+      })
+    )
 
     return app
   })

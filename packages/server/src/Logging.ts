@@ -40,7 +40,9 @@ export const layer = (minimum: LogLevel, log = makeLog(minimum)) =>
   Layer.mergeAll(
     Logger.layer([
       Logger.make((options) => {
-        const message = Array.isArray(options.message) ? options.message.map(String).join(" ") : String(options.message)
+        const message = Array.isArray(options.message)
+          ? options.message.map(String).join(" ")
+          : String(options.message)
         log({
           level: toLevel(options.logLevel),
           msg: message,
@@ -48,5 +50,8 @@ export const layer = (minimum: LogLevel, log = makeLog(minimum)) =>
         })
       })
     ]),
-    Layer.succeed(References.MinimumLogLevel, minimum === "debug" ? "Debug" : minimum === "info" ? "Info" : minimum === "warn" ? "Warn" : "Error")
+    Layer.succeed(
+      References.MinimumLogLevel,
+      minimum === "debug" ? "Debug" : minimum === "info" ? "Info" : minimum === "warn" ? "Warn" : "Error"
+    )
   )

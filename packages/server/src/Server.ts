@@ -7,8 +7,8 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { AuthConfigError, JoseAuthenticator, TokenMinter } from "@taskport/auth"
-import { Authenticator, TodoService, TodoToolsLayer } from "@taskport/core"
+import { type AuthConfigError, JoseAuthenticator, TokenMinter } from "@taskport/auth"
+import { type Authenticator, TodoService, TodoToolsLayer } from "@taskport/core"
 import { migrate, PgDatabase, PgliteClient } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
 import { Effect, Layer, Option, Redacted } from "effect"
@@ -24,7 +24,8 @@ const stderrAnnounce: Announce = (line) => process.stderr.write(`${line}\n`)
 const DEV_SECRET_FILE = "dev-secret"
 
 /** Dev mode: no Better Auth configuration at all. */
-export const isDevMode = (config: ServerConfig) => Option.isNone(config.authSecret) && Option.isNone(config.jwksUrl)
+export const isDevMode = (config: ServerConfig) =>
+  Option.isNone(config.authSecret) && Option.isNone(config.jwksUrl)
 
 /** The dev secret kept in the data directory, created on first use (readable by the owner only). */
 export const devSecret = (dataDir: string): Redacted.Redacted<string> => {
@@ -108,7 +109,9 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     announce(`Taskport is listening on ${base} (docs at ${base}/docs)`)
     if (isDevMode(config)) {
       const secret = Option.getOrThrow(signingSecret(config))
-      const token = yield* Effect.promise(() => TokenMinter.mintToken({ secret, subject: "demo", ttlSeconds: 86_400 }))
+      const token = yield* Effect.promise(() =>
+        TokenMinter.mintToken({ secret, subject: "demo", ttlSeconds: 86_400 })
+      )
       announce(
         [
           "Dev mode: no BETTER_AUTH_SECRET or BETTER_AUTH_JWKS_URL is set, so tokens are signed with a",
@@ -129,12 +132,17 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
 export const runMigrations = (config: ServerConfig, announce: Announce = stderrAnnounce) =>
   Effect.gen(function* () {
     const applied = yield* migrate
-    announce(applied.length === 0 ? "The schema is up to date." : applied.map(([id, name]) => `Applied ${id}_${name}`).join("\n"))
+    announce(
+      applied.length === 0
+        ? "The schema is up to date."
+        : applied.map(([id, name]) => `Applied ${id}_${name}`).join("\n")
+    )
     return applied
   }).pipe(
     Effect.provide(
       Option.match(config.databaseUrl, {
-        onSome: (url): Layer.Layer<SqlClient.SqlClient, unknown> => PgDatabase.layerClient({ url, maxConnections: 1 }),
+        onSome: (url): Layer.Layer<SqlClient.SqlClient, unknown> =>
+          PgDatabase.layerClient({ url, maxConnections: 1 }),
         onNone: (): Layer.Layer<SqlClient.SqlClient, unknown> => {
           announce(`Database: embedded PGlite in ${Path.resolve(config.dataDir)}`)
           return PgliteClient.layer({ dataDir: Path.resolve(config.dataDir) })

@@ -43,7 +43,9 @@ export const config: Config.Config<ServerConfig> = Config.all({
     ),
     Config.withDefault(["http://localhost:3000"])
   ),
-  logLevel: Config.Literals(["debug", "info", "warn", "error"], "LOG_LEVEL").pipe(Config.withDefault("info" as const))
+  logLevel: Config.Literals(["debug", "info", "warn", "error"], "LOG_LEVEL").pipe(
+    Config.withDefault("info" as const)
+  )
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,

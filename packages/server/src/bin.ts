@@ -30,7 +30,9 @@ const describe = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.findErrorOption(cause)
   if (Option.isSome(error)) {
     const value = error.value
-    return typeof value === "object" && value !== null && "message" in value ? String(value.message) : String(value)
+    return typeof value === "object" && value !== null && "message" in value
+      ? String(value.message)
+      : String(value)
   }
   return Cause.pretty(cause).split("\n")[0] ?? "unexpected failure"
 }
