@@ -11,7 +11,9 @@ for (const database of testDatabases()) {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           expect(yield* migrate).toEqual([])
-          const applied = yield* sql<{ migration_id: number }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)} ORDER BY 1`
+          const applied = yield* sql<{
+            migration_id: number
+          }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)} ORDER BY 1`
           expect(applied.map((row) => row.migration_id)).toEqual([1, 2])
         })
       )
