@@ -1,4 +1,4 @@
-import { describe, expect, it, layer } from "@effect/vitest"
+import { describe, expect, layer } from "@effect/vitest"
 import { MIGRATIONS_TABLE, migrate } from "@taskport/postgres"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
