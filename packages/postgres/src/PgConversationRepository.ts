@@ -42,16 +42,18 @@ export const make = Effect.gen(function* () {
       return sql`SELECT ${conversationColumns} FROM conversations
         WHERE user_id = ${owner} AND ${after}
         ORDER BY updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
-        Effect.flatMap((rows) => Effect.forEach(rows.slice(0, options.limit), decodeConversation)),
-        Effect.map((items) => {
-          const last = items.length === options.limit ? items[options.limit - 1] : undefined
-          return {
-            items,
-            next: Option.fromNullishOr(last).pipe(
-              Option.map((c) => ({ updatedAt: c.updated_at, id: c.id as string }))
-            )
-          }
-        }),
+        Effect.flatMap((rows) =>
+          Effect.map(Effect.forEach(rows.slice(0, options.limit), decodeConversation), (items) => {
+            // The extra row only tells whether another page exists.
+            const last = rows.length > options.limit ? items[options.limit - 1] : undefined
+            return {
+              items,
+              next: Option.fromNullishOr(last).pipe(
+                Option.map((c) => ({ updatedAt: c.updated_at, id: c.id as string }))
+              )
+            }
+          })
+        ),
         repositoryErrors
       )
     },
@@ -86,19 +88,25 @@ export const make = Effect.gen(function* () {
             ORDER BY seq DESC LIMIT ${limit}
           ) recent ORDER BY seq ASC`.pipe(Effect.flatMap(decodeMessages), repositoryErrors),
 
-    messages: (owner, id, options) =>
-      sql<{ seq: number }>`SELECT ${messageColumns} FROM messages
-          WHERE conversation_id = ${id}::uuid AND user_id = ${owner} AND seq > ${options.after ?? 0}
+    messages: (owner, id, options) => {
+      // `after` is a message id; the order itself is the conversation's sequence.
+      const after =
+        options.after === undefined
+          ? sql`TRUE`
+          : sql`seq > (SELECT seq FROM messages WHERE id = ${options.after} AND conversation_id = ${id}::uuid)`
+      return sql<{ id: number }>`SELECT ${messageColumns} FROM messages
+          WHERE conversation_id = ${id}::uuid AND user_id = ${owner} AND ${after}
           ORDER BY seq ASC LIMIT ${options.limit + 1}`.pipe(
         Effect.flatMap((rows) =>
           Effect.map(decodeMessages(rows.slice(0, options.limit)), (items) => ({
             items,
             next:
-              rows.length > options.limit ? Option.some(rows[options.limit - 1]!.seq) : Option.none<number>()
+              rows.length > options.limit ? Option.some(rows[options.limit - 1]!.id) : Option.none<number>()
           }))
         ),
         repositoryErrors
       )
+    }
   })
 })
 
