@@ -105,7 +105,7 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log })
     const server = listen(app, { port: config.port, hostname: config.host, silent: true })
     yield* Effect.promise(() => server.ready())
-    const base = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${server.options.port ?? config.port}`
+    const base = (server.url ?? `http://${config.host}:${config.port}/`).replace(/\/$/, "")
     announce(`Taskport is listening on ${base} (docs at ${base}/docs)`)
     if (isDevMode(config)) {
       const secret = Option.getOrThrow(signingSecret(config))

@@ -5,7 +5,7 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Config, ConfigProvider, Option, type Redacted } from "effect"
+import { Config, ConfigProvider, Option, type Redacted, Schema } from "effect"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
 
@@ -24,7 +24,10 @@ export interface ServerConfig {
 }
 
 export const config: Config.Config<ServerConfig> = Config.all({
-  port: Config.Port("PORT").pipe(Config.withDefault(8787)),
+  // 0 asks the system for a free port, which tests and supervisors rely on.
+  port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "PORT").pipe(
+    Config.withDefault(8787)
+  ),
   host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
   databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
@@ -70,4 +73,12 @@ export const read = (env: NodeJS.ProcessEnv = process.env) => {
   const defined: Record<string, string> = {}
   for (const [key, value] of Object.entries(env)) if (value !== undefined) defined[key] = value
   return config.parse(ConfigProvider.fromEnv({ env: defined }))
+}
+
+/** One line naming the variable at fault, e.g. `PORT: Expected a value between 0 and 65535`. */
+export const describeError = (error: Config.ConfigError): string => {
+  const text = error.cause.message
+  const variable = /at \["([A-Z_]+)"\]/.exec(text)?.[1]
+  const reason = text.split("\n")[0] ?? text
+  return variable === undefined ? text.replace(/\s*\n\s*/g, " ") : `${variable}: ${reason}`
 }

@@ -56,7 +56,9 @@ const main = async () => {
   }
   ServerConfig.loadDotEnv()
   const config = await run(
-    ServerConfig.read().pipe(Effect.mapError((error) => `invalid configuration: ${error.message}`))
+    ServerConfig.read().pipe(
+      Effect.mapError((error) => `invalid configuration: ${ServerConfig.describeError(error)}`)
+    )
   )
   switch (command) {
     case "serve":

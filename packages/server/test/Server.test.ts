@@ -1,0 +1,166 @@
+/**
+ * The built `taskport` command as a real process: dev-mode start on a fresh data directory,
+ * use over HTTP, refusal of a second server on the same directory, graceful SIGTERM with
+ * exit code 0, data surviving a restart, and the token and error paths of the CLI.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, describe, expect, it } from "vitest"
+
+const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
+
+interface Started {
+  readonly child: ChildProcess
+  readonly base: string
+  readonly token: string
+  readonly output: () => string
+}
+
+const children: Array<ChildProcess> = []
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+})
+
+const env = (dataDir: string): NodeJS.ProcessEnv => {
+  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME }
+  return { ...clean, PORT: "0", HOST: "127.0.0.1", TASKPORT_DATA_DIR: dataDir, LOG_LEVEL: "warn" }
+}
+
+/** Starts `taskport serve` and waits for the dev-mode announcement. */
+const start = (dataDir: string, cwd: string): Promise<Started> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "serve"], {
+      cwd,
+      env: env(dataDir),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.push(child)
+    let output = ""
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const base = /listening on (http:\/\/\S+) /.exec(output)?.[1]
+      const token = /Token for user "demo" \(valid 24 h\): (\S+)/.exec(output)?.[1]
+      if (base !== undefined && token !== undefined) resolve({ child, base, token, output: () => output })
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.on("exit", (code) =>
+      reject(new Error(`taskport serve exited with ${code} before it was ready:\n${output}`))
+    )
+  })
+
+const exited = (child: ChildProcess): Promise<number | null> =>
+  child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.on("exit", (code) => resolve(code)))
+
+/** Runs a CLI command to completion. */
+const runCli = (args: ReadonlyArray<string>, dataDir: string, cwd: string) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: env(dataDir),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.push(child)
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
+
+describe("taskport serve as a process", () => {
+  it("R37: serves on the embedded default, refuses a second server on its data directory, stops on SIGTERM with 0", async () => {
+    expect(Fs.existsSync(BIN), "build first: npx tsc -b").toBe(true)
+    const cwd = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-serve-"))
+    const dataDir = Path.join(cwd, "data")
+    const first = await start(dataDir, cwd)
+    expect(first.output()).toContain("initialising embedded PGlite")
+    const auth = { authorization: `Bearer ${first.token}` }
+
+    const created = await fetch(`${first.base}/api/v1/tasks`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Survive a restart" })
+    })
+    expect(created.status).toBe(201)
+    expect((await fetch(`${first.base}/health`)).status).toBe(200)
+    expect((await fetch(`${first.base}/ready`)).status).toBe(200)
+
+    const second = await runCli(["serve"], dataDir, cwd)
+    expect(second.code).not.toBe(0)
+    expect(second.stderr).toContain(Path.resolve(dataDir))
+    expect(second.stderr).toContain("in use by another Taskport process")
+    expect(second.stderr).not.toMatch(/\n\s+at /)
+
+    // The first server is untouched by the refused one.
+    const listed = await fetch(`${first.base}/api/v1/tasks`, { headers: auth })
+    expect(((await listed.json()) as { items: Array<unknown> }).items).toHaveLength(1)
+
+    first.child.kill("SIGTERM")
+    expect(await exited(first.child)).toBe(0)
+    expect(first.output()).toContain("Stopped.")
+
+    const again = await start(dataDir, cwd)
+    expect(again.output()).toContain("Database: embedded PGlite in")
+    // The dev secret is kept, so the first token still works after the restart.
+    const after = await fetch(`${again.base}/api/v1/tasks`, { headers: auth })
+    const items = ((await after.json()) as { items: Array<{ title: string }> }).items
+    expect(items.map((task) => task.title)).toEqual(["Survive a restart"])
+    again.child.kill("SIGINT")
+    expect(await exited(again.child)).toBe(0)
+  }, 120_000)
+})
+
+describe("taskport command line", () => {
+  it("R38: token mints a token the server accepts; unknown commands and bad settings exit non-zero with a message", async () => {
+    const cwd = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-cli-"))
+    const dataDir = Path.join(cwd, "data")
+    const token = await runCli(["token", "alice", "--ttl", "15m"], dataDir, cwd)
+    expect(token.code).toBe(0)
+    const payload = JSON.parse(
+      Buffer.from(token.stdout.trim().split(".")[1] ?? "", "base64url").toString()
+    ) as {
+      sub: string
+      exp: number
+      iat: number
+    }
+    expect(payload.sub).toBe("alice")
+    expect(payload.exp - payload.iat).toBe(900)
+
+    const unknown = await runCli(["frobnicate"], dataDir, cwd)
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("unknown command")
+
+    const badPort = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, "serve"], {
+        cwd,
+        env: { ...env(dataDir), PORT: "not-a-port" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+      child.on("exit", (code) => resolve({ code, stderr }))
+    })
+    expect(badPort.code).not.toBe(0)
+    expect(badPort.stderr).toContain("PORT")
+    expect(badPort.stderr).not.toMatch(/\n\s+at /)
+
+    const shortSecret = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, "serve"], {
+        cwd,
+        env: { ...env(dataDir), BETTER_AUTH_SECRET: "too-short" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stderr = ""
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+      child.on("exit", (code) => resolve({ code, stderr }))
+    })
+    expect(shortSecret.code).not.toBe(0)
+    expect(shortSecret.stderr).toContain("BETTER_AUTH_SECRET")
+  }, 60_000)
+})
