@@ -8,12 +8,13 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { type AuthConfigError, JoseAuthenticator, TokenMinter } from "@taskport/auth"
-import { type Authenticator, TodoService, TodoToolsLayer } from "@taskport/core"
+import { Authenticator, TodoService, TodoToolsLayer, UserId } from "@taskport/core"
+import { McpHttp, McpStdio } from "@taskport/mcp"
 import { migrate, PgDatabase, PgliteClient } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Data, Effect, Layer, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
-import { serve as listen } from "h3"
+import { type H3, type H3Event, serve as listen } from "h3"
 import * as Logging from "./Logging.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
@@ -87,6 +88,42 @@ export const appLayer = (config: ServerConfig, announce: Announce = stderrAnnoun
   )
 }
 
+/** Mounts the MCP endpoint and its protected-resource metadata on the app. */
+export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.LogEntry) => void) =>
+  Effect.gen(function* () {
+    const mcp = yield* McpHttp.make({
+      resourceUrl: Option.getOrUndefined(Option.map(config.publicUrl, (base) => new URL("/mcp", base))),
+      authorizationServers: Option.toArray(
+        Option.map(config.betterAuthUrl, (url) => url.href.replace(/\/$/, ""))
+      ),
+      allowedOrigins: config.corsOrigins,
+      readOnly: config.mcpReadOnly,
+      onDefect: (cause) => log({ level: "error", msg: "unexpected MCP failure", cause: Cause.pretty(cause) })
+    })
+    const timed =
+      (route: string, serve: (request: Request) => Promise<Response> | Response) =>
+      async (event: H3Event) => {
+        const started = performance.now()
+        const response = await serve(event.req)
+        log({
+          level: "info",
+          msg: "request",
+          method: event.req.method,
+          route,
+          status: response.status,
+          duration_ms: Math.round((performance.now() - started) * 100) / 100
+        })
+        return response
+      }
+    app.all("/mcp", timed("/mcp", mcp.fetch))
+    app.get(mcp.metadataPath, timed(mcp.metadataPath, mcp.metadata))
+    app.get(
+      "/.well-known/oauth-protected-resource",
+      timed("/.well-known/oauth-protected-resource", mcp.metadata)
+    )
+    yield* Effect.addFinalizer(() => Effect.promise(() => mcp.close()))
+  })
+
 const waitForSignal = Effect.callback<string>((resume) => {
   const handler = (signal: string) => resume(Effect.succeed(signal))
   process.once("SIGTERM", handler)
@@ -103,6 +140,7 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     const log = Logging.makeLog(config.logLevel)
     const sql = yield* SqlClient.SqlClient
     const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log })
+    yield* mountMcp(app, config, log)
     const server = listen(app, { port: config.port, hostname: config.host, silent: true })
     yield* Effect.promise(() => server.ready())
     const base = (server.url ?? `http://${config.host}:${config.port}/`).replace(/\/$/, "")
@@ -126,7 +164,58 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     // Stop accepting, let requests in flight complete, then the layer scope closes the database.
     yield* Effect.promise(() => server.close())
     announce("Stopped.")
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(Layer.mergeAll(appLayer(config, announce), Logging.layer(config.logLevel)))
+  )
+
+/**
+ * Runs `taskport mcp`: the MCP server on stdin/stdout for the user of TASKPORT_TOKEN, or, in
+ * dev mode only, for the user named with --user. Returns when the client closes the input.
+ */
+export const serveStdio = (
+  config: ServerConfig,
+  devUser: string | undefined,
+  announce: Announce = stderrAnnounce
+) =>
+  Effect.gen(function* () {
+    const authenticator = yield* Authenticator
+    const user = yield* Option.match(config.taskportToken, {
+      onSome: (token) => authenticator.authenticate(`Bearer ${Redacted.value(token)}`),
+      onNone: () => {
+        if (devUser !== undefined && isDevMode(config)) return Effect.succeed(UserId.make(devUser))
+        return Effect.fail(
+          new StdioIdentityMissing({
+            message: isDevMode(config)
+              ? "taskport mcp needs TASKPORT_TOKEN, or --user <id> in dev mode"
+              : "taskport mcp needs TASKPORT_TOKEN (a bearer token for the user to act as)"
+          })
+        )
+      }
+    })
+    const handle = yield* McpStdio.serve(user, {
+      readOnly: config.mcpReadOnly,
+      onDefect: (cause) =>
+        Logging.makeLog(config.logLevel)({
+          level: "error",
+          msg: "unexpected MCP failure",
+          cause: Cause.pretty(cause)
+        })
+    })
+    announce(`Taskport MCP server on stdio for user ${user}`)
+    yield* Effect.callback<void>((resume) => {
+      const done = () => resume(Effect.void)
+      process.stdin.once("end", done)
+      process.stdin.once("close", done)
+      process.once("SIGTERM", done)
+      process.once("SIGINT", done)
+    })
+    yield* Effect.promise(() => handle.close())
   }).pipe(Effect.provide(Layer.mergeAll(appLayer(config, announce), Logging.layer(config.logLevel))))
+
+export class StdioIdentityMissing extends Data.TaggedError("StdioIdentityMissing")<{
+  readonly message: string
+}> {}
 
 /** Runs `taskport migrate`: applies pending migrations and reports them. */
 export const runMigrations = (config: ServerConfig, announce: Announce = stderrAnnounce) =>

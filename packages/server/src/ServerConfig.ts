@@ -19,8 +19,15 @@ export interface ServerConfig {
   readonly jwksUrl: Option.Option<URL>
   readonly issuer: Option.Option<string>
   readonly audience: Option.Option<string>
+  readonly betterAuthUrl: Option.Option<URL>
   readonly corsOrigins: ReadonlyArray<string>
   readonly logLevel: LogLevel
+  /** The URL clients reach this server at, when it differs from what requests show (proxies). */
+  readonly publicUrl: Option.Option<URL>
+  /** Serve only the read-only MCP tools. */
+  readonly mcpReadOnly: boolean
+  /** The bearer token `taskport mcp` acts with. */
+  readonly taskportToken: Option.Option<Redacted.Redacted>
 }
 
 export const config: Config.Config<ServerConfig> = Config.all({
@@ -48,10 +55,14 @@ export const config: Config.Config<ServerConfig> = Config.all({
   ),
   logLevel: Config.Literals(["debug", "info", "warn", "error"], "LOG_LEVEL").pipe(
     Config.withDefault("info" as const)
-  )
+  ),
+  publicUrl: Config.option(Config.URL("PUBLIC_URL")),
+  mcpReadOnly: Config.Boolean("MCP_READ_ONLY").pipe(Config.withDefault(false)),
+  taskportToken: Config.option(Config.Redacted("TASKPORT_TOKEN"))
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,
+    betterAuthUrl,
     // Better Auth serves its key set under its base URL unless one is named explicitly.
     jwksUrl: Option.orElse(rest.jwksUrl, () =>
       Option.map(betterAuthUrl, (base) => new URL(`${base.pathname.replace(/\/$/, "")}/api/auth/jwks`, base))

@@ -15,6 +15,8 @@ const USAGE = `Usage: taskport <command> [options]
 Commands:
   serve                     Apply migrations and serve the REST API (default)
   migrate                   Apply pending database migrations and exit
+  mcp [--user <id>]         Serve the MCP tools on stdio for TASKPORT_TOKEN's user
+                            (--user only in dev mode, without any auth configuration)
   token <user> [--ttl 1h]   Print a signed HS256 token for <user> (development)
   help                      Show this text
 
@@ -46,7 +48,11 @@ const run = async <A, E>(effect: Effect.Effect<A, E>): Promise<A> => {
 const main = async () => {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { ttl: { type: "string", default: "1h" }, help: { type: "boolean", short: "h" } },
+    options: {
+      ttl: { type: "string", default: "1h" },
+      user: { type: "string" },
+      help: { type: "boolean", short: "h" }
+    },
     strict: true
   })
   const [command = "serve", ...rest] = positionals
@@ -63,6 +69,10 @@ const main = async () => {
   switch (command) {
     case "serve":
       await run(Server.serve(config))
+      process.exit(0)
+      break
+    case "mcp":
+      await run(Server.serveStdio(config, values.user))
       process.exit(0)
       break
     case "migrate":

@@ -1,0 +1,178 @@
+/**
+ * Streamable HTTP for the MCP server: a web-standard `Request -> Response` handler built on
+ * the SDK's stateless `createMcpHandler` (2026-07-28 clients and, through the legacy
+ * stateless fallback, 2025-era clients). Before any JSON-RPC work it checks the Origin,
+ * the body size and the bearer token with the same `Authenticator` as REST, answering 403,
+ * 413 or 401 (with a challenge naming the protected-resource metadata) at the HTTP level.
+ */
+import {
+  type AuthInfo,
+  bearerAuthChallengeResponse,
+  createMcpHandler,
+  OAuthError,
+  OAuthErrorCode,
+  type OAuthProtectedResourceMetadata,
+  verifyBearerToken
+} from "@modelcontextprotocol/server"
+import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
+import { Effect, Exit, Schema } from "effect"
+import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
+
+export interface McpHttpOptions extends McpOptions {
+  /**
+   * The public URL clients use for the endpoint, e.g. `https://tasks.example.com/mcp`.
+   * Without it, each request's own URL is used, with `path` as the endpoint's path.
+   */
+  readonly resourceUrl?: URL | undefined
+  /** The endpoint's path when `resourceUrl` is not given (default `/mcp`). */
+  readonly path?: string | undefined
+  /** Where users sign in (Better Auth's base URL), advertised to OAuth-capable clients. */
+  readonly authorizationServers?: ReadonlyArray<string> | undefined
+  /** Browser origins allowed to call the endpoint; requests without an Origin are not browsers. */
+  readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  readonly maxBodyBytes?: number | undefined
+}
+
+export interface McpHttpHandler {
+  /** Serves one request to the MCP endpoint. */
+  readonly fetch: (request: Request) => Promise<Response>
+  /** Serves `/.well-known/oauth-protected-resource[/<path>]` (RFC 9728). */
+  readonly metadata: (request: Request) => Response
+  /** The path the metadata is served at for this endpoint. */
+  readonly metadataPath: string
+  readonly close: () => Promise<void>
+}
+
+/** The same 1 MiB limit as the REST API (the SDK's own default is larger). */
+const MAX_BODY_BYTES = 1024 * 1024
+
+const jsonError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json", ...headers }
+  })
+
+/** The token's `exp`, read after verification (the SDK refuses tokens without one). */
+const expiresAt = (token: string): number | undefined => {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as {
+      exp?: unknown
+    }
+    return typeof payload.exp === "number" ? payload.exp : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const isUserId = Schema.is(UserId)
+
+/** Builds the endpoint over the services of the current context. */
+export const make = (
+  options: McpHttpOptions
+): Effect.Effect<McpHttpHandler, never, Authenticator | TodoToolHandlers> =>
+  Effect.gen(function* () {
+    const authenticator = yield* Authenticator
+    const factory = yield* makeFactory(options)
+    const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
+    const allowedOrigins = new Set(options.allowedOrigins ?? [])
+    const resourcePath = (options.resourceUrl?.pathname ?? options.path ?? "/mcp").replace(/\/$/, "")
+    const metadataPath = `/.well-known/oauth-protected-resource${resourcePath === "" ? "" : resourcePath}`
+    const resourceOf = (request: Request) => options.resourceUrl ?? new URL(resourcePath, request.url)
+
+    const handler = createMcpHandler(
+      (context) => {
+        const user = context.authInfo?.extra?.userId
+        // The auth check below always sets it; refusing here keeps a wiring mistake from serving anyone.
+        if (typeof user !== "string" || !isUserId(user))
+          throw new Error("MCP request without a verified user")
+        return factory(user)
+      },
+      { legacy: "stateless", responseMode: "json" }
+    )
+
+    const verifier = {
+      verifyAccessToken: async (token: string): Promise<AuthInfo> => {
+        const exit = await Effect.runPromiseExit(authenticator.authenticate(`Bearer ${token}`))
+        if (Exit.isFailure(exit)) {
+          const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+          const description =
+            error && "error" in error ? String((error.error as { message: string }).message) : "invalid token"
+          throw new OAuthError(OAuthErrorCode.InvalidToken, description)
+        }
+        const expiry = expiresAt(token)
+        return {
+          token,
+          clientId: "taskport",
+          scopes: [],
+          ...(expiry === undefined ? {} : { expiresAt: expiry }),
+          extra: { userId: exit.value }
+        }
+      }
+    }
+
+    const fetch = async (request: Request): Promise<Response> => {
+      const resourceMetadataUrl = new URL(metadataPath, resourceOf(request)).href
+      const origin = request.headers.get("origin")
+      if (origin !== null && !allowedOrigins.has(origin) && origin !== new URL(request.url).origin) {
+        return jsonError(403, "forbidden", "This origin may not call the MCP endpoint")
+      }
+      let authInfo: AuthInfo
+      try {
+        authInfo = await verifyBearerToken(request.headers.get("authorization"), {
+          verifier,
+          resourceMetadataUrl
+        })
+      } catch (error) {
+        return bearerAuthChallengeResponse(error, { resourceMetadataUrl })
+      }
+      const declared = Number(request.headers.get("content-length") ?? "0")
+      if (declared > limit)
+        return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+      let parsedBody: unknown
+      if (request.method === "POST" && request.body !== null) {
+        const reader = request.body.getReader()
+        const chunks: Array<Uint8Array> = []
+        let size = 0
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          size += value.byteLength
+          if (size > limit) {
+            await reader.cancel()
+            return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+          }
+          chunks.push(value)
+        }
+        try {
+          parsedBody = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+        } catch {
+          return new Response(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: null,
+              error: { code: -32700, message: "Parse error: the body is not JSON" }
+            }),
+            { status: 400, headers: { "content-type": "application/json" } }
+          )
+        }
+      }
+      return handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
+    }
+
+    const metadata = (request: Request) => {
+      const document: OAuthProtectedResourceMetadata = {
+        resource: resourceOf(request).href,
+        ...(options.authorizationServers === undefined || options.authorizationServers.length === 0
+          ? {}
+          : { authorization_servers: [...options.authorizationServers] }),
+        bearer_methods_supported: ["header"],
+        resource_name: "Taskport"
+      }
+      return new Response(JSON.stringify(document), {
+        headers: { "content-type": "application/json", "cache-control": "public, max-age=3600" }
+      })
+    }
+
+    return { fetch, metadata, metadataPath, close: () => handler.close() }
+  })
