@@ -192,7 +192,8 @@ export const TaskStatus = Schema.Literals(["all", "pending", "completed"]).annot
 export type TaskStatus = typeof TaskStatus.Type
 
 export const TaskSort = Schema.Literals(["created_at", "updated_at", "due", "priority", "title"]).annotate({
-  description: "Sort key (default created_at). Tasks without a due date sort after those with one."
+  description:
+    "Sort key (default created_at). Sorting by due in ascending order puts tasks without a due date last."
 })
 export type TaskSort = typeof TaskSort.Type
 
