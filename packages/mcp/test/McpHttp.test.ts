@@ -7,7 +7,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
 import { McpHttp, TodoMcpServer } from "@taskport/mcp"
-import Ajv2020 from "ajv/dist/2020.js"
+import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect } from "effect"
 import { connect, ENDPOINT, type Era, MODERN_REVISION } from "../../../test/support/McpHarness.ts"
 import { servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"

@@ -3,75 +3,14 @@
  * use over HTTP, refusal of a second server on the same directory, graceful SIGTERM with
  * exit code 0, data surviving a restart, and the token and error paths of the CLI.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
+import { BIN, env, exited, killAll, runCli, start } from "../../../test/support/ServerProcess.ts"
 
-const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
-
-interface Started {
-  readonly child: ChildProcess
-  readonly base: string
-  readonly token: string
-  readonly output: () => string
-}
-
-const children: Array<ChildProcess> = []
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
-})
-
-const env = (dataDir: string): NodeJS.ProcessEnv => {
-  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME }
-  return { ...clean, PORT: "0", HOST: "127.0.0.1", TASKPORT_DATA_DIR: dataDir, LOG_LEVEL: "warn" }
-}
-
-/** Starts `taskport serve` and waits for the dev-mode announcement. */
-const start = (dataDir: string, cwd: string): Promise<Started> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve"], {
-      cwd,
-      env: env(dataDir),
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    children.push(child)
-    let output = ""
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const base = /listening on (http:\/\/\S+) /.exec(output)?.[1]
-      const token = /Token for user "demo" \(valid 24 h\): (\S+)/.exec(output)?.[1]
-      if (base !== undefined && token !== undefined) resolve({ child, base, token, output: () => output })
-    }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    child.on("exit", (code) =>
-      reject(new Error(`taskport serve exited with ${code} before it was ready:\n${output}`))
-    )
-  })
-
-const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((resolve) => child.on("exit", (code) => resolve(code)))
-
-/** Runs a CLI command to completion. */
-const runCli = (args: ReadonlyArray<string>, dataDir: string, cwd: string) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      env: env(dataDir),
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    children.push(child)
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on("exit", (code) => resolve({ code, stdout, stderr }))
-  })
+afterAll(killAll)
 
 describe("taskport serve as a process", () => {
   it("R37: serves on the embedded default, refuses a second server on its data directory, stops on SIGTERM with 0", async () => {

@@ -1,0 +1,75 @@
+/**
+ * Runs the built `taskport` command as a real process for process-level suites: start a
+ * server and wait for its dev-mode announcement, run one-shot commands, clean up after.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+export const BIN = fileURLToPath(new URL("../../packages/server/dist/bin.js", import.meta.url))
+
+export interface Started {
+  readonly child: ChildProcess
+  readonly base: string
+  readonly token: string
+  readonly output: () => string
+}
+
+const children: Array<ChildProcess> = []
+/** Kills every process a suite started and left running. */
+export const killAll = () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+}
+
+export const env = (dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => {
+  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME }
+  return { ...clean, PORT: "0", HOST: "127.0.0.1", TASKPORT_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extra }
+}
+
+/** Starts `taskport serve` and waits for the dev-mode announcement. */
+export const start = (dataDir: string, cwd: string, extra: NodeJS.ProcessEnv = {}): Promise<Started> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, "serve"], {
+      cwd,
+      env: env(dataDir, extra),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.push(child)
+    let output = ""
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const base = /listening on (http:\/\/\S+) /.exec(output)?.[1]
+      const token = /Token for user "demo" \(valid 24 h\): (\S+)/.exec(output)?.[1]
+      if (base !== undefined && token !== undefined) resolve({ child, base, token, output: () => output })
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.on("exit", (code) =>
+      reject(new Error(`taskport serve exited with ${code} before it was ready:\n${output}`))
+    )
+  })
+
+export const exited = (child: ChildProcess): Promise<number | null> =>
+  child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.on("exit", (code) => resolve(code)))
+
+/** Runs a CLI command to completion. */
+export const runCli = (
+  args: ReadonlyArray<string>,
+  dataDir: string,
+  cwd: string,
+  extra: NodeJS.ProcessEnv = {}
+) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: env(dataDir, extra),
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    children.push(child)
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on("exit", (code) => resolve({ code, stdout, stderr }))
+  })
