@@ -74,12 +74,19 @@ export const parseDue = (input: string): Option.Option<DueMoment> => {
   if (!isCalendarDate(y!, mo!, d!) || h! > 23 || mi! > 59 || s > 59) return Option.none()
   const zone = DateTime.zoneMakeNamed(zoned[9]!)
   if (Option.isNone(zone)) return Option.none()
-  const moment = zoned[8]
-    ? DateTime.makeZonedFromString(input)
-    : DateTime.makeZoned(
-        { year: y!, month: mo!, day: d!, hour: h!, minute: mi!, second: s, millisecond: ms },
-        { timeZone: zone.value, adjustForTimeZone: true }
-      )
+  const wallClock = DateTime.makeZoned(
+    { year: y!, month: mo!, day: d!, hour: h!, minute: mi!, second: s, millisecond: ms },
+    { timeZone: zone.value, adjustForTimeZone: true }
+  )
+  // An explicit offset must be the zone's own at that moment; one that contradicts it is an error
+  // rather than a silent reinterpretation. The offset also settles repeated wall-clock times.
+  const offset = zoned[8]
+  const moment =
+    offset === undefined
+      ? wallClock
+      : Option.filter(DateTime.makeZonedFromString(input.replace(/Z\[/, "+00:00[")), (z) =>
+          DateTime.formatIsoZoned(z).includes(`${offset === "Z" ? "+00:00" : offset}[`)
+        )
   return Option.map(moment, (z) => ({
     text: DateTime.formatIsoZoned(z),
     epochMillis: DateTime.toEpochMillis(z)
