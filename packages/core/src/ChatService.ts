@@ -1,0 +1,300 @@
+/**
+ * The chat use cases for the `CurrentUser`: a stateless turn (load the recent messages, store
+ * the user message, run the agent with the todo tools bound to the user, store the reply),
+ * its streamed variant, and listing and deleting conversations. Nothing is kept in memory
+ * between turns, so any process over the same database can serve the next one.
+ */
+import { Context, Effect, Layer, Option, Schema, SchemaIssue, Stream } from "effect"
+import {
+  type AgentError,
+  type AgentEvent,
+  type AgentInput,
+  type AgentReply,
+  AgentRunner
+} from "./AgentRunner.ts"
+import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
+import { ConversationRepository } from "./ConversationRepository.ts"
+import { CurrentUser, type UserId } from "./CurrentUser.ts"
+import { ConversationNotFound, type RepositoryError } from "./Errors.ts"
+import { DEFAULT_PAGE_LIMIT, PageLimit } from "./Task.ts"
+import { todoToolSource } from "./TodoToolSource.ts"
+import type { TodoToolHandlers } from "./TodoTools.ts"
+
+export const MAX_MESSAGE_LENGTH = 4000
+export const MAX_TITLE_LENGTH = 80
+export const DEFAULT_HISTORY_LIMIT = 30
+
+export const ChatMessageText = Schema.String.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(MAX_MESSAGE_LENGTH),
+  Schema.isPattern(/\S/, { message: "message must not be blank" })
+).annotate({ description: "What the user says to the agent, 1 to 4000 characters." })
+
+export const ChatTurnParams = Schema.Struct({
+  message: ChatMessageText,
+  conversation_id: Schema.optionalKey(
+    Schema.NullOr(ConversationId).annotate({
+      description: "The conversation to continue; leave it out (or null) to start a new one."
+    })
+  )
+}).annotate({ identifier: "ChatRequest", description: "One user message for the agent." })
+export type ChatTurnParams = typeof ChatTurnParams.Encoded
+
+export const ChatReply = Schema.Struct({
+  conversation_id: ConversationId,
+  agent_response: Schema.String.annotate({ description: "The agent's answer." }),
+  tool_calls: Schema.Array(ToolCall).annotate({
+    description: "The tools the agent called for this answer, with their arguments and results."
+  })
+}).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
+export type ChatReply = typeof ChatReply.Type
+
+const PageCursor = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1000)).annotate({
+  description: "The next_cursor of the previous page."
+})
+
+export const ListConversationsParams = Schema.Struct({
+  cursor: Schema.optionalKey(PageCursor),
+  limit: Schema.optionalKey(PageLimit)
+})
+export type ListConversationsParams = typeof ListConversationsParams.Encoded
+
+export const ListMessagesParams = ListConversationsParams
+export type ListMessagesParams = ListConversationsParams
+
+const nextCursor = Schema.NullOr(Schema.String).annotate({
+  description: "Pass as cursor to get the next page; null when there is no more."
+})
+
+export const ConversationPage = Schema.Struct({
+  items: Schema.Array(Conversation),
+  next_cursor: nextCursor
+}).annotate({ identifier: "ConversationPage", description: "One page of conversations, newest first." })
+export type ConversationPage = typeof ConversationPage.Type
+
+export const MessagePage = Schema.Struct({
+  items: Schema.Array(Message),
+  next_cursor: nextCursor
+}).annotate({
+  identifier: "MessagePage",
+  description: "One page of a conversation's messages, oldest first."
+})
+export type MessagePage = typeof MessagePage.Type
+
+/** What a streamed turn reports: the agent's events, then `done` with the stored reply. */
+export type ChatEvent =
+  | Exclude<AgentEvent, { readonly type: "done" }>
+  | { readonly type: "done"; readonly reply: ChatReply }
+
+export type ChatTurnError = Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
+
+export interface ChatServiceShape {
+  readonly turn: (params: ChatTurnParams) => Effect.Effect<ChatReply, ChatTurnError, CurrentUser>
+  /**
+   * Checks the input, finds or creates the conversation and stores the user message before
+   * the returned stream exists; the stream then runs the agent and stores its reply.
+   */
+  readonly turnStream: (
+    params: ChatTurnParams
+  ) => Effect.Effect<
+    Stream.Stream<ChatEvent, AgentError | ConversationNotFound | RepositoryError>,
+    Schema.SchemaError | ConversationNotFound | RepositoryError,
+    CurrentUser
+  >
+  readonly listConversations: (
+    params: ListConversationsParams
+  ) => Effect.Effect<ConversationPage, Schema.SchemaError | RepositoryError, CurrentUser>
+  readonly listMessages: (
+    conversationId: string,
+    params: ListMessagesParams
+  ) => Effect.Effect<MessagePage, Schema.SchemaError | ConversationNotFound | RepositoryError, CurrentUser>
+  readonly deleteConversation: (
+    conversationId: string
+  ) => Effect.Effect<void, Schema.SchemaError | ConversationNotFound | RepositoryError, CurrentUser>
+}
+
+export interface ChatOptions {
+  /** How many recent messages the agent sees (default 30), so a turn's cost stays flat. */
+  readonly historyLimit?: number | undefined
+}
+
+/** The conversation's title: its first message on one line, at most 80 characters. */
+export const titleFrom = (message: string): string => {
+  const line = message.trim().replace(/\s+/g, " ")
+  return line.length <= MAX_TITLE_LENGTH ? line : `${line.slice(0, MAX_TITLE_LENGTH - 1).trimEnd()}…`
+}
+
+// Cursors are opaque to clients: base64url JSON with the keyset position of the last row served.
+const jsonCursor = <S extends Schema.Top>(payload: S) =>
+  Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(payload)))
+const ConversationCursor = jsonCursor(Schema.Struct({ u: Schema.String, i: Schema.String }))
+const MessageCursor = jsonCursor(Schema.Struct({ m: Schema.Int }))
+const encodeConversationCursor = Schema.encodeSync(ConversationCursor)
+const decodeConversationCursor = Schema.decodeUnknownOption(ConversationCursor)
+const encodeMessageCursor = Schema.encodeSync(MessageCursor)
+const decodeMessageCursor = Schema.decodeUnknownOption(MessageCursor)
+
+const invalidCursor = (input: unknown) =>
+  new Schema.SchemaError(
+    new SchemaIssue.Pointer(
+      ["cursor"],
+      new SchemaIssue.InvalidValue({ message: "is not a next_cursor from this listing" }, input)
+    )
+  )
+
+const decodeTurn = Schema.decodeUnknownEffect(ChatTurnParams)
+const decodeListParams = Schema.decodeUnknownEffect(ListConversationsParams)
+const decodeConversationId = Schema.decodeUnknownEffect(Schema.Struct({ conversation_id: ConversationId }))
+
+const make = (options: ChatOptions) =>
+  Effect.gen(function* () {
+    const repo = yield* ConversationRepository
+    const agent = yield* AgentRunner
+    const handlers = yield* Effect.context<TodoToolHandlers>()
+    const historyLimit = Math.max(0, Math.floor(options.historyLimit ?? DEFAULT_HISTORY_LIMIT))
+
+    const ownedConversation = (owner: UserId, id: ConversationId) =>
+      repo.find(owner, id).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.fail(new ConversationNotFound({ id })),
+            onSome: Effect.succeed
+          })
+        )
+      )
+
+    const append = (owner: UserId, id: ConversationId, message: Parameters<typeof repo.append>[2]) =>
+      repo.append(owner, id, message).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.fail(new ConversationNotFound({ id })),
+            onSome: Effect.succeed
+          })
+        )
+      )
+
+    /**
+     * Everything before the agent runs. The history is read before the user message is
+     * stored, so it never contains the message itself, nor a concurrent turn's message
+     * stored after it.
+     */
+    const prepare = Effect.fn("ChatService.prepare")(function* (params: ChatTurnParams) {
+      const input = yield* decodeTurn(params)
+      const user = yield* CurrentUser
+      let conversationId: ConversationId
+      let history: ReadonlyArray<Message> = []
+      if (input.conversation_id === undefined || input.conversation_id === null) {
+        conversationId = (yield* repo.create(user.id, titleFrom(input.message))).id
+      } else {
+        conversationId = (yield* ownedConversation(user.id, input.conversation_id)).id
+        history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
+      }
+      yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
+      const tools = yield* todoToolSource.pipe(Effect.provideContext(handlers))
+      const agentInput: AgentInput = { history, message: input.message, tools }
+      return { user: user.id, conversationId, agentInput }
+    })
+
+    const finish = (owner: UserId, conversationId: ConversationId, reply: AgentReply) =>
+      append(owner, conversationId, {
+        role: "assistant",
+        content: reply.content,
+        toolCalls: reply.tool_calls
+      }).pipe(
+        Effect.as<ChatReply>({
+          conversation_id: conversationId,
+          agent_response: reply.content,
+          tool_calls: reply.tool_calls
+        })
+      )
+
+    const turn: ChatServiceShape["turn"] = Effect.fn("ChatService.turn")(function* (params) {
+      const { user, conversationId, agentInput } = yield* prepare(params)
+      const reply = yield* agent.run(agentInput)
+      return yield* finish(user, conversationId, reply)
+    })
+
+    const turnStream: ChatServiceShape["turnStream"] = (params) =>
+      prepare(params).pipe(
+        Effect.map(({ user, conversationId, agentInput }) =>
+          agent.stream(agentInput).pipe(
+            Stream.mapEffect(
+              (event): Effect.Effect<ChatEvent, ConversationNotFound | RepositoryError> =>
+                event.type === "done"
+                  ? Effect.map(finish(user, conversationId, event.reply), (reply) => ({
+                      type: "done",
+                      reply
+                    }))
+                  : Effect.succeed(event)
+            )
+          )
+        )
+      )
+
+    const listConversations: ChatServiceShape["listConversations"] = Effect.fn(
+      "ChatService.listConversations"
+    )(function* (params) {
+      const input = yield* decodeListParams(params)
+      const user = yield* CurrentUser
+      const limit = input.limit ?? DEFAULT_PAGE_LIMIT
+      let after: { readonly updatedAt: string; readonly id: string } | undefined
+      if (input.cursor !== undefined) {
+        const cursor = decodeConversationCursor(input.cursor)
+        if (Option.isNone(cursor)) return yield* invalidCursor(input.cursor)
+        after = { updatedAt: cursor.value.u, id: cursor.value.i }
+      }
+      const slice = yield* repo.list(user.id, after === undefined ? { limit } : { limit, after })
+      return {
+        items: slice.items,
+        next_cursor: Option.match(slice.next, {
+          onNone: () => null,
+          onSome: (position) => encodeConversationCursor({ u: position.updatedAt, i: position.id })
+        })
+      }
+    })
+
+    const listMessages: ChatServiceShape["listMessages"] = Effect.fn("ChatService.listMessages")(
+      function* (conversationId, params) {
+        const { conversation_id: id } = yield* decodeConversationId({ conversation_id: conversationId })
+        const input = yield* decodeListParams(params)
+        const user = yield* CurrentUser
+        yield* ownedConversation(user.id, id)
+        const limit = input.limit ?? DEFAULT_PAGE_LIMIT
+        let after: number | undefined
+        if (input.cursor !== undefined) {
+          const cursor = decodeMessageCursor(input.cursor)
+          if (Option.isNone(cursor)) return yield* invalidCursor(input.cursor)
+          after = cursor.value.m
+        }
+        const slice = yield* repo.messages(user.id, id, after === undefined ? { limit } : { limit, after })
+        return {
+          items: slice.items,
+          next_cursor: Option.match(slice.next, {
+            onNone: () => null,
+            onSome: (messageId) => encodeMessageCursor({ m: messageId })
+          })
+        }
+      }
+    )
+
+    const deleteConversation: ChatServiceShape["deleteConversation"] = Effect.fn(
+      "ChatService.deleteConversation"
+    )(function* (conversationId) {
+      const { conversation_id: id } = yield* decodeConversationId({ conversation_id: conversationId })
+      const user = yield* CurrentUser
+      const deleted = yield* repo.delete(user.id, id)
+      if (!deleted) return yield* new ConversationNotFound({ id })
+    })
+
+    return ChatService.of({ turn, turnStream, listConversations, listMessages, deleteConversation })
+  })
+
+export class ChatService extends Context.Service<ChatService, ChatServiceShape>()(
+  "@taskport/core/ChatService"
+) {
+  /** The chat use cases over the conversation repository, an agent runner and the todo tools. */
+  static readonly layer = (
+    options: ChatOptions = {}
+  ): Layer.Layer<ChatService, never, ConversationRepository | AgentRunner | TodoToolHandlers> =>
+    Layer.effect(this, make(options))
+}

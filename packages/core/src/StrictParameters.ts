@@ -1,0 +1,86 @@
+/**
+ * OpenAI's strict mode for tool parameters (closed objects, every key required, optional
+ * fields nullable), derived with Effect's OpenAI codec from an Effect schema or, for tools
+ * known only by their JSON Schema (an MCP server's), from that schema imported into Effect.
+ */
+import { Effect, JsonSchema, Schema, SchemaIssue, SchemaRepresentation } from "effect"
+import { OpenAiStructuredOutput } from "effect/ai"
+import { InvalidToolArguments, type JsonSchemaObject, type StrictParameters } from "./AgentRunner.ts"
+
+/**
+ * Optional fields that may also be null get `null` twice in the derived `anyOf` (once as a
+ * value, once for "absent"); one is enough for the model.
+ */
+const withoutDuplicateBranches = (schema: unknown): unknown => {
+  if (Array.isArray(schema)) return schema.map(withoutDuplicateBranches)
+  if (typeof schema !== "object" || schema === null) return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "anyOf" && Array.isArray(value)) {
+      const seen = new Set<string>()
+      out[key] = value.map(withoutDuplicateBranches).filter((branch) => {
+        const text = JSON.stringify(branch)
+        if (seen.has(text)) return false
+        seen.add(text)
+        return true
+      })
+    } else {
+      out[key] = withoutDuplicateBranches(value)
+    }
+  }
+  return out
+}
+
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Every problem on one line, each naming its field, so a model (or a person) can correct the input. */
+export const describeSchemaError = (error: Schema.SchemaError): string =>
+  formatIssues(error.issue)
+    .issues.map((issue) => {
+      const path = (issue.path ?? [])
+        .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+        .join(".")
+      const message = issue.message === "Missing key" ? "is required" : issue.message
+      return path === "" ? message : `${path}: ${message}`
+    })
+    .join("; ")
+
+/**
+ * The strict variant of a parameter schema. Arguments written against it are decoded by the
+ * codec, which still enforces the limits strict mode cannot express, then encoded back to
+ * the schema's plain JSON form, where an absent optional field is a missing key.
+ */
+export const strictParameters = <T, E>(schema: Schema.Codec<T, E>): StrictParameters => {
+  const { codec, jsonSchema } = OpenAiStructuredOutput.toCodecOpenAI(schema)
+  const decode = Schema.decodeUnknownEffect(codec, { errors: "all" })
+  const encode = Schema.encodeEffect(Schema.toCodecJson(schema))
+  return {
+    schema: withoutDuplicateBranches(jsonSchema) as JsonSchemaObject,
+    toArguments: (args) =>
+      decode(args).pipe(
+        Effect.flatMap(encode),
+        Effect.mapError(
+          (error) => new InvalidToolArguments({ message: `Invalid arguments: ${describeSchemaError(error)}` })
+        )
+      )
+  }
+}
+
+/**
+ * The strict variant of a tool known only by its JSON Schema, or undefined when the schema
+ * uses something the import or strict mode cannot represent (the tool is then offered
+ * without strict mode). Patterns are not applied here: the tool's own server checks them.
+ */
+export const strictParametersFromJsonSchema = (
+  parameters: JsonSchemaObject
+): StrictParameters | undefined => {
+  try {
+    const schema = SchemaRepresentation.fromJsonSchemaDocument(
+      JsonSchema.fromSchemaDraft2020_12(parameters as JsonSchema.JsonSchema),
+      { patterns: "ignore" }
+    ) as Schema.Codec<unknown, unknown>
+    return strictParameters(schema)
+  } catch {
+    return undefined
+  }
+}
