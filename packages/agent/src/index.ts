@@ -1,0 +1,7 @@
+/**
+ * @taskport/agent: the `AgentRunner` adapters (an OpenAI-compatible model, and an offline
+ * command interpreter for when none is configured) and a `ToolSource` over any MCP server.
+ */
+export * as McpToolSource from "./McpToolSource.ts"
+export * as OfflineAgentRunner from "./OfflineAgentRunner.ts"
+export * as OpenAiAgentRunner from "./OpenAiAgentRunner.ts"
