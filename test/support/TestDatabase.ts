@@ -46,9 +46,11 @@ export const postgresLayer = (
       () => Effect.ignore(withAdmin((sql) => sql`DROP SCHEMA ${sql(schema)} CASCADE`))
     )
   )
-  return PgDatabase.layer({ url: Redacted.make(url), schema, maxConnections: options.maxConnections ?? 4 }).pipe(
-    Layer.provide(schemaLayer)
-  )
+  return PgDatabase.layer({
+    url: Redacted.make(url),
+    schema,
+    maxConnections: options.maxConnections ?? 4
+  }).pipe(Layer.provide(schemaLayer))
 }
 
 export const testDatabases = (): ReadonlyArray<TestDatabase> => {

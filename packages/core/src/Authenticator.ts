@@ -11,6 +11,8 @@ export class Authenticator extends Context.Service<
   Authenticator,
   {
     /** Verifies an `Authorization: Bearer <jwt>` header value (undefined when absent). */
-    readonly authenticate: (authorization: string | null | undefined) => Effect.Effect<UserId, Unauthenticated>
+    readonly authenticate: (
+      authorization: string | null | undefined
+    ) => Effect.Effect<UserId, Unauthenticated>
   }
 >()("@taskport/core/Authenticator") {}
