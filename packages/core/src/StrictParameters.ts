@@ -66,6 +66,12 @@ export const strictParameters = <T, E>(schema: Schema.Codec<T, E>): StrictParame
   }
 }
 
+/** Strict mode has no open objects; an object that does not say otherwise is taken as closed. */
+const closed = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema =>
+  schema.type === "object" && schema.additionalProperties === undefined
+    ? { ...schema, additionalProperties: false }
+    : schema
+
 /**
  * The strict variant of a tool known only by its JSON Schema, or undefined when the schema
  * uses something the import or strict mode cannot represent (the tool is then offered
@@ -77,7 +83,7 @@ export const strictParametersFromJsonSchema = (
   try {
     const schema = SchemaRepresentation.fromJsonSchemaDocument(
       JsonSchema.fromSchemaDraft2020_12(parameters as JsonSchema.JsonSchema),
-      { patterns: "ignore" }
+      { patterns: "ignore", onEnter: closed }
     ) as Schema.Codec<unknown, unknown>
     return strictParameters(schema)
   } catch {
