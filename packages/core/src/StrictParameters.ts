@@ -66,9 +66,18 @@ export const strictParameters = <T, E>(schema: Schema.Codec<T, E>): StrictParame
   }
 }
 
-/** Strict mode has no open objects; an object that does not say otherwise is taken as closed. */
+const isOpen = (additional: unknown) =>
+  additional === undefined ||
+  additional === true ||
+  (typeof additional === "object" && additional !== null && Object.keys(additional).length === 0)
+
+/**
+ * Strict mode has no open objects: an object that merely allows extra keys is offered
+ * closed (the model then sends only the declared ones). A typed map cannot be expressed and
+ * leaves the tool without a strict variant.
+ */
 const closed = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema =>
-  schema.type === "object" && schema.additionalProperties === undefined
+  schema.type === "object" && isOpen(schema.additionalProperties)
     ? { ...schema, additionalProperties: false }
     : schema
 
@@ -80,6 +89,21 @@ const closed = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema =>
 export const strictParametersFromJsonSchema = (
   parameters: JsonSchemaObject
 ): StrictParameters | undefined => {
+  const properties = parameters.properties
+  if (
+    parameters.type === "object" &&
+    (properties === undefined ||
+      (typeof properties === "object" && properties !== null && Object.keys(properties).length === 0))
+  ) {
+    // A tool without parameters: the import would make a closed empty record, which has no strict form.
+    return {
+      schema: { type: "object", properties: {}, required: [], additionalProperties: false },
+      toArguments: (args) =>
+        typeof args === "object" && args !== null && !Array.isArray(args)
+          ? Effect.succeed({})
+          : Effect.fail(new InvalidToolArguments({ message: "Invalid arguments: Expected object" }))
+    }
+  }
   try {
     const schema = SchemaRepresentation.fromJsonSchemaDocument(
       JsonSchema.fromSchemaDraft2020_12(parameters as JsonSchema.JsonSchema),

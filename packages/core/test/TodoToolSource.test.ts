@@ -117,6 +117,25 @@ describe("todo tool definitions", () => {
         expect(strict.schema).toMatchObject({ additionalProperties: false, required: ["city", "days"] })
         expect(yield* strict.toArguments({ city: "Paris", days: null })).toEqual({ city: "Paris" })
         expect((yield* Effect.flip(strict.toArguments({ city: "", days: null }))).message).toContain("city")
+        // An object that merely allows extra keys is offered closed; one without parameters too.
+        const open = strictParametersFromJsonSchema({
+          type: "object",
+          properties: { q: { type: "string" } },
+          additionalProperties: true
+        })!
+        expect(open.schema).toMatchObject({ additionalProperties: false, required: ["q"] })
+        const none = strictParametersFromJsonSchema({
+          type: "object",
+          properties: {},
+          additionalProperties: true
+        })!
+        expect(none.schema).toEqual({
+          type: "object",
+          properties: {},
+          required: [],
+          additionalProperties: false
+        })
+        expect(yield* none.toArguments({})).toEqual({})
         expect(strictParametersFromJsonSchema({ $ref: "https://example.com/elsewhere.json" })).toBeUndefined()
       })
   )
