@@ -3,23 +3,24 @@
  * (HS256 shared secret), and a small client that sends requests through `app.request`
  * without a socket, so every suite exercises the same stack a server would.
  */
+import { OfflineAgentRunner } from "@taskport/agent"
 import { JoseAuthenticator, TokenMinter } from "@taskport/auth"
-import { TodoService, TodoToolsLayer } from "@taskport/core"
+import type { AgentRunner, ChatOptions } from "@taskport/core"
 import type { PgDatabase } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
 import { Effect, Layer, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
+import { chatLayer } from "./ChatHarness.ts"
 
 export const TEST_SECRET = Redacted.make("taskport-test-secret-0123456789-abcdefghij")
 
+/** Everything the REST app needs; chat answers with the offline interpreter unless a runner is given. */
 export const servicesLayer = (
-  database: Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>
-) =>
-  Layer.mergeAll(
-    JoseAuthenticator.layer({ secret: TEST_SECRET }),
-    TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database))
-  )
+  database: Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>,
+  runner: Layer.Layer<AgentRunner> = OfflineAgentRunner.layer,
+  chat: ChatOptions = {}
+) => Layer.mergeAll(JoseAuthenticator.layer({ secret: TEST_SECRET }), chatLayer(database, runner, chat))
 
 export const tokenFor = (user: string, ttlSeconds = 3600) =>
   Effect.promise(() => TokenMinter.mintToken({ secret: TEST_SECRET, subject: user, ttlSeconds }))

@@ -3,8 +3,14 @@
  * stable codes, and the one place where core failures are mapped to HTTP statuses. Nothing
  * from a cause (stack, SQL, secret) is ever copied into a response.
  */
-import type { ToolFailure } from "@taskport/core"
-import { Data } from "effect"
+import {
+  AgentError,
+  ConversationNotFound,
+  describeSchemaError,
+  type RepositoryError,
+  type ToolFailure
+} from "@taskport/core"
+import { Data, Schema } from "effect"
 
 export type ErrorCode =
   | "invalid_request"
@@ -18,6 +24,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "service_unavailable"
+  | "model_unavailable"
   | "internal_error"
 
 export interface FieldIssue {
@@ -75,4 +82,30 @@ export const fromToolFailure = (cause: Exclude<ToolFailure, { _tag: "InvalidPara
     case "UnknownTool":
       return notFound(`Unknown operation ${cause.name}`)
   }
+}
+
+/**
+ * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
+ * message is already stored, so the client may simply retry the turn).
+ */
+export const fromChatFailure = (
+  failure: Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
+): HttpFailure => {
+  if (Schema.isSchemaError(failure)) {
+    return invalidRequest(`Invalid request: ${describeSchemaError(failure)}`, [])
+  }
+  if (failure instanceof ConversationNotFound) return notFound(failure.message)
+  if (failure instanceof AgentError) {
+    // Retry-After only when the model said when to come back; no guess is made for it.
+    return httpFailure(
+      503,
+      "model_unavailable",
+      `${failure.message}; your message was saved`,
+      { reason: failure.reason },
+      failure.retryAfterSeconds === undefined
+        ? undefined
+        : { "retry-after": String(failure.retryAfterSeconds) }
+    )
+  }
+  return fromToolFailure(failure)
 }

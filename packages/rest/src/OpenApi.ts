@@ -3,10 +3,20 @@
  * schemas through Effect's JSON Schema output: no schema is written by hand here. It is
  * built once per app, never per request.
  */
-import { CreateTaskParams, Task, TaskPage } from "@taskport/core"
+import {
+  ChatReply,
+  ChatTurnParams,
+  ConversationPage,
+  CreateTaskParams,
+  MessagePage,
+  Task,
+  TaskPage
+} from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
 import {
+  type ChatRoute,
   CompleteTaskBody,
+  chatRoutes,
   PatchTaskBody,
   PREFIX_USER,
   PREFIX_V1,
@@ -37,7 +47,11 @@ const componentSchemas = [
   PatchTaskBody,
   ReplaceTaskBody,
   CompleteTaskBody,
-  ErrorResponse
+  ErrorResponse,
+  ChatTurnParams,
+  ChatReply,
+  ConversationPage,
+  MessagePage
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -66,6 +80,30 @@ const ERRORS: Record<string, JsonObject> = {
   "500": errorResponse("Unexpected failure; only a request id is given (code internal_error)."),
   "503": errorResponse("The database is unavailable (code service_unavailable).", retryAfter)
 }
+
+const CHAT_ERRORS: Record<string, JsonObject> = {
+  ...ERRORS,
+  "404": errorResponse("No such conversation for this user (code not_found)."),
+  "503": errorResponse(
+    "The AI model is unavailable (code model_unavailable; the user's message was saved, so the turn can be retried) or the database is (code service_unavailable). Retry-After is given when known.",
+    retryAfter
+  )
+}
+
+const chatErrorsFor = (route: ChatRoute, byPathUser: boolean): JsonObject => {
+  const codes = ["400", "401", "500", "503"]
+  if (byPathUser) codes.push("403")
+  if (route.kind !== "list_conversations") codes.push("404")
+  if (route.body !== undefined) codes.push("413", "415")
+  return Object.fromEntries(codes.sort().map((code) => [code, CHAT_ERRORS[code]]))
+}
+
+const SSE_DESCRIPTION = [
+  "Sent instead of JSON when the request has Accept: text/event-stream. Events, in order:",
+  "`tool_call` ({ id, name, arguments }) when the agent calls a tool, `tool_result` (a ToolCall) when it answered,",
+  "`delta` ({ text }) for each piece of the answer, then `done` with the same payload as the JSON response.",
+  "A failure after the stream started ends it with an `error` event ({ error: { code, message } })."
+].join(" ")
 
 const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
   const codes = ["400", "401", "500", "503"]
@@ -192,6 +230,55 @@ export const makeOpenApi = (): JsonObject => {
     }
   }
 
+  for (const route of chatRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const parameters: Array<JsonObject> = []
+      if (byPathUser) {
+        parameters.push({
+          name: "user_id",
+          in: "path",
+          required: true,
+          description: "Must equal the token's sub; any other user is refused with 403.",
+          schema: { type: "string" }
+        })
+      }
+      if (route.path.includes("{id}")) {
+        parameters.push({
+          name: "id",
+          in: "path",
+          required: true,
+          description: "The conversation's id.",
+          schema: { type: "string", format: "uuid" }
+        })
+      }
+      if (route.query !== undefined) parameters.push(...queryParameters(route.query))
+      const content: JsonObject =
+        route.response === undefined ? {} : { "application/json": { schema: refOf(route.response) } }
+      if (route.kind === "chat") {
+        content["text/event-stream"] = { schema: { type: "string", description: SSE_DESCRIPTION } }
+      }
+      const success: JsonObject =
+        route.status === 204 ? { description: "Deleted." } : { description: "Success.", content }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["chat"],
+        security: [{ bearerAuth: [] }],
+        ...(parameters.length === 0 ? {} : { parameters }),
+        ...(route.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: refOf(route.body) } }
+              }
+            }),
+        responses: { [String(route.status)]: success, ...chatErrorsFor(route, byPathUser) }
+      })
+    }
+  }
+
   add("/api/v1/openapi.json", "GET", {
     operationId: "openapi",
     summary: "This document",
@@ -238,6 +325,11 @@ export const makeOpenApi = (): JsonObject => {
     servers: [{ url: "/" }],
     tags: [
       { name: "tasks", description: "The todo_* operations." },
+      {
+        name: "chat",
+        description:
+          "A stateless agent that manages tasks through the same todo_* operations, and the stored conversations."
+      },
       { name: "meta", description: "Documentation and health." }
     ],
     paths,

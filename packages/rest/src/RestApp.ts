@@ -1,24 +1,35 @@
 /**
  * The REST surface as an h3 app. Each request is authenticated through the core's
  * `Authenticator`, its path, query and body are decoded with the core schemas, and the
- * matching `todo_*` tool handler runs for the verified user. Failures take the one JSON
- * error shape of `HttpFailure.ts`; unexpected ones are logged with the request id only.
+ * matching `todo_*` tool handler or chat use case runs for the verified user (a chat turn
+ * can stream as server-sent events). Failures take the one JSON error shape of
+ * `HttpFailure.ts`; unexpected ones are logged with the request id only.
  */
 import {
   Authenticator,
+  type ChatEvent,
+  ChatReply,
+  ChatService,
+  ChatTurnParams,
+  ConversationId,
+  ConversationPage,
   CurrentUser,
+  ListConversationsParams,
+  MessagePage,
   runTodoTool,
   type TodoToolHandlers,
   TodoTools,
   type ToolFailure,
   type UserId
 } from "@taskport/core"
-import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
+import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue, Stream } from "effect"
 import { H3, type H3Event, handleCors } from "h3"
 import { docsAsset, docsPage } from "./Docs.ts"
 import {
+  errorBody,
   type FieldIssue,
   failureResponse,
+  fromChatFailure,
   fromToolFailure,
   HttpFailure,
   httpFailure,
@@ -26,7 +37,16 @@ import {
   notFound
 } from "./HttpFailure.ts"
 import { makeOpenApi } from "./OpenApi.ts"
-import { PREFIX_USER, PREFIX_V1, ReplaceTaskBody, type TaskRoute, taskRoutes, toH3Path } from "./Routes.ts"
+import {
+  type ChatRoute,
+  chatRoutes,
+  PREFIX_USER,
+  PREFIX_V1,
+  ReplaceTaskBody,
+  type TaskRoute,
+  taskRoutes,
+  toH3Path
+} from "./Routes.ts"
 
 export interface RequestLogEntry {
   readonly level: "info" | "warn" | "error"
@@ -45,7 +65,7 @@ export interface RestOptions {
   readonly log?: ((entry: RequestLogEntry) => void) | undefined
 }
 
-export type RestServices = Authenticator | TodoToolHandlers
+export type RestServices = Authenticator | TodoToolHandlers | ChatService
 
 const DEFAULT_MAX_BODY = 1024 * 1024
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
@@ -298,12 +318,148 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         }
       })
 
+    const chat = yield* ChatService
+    const conversationPath = Schema.toCodecStringTree(Schema.Struct({ id: ConversationId }))
+    const listQuery = Schema.toCodecStringTree(ListConversationsParams)
+    const encodeList = Schema.encodeSync(ListConversationsParams)
+    const encodeReply = Schema.encodeSync(ChatReply)
+    const encodeConversations = Schema.encodeSync(ConversationPage)
+    const encodeMessages = Schema.encodeSync(MessagePage)
+    const encoder = new TextEncoder()
+
+    const frame = (event: string, data: unknown) =>
+      encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+
+    const eventFrame = (event: ChatEvent): Uint8Array => {
+      switch (event.type) {
+        case "delta":
+          return frame("delta", { text: event.text })
+        case "tool_call":
+          return frame("tool_call", event.call)
+        case "tool_result":
+          return frame("tool_result", event.call)
+        case "done":
+          return frame("done", encodeReply(event.reply))
+      }
+    }
+
+    type Frame = { readonly bytes: Uint8Array } | { readonly failure: HttpFailure }
+
+    /**
+     * Streams a turn as server-sent events. The first event is awaited before answering, so
+     * a model that fails at once still gets its proper status (503); a failure after that
+     * arrives as a final `error` event, since the 200 status is already sent.
+     */
+    const sse = (
+      events: Stream.Stream<ChatEvent, Parameters<typeof fromChatFailure>[0]>,
+      requestId: string
+    ) =>
+      Effect.gen(function* () {
+        const frames: Stream.Stream<Frame> = events.pipe(
+          Stream.map((event): Frame => ({ bytes: eventFrame(event) })),
+          Stream.catchCause((cause) => {
+            const error = Cause.findErrorOption(cause)
+            if (Option.isSome(error)) return Stream.succeed<Frame>({ failure: fromChatFailure(error.value) })
+            log({
+              level: "error",
+              msg: "unexpected failure",
+              request_id: requestId,
+              route: "chat stream",
+              cause: Cause.pretty(cause)
+            })
+            return Stream.succeed<Frame>({
+              failure: httpFailure(500, "internal_error", "Internal error", { request_id: requestId })
+            })
+          })
+        )
+        const reader = Stream.toReadableStream(frames).getReader()
+        const first = yield* Effect.promise(() => reader.read())
+        if (!first.done && "failure" in first.value) {
+          reader.releaseLock()
+          return yield* Effect.fail(first.value.failure)
+        }
+        const toBytes = (item: Frame) =>
+          "bytes" in item
+            ? item.bytes
+            : encoder.encode(`event: error\ndata: ${errorBody(item.failure.code, item.failure.message)}\n\n`)
+        const body = new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            if (first.done) controller.close()
+            else controller.enqueue(toBytes(first.value))
+          },
+          pull: async (controller) => {
+            const next = await reader.read()
+            if (next.done) controller.close()
+            else controller.enqueue(toBytes(next.value))
+          },
+          cancel: (reason) => reader.cancel(reason)
+        })
+        return new Response(body, {
+          headers: {
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no"
+          }
+        })
+      })
+
+    const conversationIdOf = (event: H3Event) =>
+      Effect.map(
+        decodeOrFail(conversationPath, { id: event.context.params?.id ?? "" }, "path"),
+        (decoded) => decoded.id as string
+      )
+
+    const listParamsOf = (event: H3Event) =>
+      Effect.map(
+        decodeOrFail(listQuery, Object.fromEntries(new URL(event.req.url).searchParams), "query"),
+        encodeList
+      )
+
+    const chatHandler = (route: ChatRoute) => (event: H3Event, user: UserId, requestId: string) =>
+      Effect.gen(function* () {
+        switch (route.kind) {
+          case "chat": {
+            const body = yield* readJsonBody(event.req, limit, true)
+            if (!isObject(body)) return yield* invalidRequest("The request body must be a JSON object", [])
+            yield* decodeOrFail(ChatTurnParams, body, "request")
+            const params = body as ChatTurnParams
+            const accept = event.req.headers.get("accept") ?? ""
+            if (/\btext\/event-stream\b/i.test(accept)) {
+              const events = yield* chat.turnStream(params).pipe(Effect.mapError(fromChatFailure))
+              return yield* sse(events, requestId)
+            }
+            const reply = yield* chat.turn(params).pipe(Effect.mapError(fromChatFailure))
+            return json(encodeReply(reply))
+          }
+          case "list_conversations": {
+            const params = yield* listParamsOf(event)
+            const page = yield* chat.listConversations(params).pipe(Effect.mapError(fromChatFailure))
+            return json(encodeConversations(page))
+          }
+          case "list_messages": {
+            const id = yield* conversationIdOf(event)
+            const params = yield* listParamsOf(event)
+            const page = yield* chat.listMessages(id, params).pipe(Effect.mapError(fromChatFailure))
+            return json(encodeMessages(page))
+          }
+          case "delete_conversation": {
+            const id = yield* conversationIdOf(event)
+            yield* chat.deleteConversation(id).pipe(Effect.mapError(fromChatFailure))
+            return new Response(null, { status: 204 })
+          }
+        }
+      }).pipe(Effect.provideService(CurrentUser, { id: user }))
+
     const authenticated =
       (
         pathUser: boolean,
-        work: (event: H3Event, user: UserId) => Effect.Effect<Response, HttpFailure, RestServices>
+        work: (
+          event: H3Event,
+          user: UserId,
+          requestId: string
+        ) => Effect.Effect<Response, HttpFailure, RestServices>
       ) =>
-      (event: H3Event) =>
+      (event: H3Event, requestId: string) =>
         Effect.gen(function* () {
           const user = yield* authenticator
             .authenticate(event.req.headers.get("authorization"))
@@ -311,19 +467,22 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           if (pathUser && event.context.params?.user_id !== user) {
             return yield* httpFailure(403, "forbidden", "The path names another user than the token's")
           }
-          return yield* work(event, user)
+          return yield* work(event, user, requestId)
         })
 
     const app = new H3()
 
     /** Wraps a handler with request ids, error mapping and the request log line. */
     const serve =
-      (route: string, handler: (event: H3Event) => Effect.Effect<Response, HttpFailure, RestServices>) =>
+      (
+        route: string,
+        handler: (event: H3Event, requestId: string) => Effect.Effect<Response, HttpFailure, RestServices>
+      ) =>
       async (event: H3Event): Promise<Response> => {
         const started = performance.now()
         const given = event.req.headers.get("x-request-id")
         const requestId = given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
-        const exit = await runWith(handler(event))
+        const exit = await runWith(handler(event, requestId))
         let response: Response
         if (Exit.isSuccess(exit)) {
           response = exit.value
@@ -383,6 +542,13 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
             )
           )
         )
+      }
+    }
+
+    for (const route of chatRoutes) {
+      for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+        const path = `${prefix}${route.path}`
+        register(route.method, path, serve(path, authenticated(prefix === PREFIX_USER, chatHandler(route))))
       }
     }
 

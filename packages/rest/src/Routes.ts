@@ -4,9 +4,15 @@
  * bodies are slices of the core's tool parameter schemas; nothing is redefined here.
  */
 import {
+  ChatReply,
+  ChatTurnParams,
   CompleteTaskParams,
+  ConversationPage,
   CreateTaskParams,
+  ListConversationsParams,
+  ListMessagesParams,
   ListTasksParams,
+  MessagePage,
   Task,
   TaskPage,
   type TodoToolName,
@@ -128,7 +134,65 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
   }
 ]
 
-/** The two prefixes every task route is served under. */
+export type ChatRouteKind = "chat" | "list_conversations" | "list_messages" | "delete_conversation"
+
+/** A chat or conversation route; like the task routes, one table registers and documents them. */
+export interface ChatRoute {
+  readonly kind: ChatRouteKind
+  readonly method: Method
+  /** Path below the prefix, in OpenAPI form; `{id}` is a conversation id. */
+  readonly path: string
+  readonly operationId: string
+  readonly summary: string
+  readonly status: 200 | 204
+  readonly query?: Schema.Top
+  readonly body?: Schema.Top
+  readonly response?: Schema.Top
+}
+
+export const chatRoutes: ReadonlyArray<ChatRoute> = [
+  {
+    kind: "chat",
+    method: "POST",
+    path: "/chat",
+    operationId: "chat",
+    summary:
+      "Send a message to the agent; with Accept: text/event-stream the answer streams as server-sent events",
+    status: 200,
+    body: ChatTurnParams,
+    response: ChatReply
+  },
+  {
+    kind: "list_conversations",
+    method: "GET",
+    path: "/conversations",
+    operationId: "conversations_list",
+    summary: "List conversations, most recently active first, with cursor pagination",
+    status: 200,
+    query: ListConversationsParams,
+    response: ConversationPage
+  },
+  {
+    kind: "list_messages",
+    method: "GET",
+    path: "/conversations/{id}/messages",
+    operationId: "conversation_messages",
+    summary: "List a conversation's messages in order, with their tool calls",
+    status: 200,
+    query: ListMessagesParams,
+    response: MessagePage
+  },
+  {
+    kind: "delete_conversation",
+    method: "DELETE",
+    path: "/conversations/{id}",
+    operationId: "conversation_delete",
+    summary: "Delete a conversation and its messages (its tasks stay)",
+    status: 204
+  }
+]
+
+/** The two prefixes every task and chat route is served under. */
 export const PREFIX_V1 = "/api/v1"
 export const PREFIX_USER = "/api/{user_id}"
 
