@@ -1,6 +1,7 @@
 /**
  * Runs the built `taskport` command as a real process for process-level suites: start a
- * server and wait for its dev-mode announcement, run one-shot commands, clean up after.
+ * server and wait until it listens (and, in dev mode, printed its token), run one-shot
+ * commands, clean up after.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -10,6 +11,7 @@ export const BIN = fileURLToPath(new URL("../../packages/server/dist/bin.js", im
 export interface Started {
   readonly child: ChildProcess
   readonly base: string
+  /** The dev-mode token for user "demo"; empty when authentication is configured. */
   readonly token: string
   readonly output: () => string
 }
@@ -25,7 +27,12 @@ export const env = (dataDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.Proc
   return { ...clean, PORT: "0", HOST: "127.0.0.1", TASKPORT_DATA_DIR: dataDir, LOG_LEVEL: "warn", ...extra }
 }
 
-/** Starts `taskport serve` and waits for the dev-mode announcement. */
+const isDevMode = (extra: NodeJS.ProcessEnv) =>
+  extra.BETTER_AUTH_SECRET === undefined &&
+  extra.BETTER_AUTH_JWKS_URL === undefined &&
+  extra.BETTER_AUTH_URL === undefined
+
+/** Starts `taskport serve` and waits until it is ready to answer. */
 export const start = (dataDir: string, cwd: string, extra: NodeJS.ProcessEnv = {}): Promise<Started> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "serve"], {
@@ -39,7 +46,9 @@ export const start = (dataDir: string, cwd: string, extra: NodeJS.ProcessEnv = {
       output += chunk.toString()
       const base = /listening on (http:\/\/\S+) /.exec(output)?.[1]
       const token = /Token for user "demo" \(valid 24 h\): (\S+)/.exec(output)?.[1]
-      if (base !== undefined && token !== undefined) resolve({ child, base, token, output: () => output })
+      if (base === undefined) return
+      if (token !== undefined) resolve({ child, base, token, output: () => output })
+      else if (!isDevMode(extra)) resolve({ child, base, token: "", output: () => output })
     }
     child.stdout.on("data", onData)
     child.stderr.on("data", onData)

@@ -7,8 +7,16 @@
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
 import { type AuthConfigError, JoseAuthenticator, TokenMinter } from "@taskport/auth"
-import { Authenticator, TodoService, TodoToolsLayer, UserId } from "@taskport/core"
+import {
+  type AgentRunner,
+  Authenticator,
+  ChatService,
+  TodoService,
+  TodoToolsLayer,
+  UserId
+} from "@taskport/core"
 import { McpHttp, McpStdio } from "@taskport/mcp"
 import { migrate, PgDatabase, PgliteClient } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
@@ -79,12 +87,42 @@ export const authenticatorLayer = (config: ServerConfig): Layer.Layer<Authentica
     audience: Option.getOrUndefined(config.audience)
   })
 
+/**
+ * The agent behind the chat: an OpenAI-compatible model when a key or a base URL is set
+ * (local servers such as Ollama need no key), else the offline command interpreter.
+ */
+export const agentLayer = (
+  config: ServerConfig,
+  announce: Announce = stderrAnnounce
+): Layer.Layer<AgentRunner> => {
+  if (Option.isNone(config.openAiApiKey) && Option.isNone(config.openAiBaseUrl)) {
+    announce("Chat: offline command interpreter (set OPENAI_API_KEY to use a model)")
+    return OfflineAgentRunner.layer
+  }
+  const model = Option.getOrElse(config.openAiModel, () => OpenAiAgentRunner.DEFAULT_MODEL)
+  announce(
+    `Chat: model ${model}${Option.match(config.openAiBaseUrl, { onNone: () => "", onSome: (url) => ` at ${url}` })}`
+  )
+  return OpenAiAgentRunner.layer({
+    apiKey: Option.getOrElse(config.openAiApiKey, () =>
+      Redacted.make("not-needed")
+    ) as Redacted.Redacted<string>,
+    model,
+    baseURL: Option.getOrUndefined(config.openAiBaseUrl),
+    api: config.openAiApi,
+    timeoutMs: config.openAiTimeoutMs
+  })
+}
+
 /** Everything the surfaces need, built once per process. */
 export const appLayer = (config: ServerConfig, announce: Announce = stderrAnnounce) => {
   const database = databaseLayer(config, announce)
+  const todos = TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database))
   return Layer.mergeAll(
     authenticatorLayer(config),
-    TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database))
+    ChatService.layer({ historyLimit: config.chatHistoryLimit }).pipe(
+      Layer.provideMerge(Layer.merge(todos, agentLayer(config, announce)))
+    )
   )
 }
 
@@ -124,6 +162,8 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
     yield* Effect.addFinalizer(() => Effect.promise(() => mcp.close()))
   })
 
+const SHUTDOWN_GRACE = "10 seconds"
+
 const waitForSignal = Effect.callback<string>((resume) => {
   const handler = (signal: string) => resume(Effect.succeed(signal))
   process.once("SIGTERM", handler)
@@ -140,8 +180,28 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     const log = Logging.makeLog(config.logLevel)
     const sql = yield* SqlClient.SqlClient
     const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log })
+    // While draining, every answer closes its connection, so keep-alive clients move on
+    // instead of holding the server open with new requests.
+    let draining = false
+    app.use((event) => {
+      if (draining) event.res.headers.set("connection", "close")
+    })
     yield* mountMcp(app, config, log)
-    const server = listen(app, { port: config.port, hostname: config.host, silent: true })
+    const server = listen(app, {
+      port: config.port,
+      hostname: config.host,
+      silent: true,
+      // Signals are handled below, so that the database closes only after the server drained.
+      gracefulShutdown: false,
+      node: {
+        // A client that stalls mid-request is cut off; it never holds a database connection,
+        // since bodies are read completely before any query runs.
+        requestTimeout: config.requestTimeoutMs,
+        headersTimeout: Math.min(config.requestTimeoutMs, 10_000),
+        // Node checks those timeouts on this period (30 s by default, far longer than they are).
+        connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs)
+      }
+    })
     yield* Effect.promise(() => server.ready())
     const base = (server.url ?? `http://${config.host}:${config.port}/`).replace(/\/$/, "")
     announce(`Taskport is listening on ${base} (docs at ${base}/docs)`)
@@ -161,8 +221,15 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     }
     const signal = yield* waitForSignal
     announce(`Received ${signal}: finishing in-flight requests...`)
+    draining = true
     // Stop accepting, let requests in flight complete, then the layer scope closes the database.
-    yield* Effect.promise(() => server.close())
+    // Requests in flight complete; one that is still running after the grace period is cut.
+    yield* Effect.promise(() => server.close()).pipe(
+      Effect.timeoutOrElse({
+        duration: SHUTDOWN_GRACE,
+        orElse: () => Effect.promise(() => server.close(true))
+      })
+    )
     announce("Stopped.")
   }).pipe(
     Effect.scoped,

@@ -14,6 +14,8 @@ export interface ServerConfig {
   readonly host: string
   readonly databaseUrl: Option.Option<Redacted.Redacted>
   readonly databasePoolSize: number
+  /** Longest a client may take to send a whole request. */
+  readonly requestTimeoutMs: number
   readonly dataDir: string
   readonly authSecret: Option.Option<Redacted.Redacted>
   readonly jwksUrl: Option.Option<URL>
@@ -28,6 +30,13 @@ export interface ServerConfig {
   readonly mcpReadOnly: boolean
   /** The bearer token `taskport mcp` acts with. */
   readonly taskportToken: Option.Option<Redacted.Redacted>
+  readonly openAiApiKey: Option.Option<Redacted.Redacted>
+  readonly openAiBaseUrl: Option.Option<string>
+  readonly openAiModel: Option.Option<string>
+  readonly openAiApi: "chat" | "responses"
+  readonly openAiTimeoutMs: number
+  /** How many recent messages a chat turn gives the agent. */
+  readonly chatHistoryLimit: number
 }
 
 export const config: Config.Config<ServerConfig> = Config.all({
@@ -38,6 +47,7 @@ export const config: Config.Config<ServerConfig> = Config.all({
   host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
   databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
+  requestTimeoutMs: Config.Int("REQUEST_TIMEOUT_MS").pipe(Config.withDefault(30_000)),
   dataDir: Config.String("TASKPORT_DATA_DIR").pipe(Config.withDefault(".taskport")),
   authSecret: Config.option(Config.Redacted("BETTER_AUTH_SECRET")),
   jwksUrl: Config.option(Config.URL("BETTER_AUTH_JWKS_URL")),
@@ -58,7 +68,16 @@ export const config: Config.Config<ServerConfig> = Config.all({
   ),
   publicUrl: Config.option(Config.URL("PUBLIC_URL")),
   mcpReadOnly: Config.Boolean("MCP_READ_ONLY").pipe(Config.withDefault(false)),
-  taskportToken: Config.option(Config.Redacted("TASKPORT_TOKEN"))
+  taskportToken: Config.option(Config.Redacted("TASKPORT_TOKEN")),
+  openAiApiKey: Config.option(Config.Redacted("OPENAI_API_KEY")),
+  openAiBaseUrl: Config.option(Config.String("OPENAI_BASE_URL")),
+  openAiModel: Config.option(Config.String("OPENAI_MODEL")),
+  openAiApi: Config.Literals(["chat", "responses"], "OPENAI_API").pipe(Config.withDefault("chat" as const)),
+  openAiTimeoutMs: Config.Int("OPENAI_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+  chatHistoryLimit: Config.schema(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })),
+    "CHAT_HISTORY_LIMIT"
+  ).pipe(Config.withDefault(30))
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,

@@ -1,0 +1,64 @@
+/**
+ * A small TCP proxy for fault injection: forwards connections to a target (the real
+ * Postgres) until it is cut, which destroys every open connection and refuses new ones, and
+ * forwards again once restored, on the same port.
+ */
+import * as Net from "node:net"
+
+export interface TcpProxy {
+  readonly port: number
+  /** Drops every connection and refuses new ones. */
+  readonly cut: () => void
+  readonly restore: () => void
+  readonly close: () => Promise<void>
+  /** Connections accepted so far, for the suite's report. */
+  readonly accepted: () => number
+}
+
+export const startProxy = (target: { readonly host: string; readonly port: number }): Promise<TcpProxy> =>
+  new Promise((resolve) => {
+    const sockets = new Set<Net.Socket>()
+    let open = true
+    let accepted = 0
+    const server = Net.createServer((client) => {
+      if (!open) {
+        client.destroy()
+        return
+      }
+      accepted++
+      const upstream = Net.connect(target)
+      sockets.add(client)
+      sockets.add(upstream)
+      const drop = () => {
+        client.destroy()
+        upstream.destroy()
+        sockets.delete(client)
+        sockets.delete(upstream)
+      }
+      client.on("error", drop).on("close", drop)
+      upstream.on("error", drop).on("close", drop)
+      client.pipe(upstream)
+      upstream.pipe(client)
+    })
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as Net.AddressInfo
+      resolve({
+        port: address.port,
+        cut: () => {
+          open = false
+          for (const socket of sockets) socket.destroy()
+          sockets.clear()
+        },
+        restore: () => {
+          open = true
+        },
+        close: () =>
+          new Promise((done) => {
+            open = false
+            for (const socket of sockets) socket.destroy()
+            server.close(() => done())
+          }),
+        accepted: () => accepted
+      })
+    })
+  })
