@@ -1,0 +1,123 @@
+/**
+ * The benchmark's own corner of the Postgres server: a schema created for the run and dropped
+ * after it (so BENCH_DATABASE_URL may name any database, even the test one), bulk seeding in
+ * SQL (the rows are the fixture, not what is measured), and cleanup between runs so every
+ * workload meets the same tables.
+ */
+import { PgDatabase } from "@taskport/postgres"
+import { Effect, type Layer, Redacted } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import type { CapturedStatement } from "./Ceiling.ts"
+import { CREATE_BODY } from "./Workloads.ts"
+
+export const SCHEMA = "taskport_bench"
+
+/** The URL with the schema as the connection's search_path, for the server process. */
+export const urlWithSchema = (url: string, schema = SCHEMA): string => {
+  const parsed = new URL(url)
+  const options = parsed.searchParams.get("options")
+  parsed.searchParams.set("options", `${options === null ? "" : `${options} `}-c search_path=${schema}`)
+  return parsed.href
+}
+
+/** A client working in the benchmark schema, configured as the server configures its own. */
+export const client = (
+  url: string,
+  maxConnections: number
+): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+  PgDatabase.layerClient({
+    url: Redacted.make(url),
+    maxConnections,
+    schema: SCHEMA,
+    applicationName: "taskport-bench"
+  })
+
+const admin = (url: string) => PgDatabase.layerClient({ url: Redacted.make(url), maxConnections: 1 })
+
+/** Drops and recreates the benchmark schema (the server migrates it on start). */
+export const resetSchema = (url: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).unprepared
+    yield* sql.unsafe(`CREATE SCHEMA ${SCHEMA}`).unprepared
+  }).pipe(Effect.provide(admin(url)))
+
+export const dropSchema = (url: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.unsafe(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).unprepared
+  }).pipe(Effect.provide(admin(url)))
+
+export const userName = (index: number) => `bench-user-${String(index).padStart(3, "0")}`
+
+/**
+ * Inserts `tasksPerUser` tasks for each of `users` users, with varied priorities, notes and
+ * creation times, and returns every user's task ids.
+ */
+export const seed = (users: number, tasksPerUser: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`INSERT INTO tasks (user_id, title, description, priority, tags, created_at, updated_at)
+      SELECT 'bench-user-' || lpad(u::text, 3, '0'),
+             'Task ' || t || ' of user ' || u,
+             CASE WHEN t % 3 = 0 THEN 'Notes for task ' || t END,
+             (ARRAY['low', 'medium', 'high'])[1 + t % 3],
+             CASE WHEN t % 2 = 0 THEN '["home"]'::jsonb ELSE '["work", "bench"]'::jsonb END,
+             now() - make_interval(mins => t * 7 + u),
+             now() - make_interval(mins => t * 7 + u)
+      FROM generate_series(0, ${users - 1}) AS u, generate_series(1, ${tasksPerUser}) AS t`
+    yield* vacuum
+    const rows = yield* sql<{
+      user_id: string
+      id: number
+    }>`SELECT user_id, id FROM tasks ORDER BY user_id, id`
+    const byUser = new Map<string, Array<number>>()
+    for (const row of rows) {
+      const ids = byUser.get(row.user_id) ?? []
+      ids.push(row.id)
+      byUser.set(row.user_id, ids)
+    }
+    return byUser
+  })
+
+const vacuum = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.unsafe("VACUUM ANALYZE tasks").unprepared
+})
+
+/** Removes the tasks a create workload added, so the next run lists the same pages. */
+export const removeCreated = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`DELETE FROM tasks WHERE title = ${CREATE_BODY.title}`
+  yield* vacuum
+})
+
+/** Gives `user` exactly `count` tasks, inserted in one statement. */
+export const fillUser = (user: string, count: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DELETE FROM tasks WHERE user_id = ${user}`
+    yield* sql`INSERT INTO tasks (user_id, title, priority, tags, created_at, updated_at)
+      SELECT ${user}, 'Scaling task ' || n, (ARRAY['low', 'medium', 'high'])[1 + n % 3], '[]'::jsonb,
+             now() - make_interval(secs => n), now() - make_interval(secs => n)
+      FROM generate_series(1, ${count}) AS n`
+    yield* vacuum
+  })
+
+export const removeUser = (user: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`DELETE FROM tasks WHERE user_id = ${user}`
+    yield* vacuum
+  })
+
+/** The plan Postgres chooses for a captured statement with real parameters. */
+export const explain = (statement: CapturedStatement, params: ReadonlyArray<unknown>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql.unsafe<{ "QUERY PLAN": string }>(
+      `EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) ${statement.sql}`,
+      params
+    ).unprepared
+    return rows.map((row) => row["QUERY PLAN"])
+  })

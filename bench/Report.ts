@@ -1,0 +1,174 @@
+/**
+ * The benchmark's output: one table on stdout, the targets read from the same figures, and a
+ * JSON file under bench/results/ carrying the figures with the date, commit, Node version and
+ * machine they were measured on, so that runs on different days can be compared.
+ */
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Measurement } from "./Load.ts"
+
+export interface ThroughputRow {
+  readonly workload: string
+  readonly description: string
+  readonly connections: number
+  readonly server: Measurement
+  readonly ceiling: Measurement
+  /** Server req/s over ceiling req/s. */
+  readonly ratio: number
+}
+
+export interface PendingRow {
+  readonly workload: string
+  readonly description: string
+  readonly reason: string
+}
+
+export interface ScalingRow {
+  readonly tasks: number
+  readonly server: Measurement
+  /** Postgres's plan for the repository's first-page statement at this size. */
+  readonly plan: ReadonlyArray<string>
+}
+
+export interface EmbeddedFigures {
+  readonly fresh: StartFigures
+  readonly existing: StartFigures
+  readonly load: Measurement
+  readonly rssAfterLoadBytes: number | undefined
+  readonly rssPeakBytes: number | undefined
+}
+
+export interface StartFigures {
+  readonly healthMs: number
+  readonly readyMs: number
+  /** What the server printed before it answered, with milliseconds since it was spawned. */
+  readonly output: ReadonlyArray<string>
+}
+
+export interface Target {
+  readonly name: string
+  readonly value: string
+  readonly limit: string
+  readonly met: boolean
+}
+
+export interface Results {
+  readonly date: string
+  readonly commit: string
+  readonly node: string
+  readonly cores: number
+  readonly cpu: string
+  readonly settings: Readonly<Record<string, unknown>>
+  readonly notes: ReadonlyArray<string>
+  readonly throughput: ReadonlyArray<ThroughputRow>
+  readonly pending: ReadonlyArray<PendingRow>
+  readonly scaling: ReadonlyArray<ScalingRow>
+  readonly embedded: EmbeddedFigures | undefined
+  readonly targets: ReadonlyArray<Target>
+}
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+export const commit = (): string => {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: root,
+      encoding: "utf8"
+    }).trim()
+    return dirty === "" ? head : `${head}+changes`
+  } catch {
+    return "unknown"
+  }
+}
+
+export const machine = () => ({
+  node: process.version,
+  cores: Os.availableParallelism(),
+  cpu: Os.cpus()[0]?.model ?? "unknown"
+})
+
+const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "-")
+export const ms = (value: number) => fixed(value, value < 10 ? 2 : 1)
+export const mb = (bytes: number | undefined) =>
+  bytes === undefined ? "-" : `${(bytes / 2 ** 20).toFixed(0)} MB`
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)))
+  // Names align left, figures right, as in any table of numbers.
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n")
+}
+
+export const format = (results: Results): string => {
+  const rows: Array<ReadonlyArray<string>> = results.throughput.map((row) => [
+    row.workload,
+    String(row.connections),
+    fixed(row.server.requestsPerSecond, 0),
+    ms(row.server.p50Ms),
+    ms(row.server.p99Ms),
+    String(row.server.errors),
+    fixed(row.ceiling.requestsPerSecond, 0),
+    `${fixed(row.ratio * 100, 0)}%`
+  ])
+  for (const row of results.scaling) {
+    rows.push([
+      `list first page, ${row.tasks.toLocaleString("en-US")} tasks`,
+      "1",
+      fixed(row.server.requestsPerSecond, 0),
+      ms(row.server.p50Ms),
+      ms(row.server.p99Ms),
+      String(row.server.errors),
+      "",
+      ""
+    ])
+  }
+  for (const row of results.pending) rows.push([row.workload, "pending", "", "", "", "", "", ""])
+  const sections = [
+    `Taskport benchmark, ${results.date}, commit ${results.commit}, Node ${results.node}, ${results.cores} cores (${results.cpu})`,
+    ...results.notes,
+    "",
+    table(["workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "ceiling req/s", "ratio"], rows)
+  ]
+  if (results.pending.length > 0) {
+    sections.push("", ...results.pending.map((row) => `pending: ${row.workload}: ${row.reason}`))
+  }
+  if (results.embedded !== undefined) {
+    const e = results.embedded
+    sections.push(
+      "",
+      "Embedded database (PGlite, no DATABASE_URL):",
+      `  fresh data directory:    /health ${ms(e.fresh.healthMs)} ms, /ready ${ms(e.fresh.readyMs)} ms`,
+      ...e.fresh.output.map((line) => `    ${line}`),
+      `  existing data directory: /health ${ms(e.existing.healthMs)} ms, /ready ${ms(e.existing.readyMs)} ms`,
+      `  list at 10 connections:  ${fixed(e.load.requestsPerSecond, 0)} req/s, p50 ${ms(e.load.p50Ms)} ms, p99 ${ms(e.load.p99Ms)} ms, ${e.load.errors} errors`,
+      `  server RSS after load:   ${mb(e.rssAfterLoadBytes)} (peak ${mb(e.rssPeakBytes)})`
+    )
+  }
+  if (results.targets.length > 0) {
+    sections.push(
+      "",
+      "Targets:",
+      ...results.targets.map(
+        (t) => `  ${t.met ? "met   " : "MISSED"}  ${t.name}: ${t.value} (target ${t.limit})`
+      )
+    )
+  }
+  return sections.join("\n")
+}
+
+/** Writes the results as JSON under bench/results/ and returns the file's path. */
+export const write = (results: Results): string => {
+  const directory = Path.join(root, "bench", "results")
+  Fs.mkdirSync(directory, { recursive: true })
+  const stamp = results.date.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
+  const file = Path.join(directory, `${stamp}-${results.commit.replace(/\+/g, "-")}.json`)
+  const text = `${JSON.stringify(results, null, 2)}\n`
+  Fs.writeFileSync(file, text)
+  Fs.writeFileSync(Path.join(directory, "latest.json"), text)
+  return file
+}

@@ -1,0 +1,134 @@
+/**
+ * Runs the built `taskport serve` as a separate process, configured as in production (warn
+ * logging, a configured signing secret, a Postgres URL when given), so that what is measured
+ * is the program users deploy and not an in-process shortcut.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import { fileURLToPath } from "node:url"
+
+export const BIN = fileURLToPath(new URL("../packages/server/dist/bin.js", import.meta.url))
+
+export interface StartOptions {
+  /** Working directory, so that no developer `.env` leaks into the measurement. */
+  readonly cwd: string
+  readonly dataDir: string
+  readonly secret: string
+  readonly databaseUrl?: string | undefined
+  readonly poolSize?: number | undefined
+  /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
+  readonly cpuProfileDir?: string | undefined
+}
+
+export interface OutputLine {
+  /** Milliseconds since the process was spawned. */
+  readonly at: number
+  readonly text: string
+}
+
+export interface RunningServer {
+  readonly child: ChildProcess
+  readonly pid: number
+  readonly base: string
+  /** When the process was spawned (performance.now()). */
+  readonly spawnedAt: number
+  readonly output: () => ReadonlyArray<OutputLine>
+  /** Stops with SIGTERM (SIGKILL after a grace period) and resolves with the exit code. */
+  readonly stop: () => Promise<number | null>
+}
+
+/** Starts the server and resolves once it announces the address it listens on. */
+export const start = (options: StartOptions): Promise<RunningServer> =>
+  new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "production",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      TASKPORT_DATA_DIR: options.dataDir,
+      BETTER_AUTH_SECRET: options.secret,
+      ...(options.databaseUrl === undefined ? {} : { DATABASE_URL: options.databaseUrl }),
+      ...(options.poolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(options.poolSize) })
+    }
+    const args =
+      options.cpuProfileDir === undefined
+        ? [BIN, "serve"]
+        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, BIN, "serve"]
+    const spawnedAt = performance.now()
+    const child = spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    const lines: Array<OutputLine> = []
+    let pending = ""
+    let announced = false
+    const onData = (chunk: Buffer) => {
+      pending += chunk.toString()
+      const parts = pending.split("\n")
+      pending = parts.pop() ?? ""
+      for (const text of parts) {
+        lines.push({ at: performance.now() - spawnedAt, text })
+        const base = /listening on (http:\/\/\S+)/.exec(text)?.[1]
+        if (base !== undefined && !announced) {
+          announced = true
+          resolve({
+            child,
+            pid: child.pid ?? -1,
+            base,
+            spawnedAt,
+            output: () => lines,
+            stop: () => stop(child)
+          })
+        }
+      }
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.on("exit", (code) => {
+      if (!announced) {
+        reject(
+          new Error(
+            `taskport serve exited with ${code} before listening:\n${lines.map((l) => l.text).join("\n")}${pending}`
+          )
+        )
+      }
+    })
+  })
+
+const stop = (child: ChildProcess): Promise<number | null> => {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000)
+    child.once("exit", (code) => {
+      clearTimeout(kill)
+      resolve(code)
+    })
+    child.kill("SIGTERM")
+  })
+}
+
+/** Resident set size of a process in bytes, read from /proc (undefined where there is none). */
+export const rssBytes = (pid: number): number | undefined => {
+  try {
+    const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]
+    return kib === undefined ? undefined : Number(kib) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+/** Polls `url` until it answers 200 and returns the time since `since` in milliseconds. */
+export const firstOk = async (url: string, since: number, timeoutMs = 120_000): Promise<number> => {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      const response = await fetch(url)
+      await response.arrayBuffer()
+      if (response.status === 200) return performance.now() - since
+    } catch {
+      // Not listening yet.
+    }
+    if (performance.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The benchmark's settings, read once from the environment. Defaults are the published
+ * configuration (10 s per workload at 10 and 50 connections); the variables exist so that a
+ * developer can take a quick look (BENCH_DURATION=3) or rerun one part without the rest.
+ */
+
+export type Part = "throughput" | "scaling" | "embedded"
+
+export interface Settings {
+  /** The Postgres server to measure on; undefined when only PGlite is available. */
+  readonly databaseUrl: string | undefined
+  /** Where the URL came from, for the report. */
+  readonly databaseSource: "BENCH_DATABASE_URL" | "TEST_DATABASE_URL" | undefined
+  readonly durationSeconds: number
+  readonly warmupSeconds: number
+  readonly connections: ReadonlyArray<number>
+  readonly parts: ReadonlySet<Part>
+  /** Workload names to run (all when empty). */
+  readonly workloads: ReadonlySet<string>
+  readonly scalingSizes: ReadonlyArray<number>
+  /** The server's pool size, also used by the ceiling client so that both queue alike. */
+  readonly poolSize: number
+  /** When set, the server runs under `node --cpu-prof` and writes its profile here. */
+  readonly cpuProfileDir: string | undefined
+}
+
+// Read by name: the benchmark is run by npm, not by turbo, so none of these is a build input.
+const env = (name: string): string | undefined => {
+  const value = process.env[name]
+  return value === undefined || value === "" ? undefined : value
+}
+
+const positive = (name: string, fallback: number): number => {
+  const raw = env(name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`)
+  return value
+}
+
+const list = (name: string): ReadonlyArray<string> =>
+  (env(name) ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+
+const ALL_PARTS: ReadonlyArray<Part> = ["throughput", "scaling", "embedded"]
+
+export const read = (): Settings => {
+  const bench = env("BENCH_DATABASE_URL")
+  const test = env("TEST_DATABASE_URL")
+  const [databaseUrl, databaseSource] =
+    bench !== undefined
+      ? [bench, "BENCH_DATABASE_URL" as const]
+      : test !== undefined
+        ? [test, "TEST_DATABASE_URL" as const]
+        : [undefined, undefined]
+  const parts = list("BENCH_PARTS")
+  for (const part of parts) {
+    if (!ALL_PARTS.includes(part as Part)) {
+      throw new Error(`BENCH_PARTS names an unknown part "${part}"; use ${ALL_PARTS.join(", ")}`)
+    }
+  }
+  const connections = list("BENCH_CONNECTIONS").map(Number)
+  const sizes = list("BENCH_SCALING_SIZES").map(Number)
+  return {
+    databaseUrl,
+    databaseSource,
+    durationSeconds: positive("BENCH_DURATION", 10),
+    warmupSeconds: positive("BENCH_WARMUP", 2),
+    connections: connections.length > 0 ? connections : [10, 50],
+    parts: new Set(parts.length > 0 ? (parts as ReadonlyArray<Part>) : ALL_PARTS),
+    workloads: new Set(list("BENCH_WORKLOADS")),
+    scalingSizes: sizes.length > 0 ? sizes : [100, 10_000, 100_000],
+    poolSize: positive("BENCH_POOL_SIZE", 10),
+    cpuProfileDir: env("BENCH_CPU_PROF")
+  }
+}
