@@ -6,17 +6,32 @@
  */
 import { DateTime, Option, Schema, SchemaTransformation } from "effect"
 
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Text must be storable as it was sent: Postgres refuses NUL characters, and an unpaired
+ * surrogate has no UTF-8 form. Refusing both here names the field instead of failing later.
+ */
+export const isStorableText = Schema.makeFilter(
+  (s: string) => !s.includes("\u0000") && !UNPAIRED_SURROGATE.test(s),
+  { message: "must be valid text, without NUL characters or unpaired surrogates" }
+)
+
 /** A trimmed string: blank input is rejected before trimming so the rule shows in JSON Schema. */
 const trimmed = (options: { readonly max: number; readonly what: string; readonly description: string }) =>
   Schema.String.check(
     Schema.isMinLength(1),
     Schema.isMaxLength(options.max),
-    Schema.isPattern(/\S/, { message: `${options.what} must not be blank` })
+    Schema.isPattern(/\S/, { message: `${options.what} must not be blank` }),
+    isStorableText
   )
     .annotate({ description: options.description })
     .pipe(Schema.decode(SchemaTransformation.trim()))
 
-export const TaskId = Schema.Int.check(Schema.isGreaterThan(0))
+/** Ids are stored as 32-bit integers; a larger number can name no task. */
+export const MAX_TASK_ID = 2_147_483_647
+
+export const TaskId = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_TASK_ID }))
   .pipe(Schema.brand("TaskId"))
   .annotate({ description: "The task's id, a positive integer assigned by Taskport." })
 export type TaskId = typeof TaskId.Type
@@ -27,7 +42,7 @@ export const Title = trimmed({
   description: "Short title of the task, 1 to 200 characters; surrounding spaces are removed."
 })
 
-export const Description = Schema.String.check(Schema.isMaxLength(2000)).annotate({
+export const Description = Schema.String.check(Schema.isMaxLength(2000), isStorableText).annotate({
   description: "Longer free-form notes, at most 2000 characters."
 })
 
@@ -228,7 +243,7 @@ export const ListTasksParams = Schema.Struct({
   ),
   due_after: Schema.optionalKey(Due.annotate({ description: "Only tasks due strictly after this moment." })),
   query: Schema.optionalKey(
-    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)).annotate({
+    Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200), isStorableText).annotate({
       description: "Case-insensitive text to find in the title or description."
     })
   ),

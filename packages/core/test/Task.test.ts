@@ -33,6 +33,17 @@ describe("task fields", () => {
       expect(create({ title: "  Buy milk \n" }).title).toBe("Buy milk")
     })
 
+    it("R1 R12: NUL characters and unpaired surrogates are refused at the field they are in", () => {
+      expect(rejection(CreateTaskParams, { title: "a\u0000b" })).toContain('["title"]')
+      expect(rejection(CreateTaskParams, { title: "a\uD800" })).toContain(
+        "without NUL characters or unpaired surrogates"
+      )
+      expect(rejection(CreateTaskParams, { title: "t", description: "\uDC00x" })).toContain('["description"]')
+      expect(rejection(CreateTaskParams, { title: "t", tags: ["\u0000"] })).toContain('["tags"][0]')
+      expect(rejection(ListTasksParams, { query: "\u0000" })).toContain('["query"]')
+      expect(Schema.decodeUnknownSync(CreateTaskParams)({ title: "🧪 ok" }).title).toBe("🧪 ok")
+    })
+
     it('R1 R12: a blank or empty title is rejected at ["title"]', () => {
       for (const title of ["", "   ", "\t\n"]) {
         expect(rejection(CreateTaskParams, { title })).toContain('["title"]')
