@@ -39,9 +39,11 @@ export const make = Effect.gen(function* () {
         options.after === undefined
           ? sql`TRUE`
           : sql`(updated_at, id) < (${options.after.updatedAt}::timestamptz, ${options.after.id}::uuid)`
+      // Qualified in ORDER BY: a bare updated_at would mean the text column of the select list,
+      // which the (user_id, updated_at, id) index cannot serve.
       return sql`SELECT ${conversationColumns} FROM conversations
         WHERE user_id = ${owner} AND ${after}
-        ORDER BY updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
+        ORDER BY conversations.updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
         Effect.flatMap((rows) =>
           Effect.map(Effect.forEach(rows.slice(0, options.limit), decodeConversation), (items) => {
             // The extra row only tells whether another page exists.

@@ -31,10 +31,14 @@ const COLUMNS = [
   `${iso("updated_at")} AS updated_at`
 ].join(", ")
 
-/** How each sort orders rows (`expr`), reports its key (`key`) and reads a cursor key (`cast`). */
+/**
+ * How each sort orders rows (`expr`), reports its key (`key`) and reads a cursor key (`cast`).
+ * The timestamp columns are qualified: the select list renders them as text under the same
+ * names, and a bare name in ORDER BY means the output column, whose order no index serves.
+ */
 const SORTS: Record<TaskSort, { readonly expr: string; readonly key: string; readonly cast: string }> = {
-  created_at: { expr: "created_at", key: iso("created_at"), cast: "timestamptz" },
-  updated_at: { expr: "updated_at", key: iso("updated_at"), cast: "timestamptz" },
+  created_at: { expr: "tasks.created_at", key: iso("created_at"), cast: "timestamptz" },
+  updated_at: { expr: "tasks.updated_at", key: iso("updated_at"), cast: "timestamptz" },
   due: {
     expr: "COALESCE(due_at, 'infinity'::timestamptz)",
     key: `COALESCE(${iso("due_at")}, 'infinity')`,
