@@ -7,7 +7,7 @@
  */
 import { type AgentInput, type AgentReply, AgentRunner, type ToolOutcome } from "@taskport/core"
 import { Effect, Layer } from "effect"
-import { makeRecorder, runner, type ToolRecorder } from "./TurnEvents.ts"
+import { type Emit, makeRecorder, runner, type ToolRecorder } from "./TurnEvents.ts"
 
 type Status = "all" | "pending" | "completed"
 type Target = { readonly id: number } | { readonly query: string }
@@ -20,7 +20,7 @@ export type Command =
   | { readonly kind: "rename"; readonly target: Target; readonly title: string }
   | { readonly kind: "help" }
 
-const TASK_NO = String.raw`task\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,9})`
+const TASK_NO = String.raw`task\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,10})`
 const DONE = "complete|completed|done|finished"
 const NOT_DONE = "not done|not complete|not completed|incomplete|pending|open|undone|unfinished"
 const TASK_WORD = "task|todo|to-do|reminder|item"
@@ -223,7 +223,7 @@ const resolve = (
 const REQUIRED_TOOLS = ["todo_create", "todo_list", "todo_complete", "todo_delete", "todo_update"]
 
 /** One turn: parse, call the tools the command needs, and say what was done. */
-export const interpret = (input: AgentInput, emit: Parameters<typeof makeRecorder>[1]) =>
+const interpret = (input: AgentInput, emit: Emit) =>
   Effect.gen(function* () {
     const tools = makeRecorder(input.tools, emit)
     let counter = 0
