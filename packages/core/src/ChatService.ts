@@ -16,7 +16,7 @@ import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import { ConversationNotFound, type RepositoryError } from "./Errors.ts"
-import { DEFAULT_PAGE_LIMIT, PageLimit } from "./Task.ts"
+import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
 import type { TodoToolHandlers } from "./TodoTools.ts"
 
@@ -27,7 +27,8 @@ export const DEFAULT_HISTORY_LIMIT = 30
 export const ChatMessageText = Schema.String.check(
   Schema.isMinLength(1),
   Schema.isMaxLength(MAX_MESSAGE_LENGTH),
-  Schema.isPattern(/\S/, { message: "message must not be blank" })
+  Schema.isPattern(/\S/, { message: "message must not be blank" }),
+  isStorableText
 ).annotate({ description: "What the user says to the agent, 1 to 4000 characters." })
 
 export const ChatTurnParams = Schema.Struct({

@@ -110,7 +110,9 @@ export const agentLayer = (
     model,
     baseURL: Option.getOrUndefined(config.openAiBaseUrl),
     api: config.openAiApi,
-    timeoutMs: config.openAiTimeoutMs
+    timeoutMs: config.openAiTimeoutMs,
+    maxSteps: config.openAiMaxSteps,
+    maxRetries: config.openAiMaxRetries
   })
 }
 

@@ -35,6 +35,8 @@ export interface ServerConfig {
   readonly openAiModel: Option.Option<string>
   readonly openAiApi: "chat" | "responses"
   readonly openAiTimeoutMs: number
+  readonly openAiMaxSteps: number
+  readonly openAiMaxRetries: number
   /** How many recent messages a chat turn gives the agent. */
   readonly chatHistoryLimit: number
 }
@@ -74,6 +76,14 @@ export const config: Config.Config<ServerConfig> = Config.all({
   openAiModel: Config.option(Config.String("OPENAI_MODEL")),
   openAiApi: Config.Literals(["chat", "responses"], "OPENAI_API").pipe(Config.withDefault("chat" as const)),
   openAiTimeoutMs: Config.Int("OPENAI_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
+  openAiMaxSteps: Config.schema(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 })),
+    "OPENAI_MAX_STEPS"
+  ).pipe(Config.withDefault(8)),
+  openAiMaxRetries: Config.schema(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 10 })),
+    "OPENAI_MAX_RETRIES"
+  ).pipe(Config.withDefault(2)),
   chatHistoryLimit: Config.schema(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })),
     "CHAT_HISTORY_LIMIT"

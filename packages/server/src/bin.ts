@@ -6,7 +6,8 @@
  */
 import { parseArgs } from "node:util"
 import { TokenMinter } from "@taskport/auth"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option, Redacted } from "effect"
+import * as ChatCommand from "./ChatCommand.ts"
 import * as Server from "./Server.ts"
 import * as ServerConfig from "./ServerConfig.ts"
 
@@ -18,6 +19,9 @@ Commands:
   mcp [--user <id>]         Serve the MCP tools on stdio for TASKPORT_TOKEN's user
                             (--user only in dev mode, without any auth configuration)
   token <user> [--ttl 1h]   Print a signed HS256 token for <user> (development)
+  chat [--url <base>] [--conversation <id>]
+                            Chat with a running server's agent in the terminal, as
+                            TASKPORT_TOKEN's user (dev mode: as --user, default demo)
   help                      Show this text
 
 Configuration comes from the environment and an optional .env file; see the README.`
@@ -51,6 +55,8 @@ const main = async () => {
     options: {
       ttl: { type: "string", default: "1h" },
       user: { type: "string" },
+      url: { type: "string" },
+      conversation: { type: "string" },
       help: { type: "boolean", short: "h" }
     },
     strict: true
@@ -75,6 +81,22 @@ const main = async () => {
       await run(Server.serveStdio(config, values.user))
       process.exit(0)
       break
+    case "chat": {
+      let token = Option.getOrUndefined(Option.map(config.taskportToken, (t) => String(Redacted.value(t))))
+      if (token === undefined && Server.isDevMode(config)) {
+        const secret = Option.getOrThrow(Server.signingSecret(config))
+        token = await TokenMinter.mintToken({ secret, subject: values.user ?? "demo", ttlSeconds: 3600 })
+      }
+      const code = await ChatCommand.runChat({
+        url: values.url ?? `http://${config.host}:${config.port}`,
+        token,
+        conversationId: values.conversation,
+        input: process.stdin,
+        output: process.stdout
+      })
+      process.exit(code)
+      break
+    }
     case "migrate":
       await run(Server.runMigrations(config))
       break
