@@ -240,7 +240,9 @@ describe("fuzzing", () => {
           // Still answering normally after the onslaught.
           const health = yield* send(app, "GET", "/api/v1/tasks", { token })
           expect(health.status).toBe(200)
-        })
+        }),
+      // A bound for a slow machine, not a speed target.
+      600_000
     )
 
     it.effect(
