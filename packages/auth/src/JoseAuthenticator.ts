@@ -167,7 +167,7 @@ const describeCause = (error: unknown): string => {
 }
 
 interface Verifier {
-  readonly key: Uint8Array | JWTVerifyGetKey
+  readonly key: CryptoKey | JWTVerifyGetKey
   readonly algorithms: ReadonlyArray<string>
 }
 
@@ -216,8 +216,13 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     }
     let secret: Verifier | undefined
     if (options.secret !== undefined) {
-      const key = secretKey(options.secret)
-      if (key instanceof AuthConfigError) return yield* key
+      const bytes = secretKey(options.secret)
+      if (bytes instanceof AuthConfigError) return yield* bytes
+      // Imported once: given raw bytes, jose imports the key again on every verification,
+      // which costs more than the signature check itself when requests arrive concurrently.
+      const key = yield* Effect.promise(() =>
+        crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["verify"])
+      )
       secret = { key, algorithms: SECRET_ALGORITHMS }
     }
     const keySet = options.jwksUrl === undefined ? undefined : yield* keySetVerifier(options.jwksUrl, options)

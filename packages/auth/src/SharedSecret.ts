@@ -9,7 +9,7 @@ import { AuthConfigError } from "./AuthConfigError.ts"
 export const MIN_SECRET_BYTES = 32
 
 /** The secret's bytes, or the reason it cannot be used. */
-export const secretKey = (secret: Redacted.Redacted<string>): Uint8Array | AuthConfigError => {
+export const secretKey = (secret: Redacted.Redacted<string>): Uint8Array<ArrayBuffer> | AuthConfigError => {
   const key = new TextEncoder().encode(Redacted.value(secret))
   return key.byteLength >= MIN_SECRET_BYTES
     ? key
