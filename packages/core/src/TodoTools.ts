@@ -3,7 +3,7 @@
  * success and failure schemas, and behaviour hints. REST, MCP and the agent runners derive
  * their schemas from these tools and run them through the same handlers.
  */
-import { Cause, Effect, Exit, Option, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Option, Schema } from "effect"
 import { AiError, Tool, Toolkit } from "effect/ai"
 import { CurrentUser } from "./CurrentUser.ts"
 import { RepositoryError, TaskNotFound, VersionConflict } from "./Errors.ts"
@@ -183,24 +183,63 @@ const toToolFailure = (error: unknown): Option.Option<ToolFailure> => {
   return Option.none()
 }
 
+/** A tool's parameter decoder and result encoder, built once per process. */
+interface ToolCodecs {
+  readonly id: string
+  readonly decodeParameters: (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+  readonly encodeSuccess: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>
+}
+
+const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
+  Object.values(TodoTools.tools).map((tool): [string, ToolCodecs] => [
+    tool.name,
+    {
+      id: tool.id,
+      decodeParameters: Schema.decodeUnknownExit(tool.parametersSchema as Schema.Codec<unknown, unknown>),
+      encodeSuccess: Schema.encodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>)
+    }
+  ])
+)
+
 /**
  * Runs one `todo_*` tool with encoded (JSON) parameters for the current user and returns its
  * final result. Known failures arrive typed in the error channel; anything else is a defect.
+ *
+ * It runs what `Toolkit.handle` runs for a tool whose handler yields one result (decode the
+ * parameters with the tool's schema, call the handler registered by `TodoToolsLayer`, encode
+ * the success with the tool's schema) without its per-call machinery: resolving the toolkit
+ * derives every codec again, and the result travels through a forked fiber, a queue and a
+ * stream. That machinery cost more than the database round trip of a read.
  */
 export const runTodoTool = (
   name: string,
   params: unknown
 ): Effect.Effect<ToolSuccess, ToolFailure, CurrentUser | Tool.HandlersFor<TodoTools["tools"]>> =>
   Effect.gen(function* () {
-    if (!isTodoToolName(name)) return yield* Effect.fail({ _tag: "UnknownTool", name } as const)
-    const handlers = yield* TodoTools
-    const exit = yield* handlers.handle(name, params as never).pipe(
-      Effect.flatMap((stream) => Stream.runLast(stream)),
-      Effect.exit
-    )
+    const tool = isTodoToolName(name) ? codecs.get(name) : undefined
+    if (tool === undefined) return yield* Effect.fail({ _tag: "UnknownTool", name } as const)
+    const decoded = tool.decodeParameters(params)
+    if (Exit.isFailure(decoded)) {
+      const error = Cause.findErrorOption(decoded.cause)
+      return yield* Effect.fail({
+        _tag: "InvalidParameters",
+        message: Option.isSome(error) ? error.value.message : "invalid parameters"
+      } as const)
+    }
+    const context = yield* Effect.context<Tool.HandlersFor<TodoTools["tools"]>>()
+    const registered = context.mapUnsafe.get(tool.id) as Tool.Handler<string> | undefined
+    if (registered === undefined) return yield* Effect.die(new Error(`no handler is registered for ${name}`))
+    const exit = yield* registered
+      .handler(decoded.value, { toolCallId: undefined, preliminary: () => Effect.void })
+      .pipe(
+        // As in the toolkit: the handler sees the services it was built with and the caller's.
+        Effect.updateContext((input: Context.Context<never>) => Context.merge(registered.context, input)),
+        Effect.exit
+      )
     if (Exit.isSuccess(exit)) {
-      const last = Option.getOrThrow(exit.value)
-      return { value: last.result, encoded: last.encodedResult }
+      const encoded = tool.encodeSuccess(exit.value)
+      if (Exit.isFailure(encoded)) return yield* Effect.die(Cause.squash(encoded.cause))
+      return { value: exit.value, encoded: encoded.value }
     }
     const failure = Cause.findErrorOption(exit.cause).pipe(Option.flatMap(toToolFailure))
     if (Option.isSome(failure)) return yield* Effect.fail(failure.value)
