@@ -116,6 +116,7 @@ export const measure = (
     let completed = 0
     let errors = 0
     const started = performance.now()
+    const cpu = process.cpuUsage()
     const end = started + durationMs
     const worker = Effect.gen(function* () {
       while (performance.now() < end) {
@@ -137,7 +138,9 @@ export const measure = (
       { concurrency: "unbounded", discard: true }
     )
     const seconds = (performance.now() - started) / 1000
+    const used = process.cpuUsage(cpu)
     return {
+      cpuPerRequestUs: completed === 0 ? undefined : (used.user + used.system) / completed,
       requests: completed,
       requestsPerSecond: completed / seconds,
       p50Ms: histogram.count === 0 ? Number.NaN : histogram.percentile(50) / 1000,

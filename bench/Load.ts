@@ -13,6 +13,8 @@ export interface Measurement {
   readonly p50Ms: number
   readonly p99Ms: number
   readonly errors: number
+  /** CPU time the measured process spent per request, in microseconds, when known. */
+  readonly cpuPerRequestUs?: number | undefined
 }
 
 export interface LoadRequest {

@@ -112,6 +112,7 @@ export const format = (results: Results): string => {
     ms(row.server.p50Ms),
     ms(row.server.p99Ms),
     String(row.server.errors),
+    fixed(row.server.cpuPerRequestUs ?? Number.NaN, 0),
     fixed(row.ceiling.requestsPerSecond, 0),
     `${fixed(row.ratio * 100, 0)}%`
   ])
@@ -124,15 +125,22 @@ export const format = (results: Results): string => {
       ms(row.server.p99Ms),
       String(row.server.errors),
       "",
+      "",
       ""
     ])
   }
-  for (const row of results.pending) rows.push([row.workload, "pending", "", "", "", "", "", ""])
+  for (const row of results.pending) rows.push([row.workload, "pending", "", "", "", "", "", "", ""])
   const sections = [
     `Taskport benchmark, ${results.date}, commit ${results.commit}, Node ${results.node}, ${results.cores} cores (${results.cpu})`,
     ...results.notes,
     "",
-    table(["workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "ceiling req/s", "ratio"], rows)
+    table(
+      ["workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "ceiling req/s", "ratio"],
+      rows
+    ),
+    "",
+    "CPU µs/req: the server process's CPU time per request (user + system), steadier than req/s on a busy machine.",
+    "ratio: server req/s over the ceiling's, the same SQL through the same client at the same concurrency without HTTP."
   ]
   if (results.pending.length > 0) {
     sections.push("", ...results.pending.map((row) => `pending: ${row.workload}: ${row.reason}`))

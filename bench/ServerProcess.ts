@@ -3,7 +3,7 @@
  * logging, a configured signing secret, a Postgres URL when given), so that what is measured
  * is the program users deploy and not an in-process shortcut.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 
@@ -18,6 +18,8 @@ export interface StartOptions {
   readonly poolSize?: number | undefined
   /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
   readonly cpuProfileDir?: string | undefined
+  /** The `bin.js` to run (default: this tree's build). */
+  readonly bin?: string | undefined
 }
 
 export interface OutputLine {
@@ -52,10 +54,11 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
       ...(options.databaseUrl === undefined ? {} : { DATABASE_URL: options.databaseUrl }),
       ...(options.poolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(options.poolSize) })
     }
+    const bin = options.bin ?? BIN
     const args =
       options.cpuProfileDir === undefined
-        ? [BIN, "serve"]
-        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, BIN, "serve"]
+        ? [bin, "serve"]
+        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, bin, "serve"]
     const spawnedAt = performance.now()
     const child = spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
     const lines: Array<OutputLine> = []
@@ -112,6 +115,26 @@ export const rssBytes = (pid: number): number | undefined => {
     const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
     const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]
     return kib === undefined ? undefined : Number(kib) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+let clockTicks: number | undefined
+
+/**
+ * CPU time a process has used so far (user and system), in microseconds, from /proc. Unlike
+ * throughput it hardly moves when other programs compete for the cores, which makes it the
+ * figure to compare two versions by on a shared machine.
+ */
+export const cpuMicros = (pid: number): number | undefined => {
+  try {
+    clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+    // The command name (field 2) may hold spaces, so count fields from after its parenthesis.
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return (ticks / clockTicks) * 1e6
   } catch {
     return undefined
   }

@@ -22,6 +22,8 @@ export interface Settings {
   readonly poolSize: number
   /** When set, the server runs under `node --cpu-prof` and writes its profile here. */
   readonly cpuProfileDir: string | undefined
+  /** Another build's bin.js to measure (a worktree of an older commit, say); this one's by default. */
+  readonly serverBin: string | undefined
 }
 
 // Read by name: the benchmark is run by npm, not by turbo, so none of these is a build input.
@@ -73,6 +75,7 @@ export const read = (): Settings => {
     workloads: new Set(list("BENCH_WORKLOADS")),
     scalingSizes: sizes.length > 0 ? sizes : [100, 10_000, 100_000],
     poolSize: positive("BENCH_POOL_SIZE", 10),
-    cpuProfileDir: env("BENCH_CPU_PROF")
+    cpuProfileDir: env("BENCH_CPU_PROF"),
+    serverBin: env("BENCH_SERVER_BIN")
   }
 }

@@ -201,7 +201,8 @@ export const workloads: ReadonlyArray<Workload> = [
     name: "chat turn",
     description:
       "POST /api/v1/chat: one stateless turn (load recent messages, store the user message, run the agent with the offline runner, store the answer)",
-    reason: "the chat route is not served yet; add the request here once it is, with the offline agent runner"
+    reason:
+      "reserved for the chat work, which adds its request and fixture here (conversations of a known length, the offline agent runner)"
   }
 ]
 
@@ -219,7 +220,7 @@ export const pendingScaling: ReadonlyArray<PendingWorkload> = [
     kind: "pending",
     name: "chat turn, 10 vs 300 messages",
     description: "latency of one chat turn in a conversation holding 10 and 300 messages",
-    reason: "the chat route is not served yet"
+    reason: "reserved for the chat work, with the chat turn workload"
   }
 ]
 

@@ -73,6 +73,7 @@ type Runtime = ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, SqlError.SqlEr
 
 const throughput = async (
   base: string,
+  pid: number,
   runtime: Runtime,
   users: ReadonlyArray<BenchUser>
 ): Promise<Array<Report.ThroughputRow>> => {
@@ -92,7 +93,16 @@ const throughput = async (
         runtime.runPromise(measureCeiling(statement, targets, connections, seconds * 1000))
       progress(`${workload.name} at ${connections} connections: server...`)
       await load(settings.warmupSeconds)
-      const server = await load(settings.durationSeconds)
+      const cpuBefore = ServerProcess.cpuMicros(pid)
+      const measuredLoad = await load(settings.durationSeconds)
+      const cpuAfter = ServerProcess.cpuMicros(pid)
+      const server: Measurement = {
+        ...measuredLoad,
+        cpuPerRequestUs:
+          cpuBefore === undefined || cpuAfter === undefined || measuredLoad.requests === 0
+            ? undefined
+            : (cpuAfter - cpuBefore) / measuredLoad.requests
+      }
       await cleanup()
       progress(`${workload.name} at ${connections} connections: ceiling...`)
       await ceiling(settings.warmupSeconds)
@@ -142,7 +152,8 @@ const postgresParts = async (url: string) => {
     secret,
     databaseUrl: Database.urlWithSchema(url),
     poolSize: settings.poolSize,
-    cpuProfileDir: settings.cpuProfileDir
+    cpuProfileDir: settings.cpuProfileDir,
+    bin: settings.serverBin
   })
   const runtime: Runtime = ManagedRuntime.make(Database.client(url, settings.poolSize))
   try {
@@ -150,7 +161,9 @@ const postgresParts = async (url: string) => {
     const users = await Promise.all(
       [...byUser].map(async ([id, taskIds]) => ({ id, token: await tokenFor(id), taskIds }))
     )
-    const rows = settings.parts.has("throughput") ? await throughput(server.base, runtime, users) : []
+    const rows = settings.parts.has("throughput")
+      ? await throughput(server.base, server.pid, runtime, users)
+      : []
     const scaled = settings.parts.has("scaling") ? await scaling(server.base, runtime) : []
     return { rows, scaled }
   } finally {
@@ -163,7 +176,7 @@ const postgresParts = async (url: string) => {
 const embedded = async (): Promise<Report.EmbeddedFigures> => {
   const dataDir = Path.join(work, "embedded")
   const startTimed = async () => {
-    const server = await ServerProcess.start({ cwd: work, dataDir, secret })
+    const server = await ServerProcess.start({ cwd: work, dataDir, secret, bin: settings.serverBin })
     const healthMs = await ServerProcess.firstOk(`${server.base}/health`, server.spawnedAt)
     const readyMs = await ServerProcess.firstOk(`${server.base}/ready`, server.spawnedAt)
     const output = server
@@ -301,8 +314,9 @@ const targetsOf = (
 }
 
 const main = async () => {
-  if (!Fs.existsSync(ServerProcess.BIN)) {
-    throw new Error(`${ServerProcess.BIN} is missing: build first (npx tsc -b), or run npm run bench`)
+  const bin = settings.serverBin ?? ServerProcess.BIN
+  if (!Fs.existsSync(bin)) {
+    throw new Error(`${bin} is missing: build first (npx tsc -b), or run npm run bench`)
   }
   const wantsPostgres = settings.parts.has("throughput") || settings.parts.has("scaling")
   let rows: Array<Report.ThroughputRow> = []
@@ -337,6 +351,7 @@ const main = async () => {
       warmupSeconds: settings.warmupSeconds,
       connections: settings.connections,
       poolSize: settings.poolSize,
+      server: settings.serverBin ?? "this tree",
       database: settings.databaseUrl === undefined ? "none" : describeDatabase(settings.databaseUrl),
       workloads: workloads.map((w) => ({ name: w.name, description: w.description, kind: w.kind })),
       listQuery: firstPage(50)
