@@ -88,7 +88,7 @@ export const make = (
           throw new Error("MCP request without a verified user")
         return factory(user)
       },
-      { legacy: "stateless", responseMode: "json" }
+      { legacy: "stateless", responseMode: "auto" }
     )
 
     const verifier = {

@@ -178,6 +178,40 @@ const waitForSignal = Effect.callback<string>((resume) => {
 
 /** Runs `taskport serve` until a termination signal, then shuts down gracefully. */
 export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce) =>
+  serveUntil(config, announce, () => waitForSignal, true)
+
+/**
+ * Serves in process on a free local port, for as long as `use` runs (the in-process
+ * `taskport chat`), then shuts down like a signal would.
+ */
+export const serveWhile = <A>(
+  config: ServerConfig,
+  use: (base: string) => Promise<A>,
+  announce: Announce = stderrAnnounce
+) =>
+  Effect.gen(function* () {
+    let result: A | undefined
+    // The terminal is the conversation: request log lines would interleave with it.
+    const quiet = config.logLevel === "debug" || config.logLevel === "info" ? "warn" : config.logLevel
+    yield* serveUntil(
+      { ...config, port: 0, host: "127.0.0.1", logLevel: quiet },
+      announce,
+      (base) =>
+        Effect.promise(async () => {
+          result = await use(base)
+          return "the end of the session"
+        }),
+      false
+    )
+    return result as A
+  })
+
+const serveUntil = (
+  config: ServerConfig,
+  announce: Announce,
+  until: (base: string) => Effect.Effect<string>,
+  verbose: boolean
+) =>
   Effect.gen(function* () {
     const log = Logging.makeLog(config.logLevel)
     const sql = yield* SqlClient.SqlClient
@@ -206,8 +240,8 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
     })
     yield* Effect.promise(() => server.ready())
     const base = (server.url ?? `http://${config.host}:${config.port}/`).replace(/\/$/, "")
-    announce(`Taskport is listening on ${base} (docs at ${base}/docs)`)
-    if (isDevMode(config)) {
+    if (verbose) announce(`Taskport is listening on ${base} (docs at ${base}/docs)`)
+    if (verbose && isDevMode(config)) {
       const secret = Option.getOrThrow(signingSecret(config))
       const token = yield* Effect.promise(() =>
         TokenMinter.mintToken({ secret, subject: "demo", ttlSeconds: 86_400 })
@@ -221,8 +255,8 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
         ].join("\n")
       )
     }
-    const signal = yield* waitForSignal
-    announce(`Received ${signal}: finishing in-flight requests...`)
+    const signal = yield* until(base)
+    if (verbose) announce(`Received ${signal}: finishing in-flight requests...`)
     draining = true
     // Stop accepting, let requests in flight complete, then the layer scope closes the database.
     // Requests in flight complete; one that is still running after the grace period is cut.
@@ -232,7 +266,7 @@ export const serve = (config: ServerConfig, announce: Announce = stderrAnnounce)
         orElse: () => Effect.promise(() => server.close(true))
       })
     )
-    announce("Stopped.")
+    if (verbose) announce("Stopped.")
   }).pipe(
     Effect.scoped,
     Effect.provide(Layer.mergeAll(appLayer(config, announce), Logging.layer(config.logLevel)))

@@ -19,9 +19,10 @@ Commands:
   mcp [--user <id>]         Serve the MCP tools on stdio for TASKPORT_TOKEN's user
                             (--user only in dev mode, without any auth configuration)
   token <user> [--ttl 1h]   Print a signed HS256 token for <user> (development)
-  chat [--url <base>] [--conversation <id>]
+  chat [--url <base>] [--conversation <id>] [--local]
                             Chat with a running server's agent in the terminal, as
-                            TASKPORT_TOKEN's user (dev mode: as --user, default demo)
+                            TASKPORT_TOKEN's user (dev mode: as --user, default demo);
+                            --local runs the agent in this process instead
   help                      Show this text
 
 Configuration comes from the environment and an optional .env file; see the README.`
@@ -57,6 +58,7 @@ const main = async () => {
       user: { type: "string" },
       url: { type: "string" },
       conversation: { type: "string" },
+      local: { type: "boolean" },
       help: { type: "boolean", short: "h" }
     },
     strict: true
@@ -87,13 +89,17 @@ const main = async () => {
         const secret = Option.getOrThrow(Server.signingSecret(config))
         token = await TokenMinter.mintToken({ secret, subject: values.user ?? "demo", ttlSeconds: 3600 })
       }
-      const code = await ChatCommand.runChat({
-        url: values.url ?? `http://${config.host}:${config.port}`,
-        token,
-        conversationId: values.conversation,
-        input: process.stdin,
-        output: process.stdout
-      })
+      const chat = (url: string) =>
+        ChatCommand.runChat({
+          url,
+          token,
+          conversationId: values.conversation,
+          input: process.stdin,
+          output: process.stdout
+        })
+      const code = values.local
+        ? await run(Server.serveWhile(config, chat))
+        : await chat(values.url ?? `http://${config.host}:${config.port}`)
       process.exit(code)
       break
     }

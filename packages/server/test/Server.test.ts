@@ -71,6 +71,12 @@ describe("taskport command line", () => {
     expect(payload.sub).toBe("alice")
     expect(payload.exp - payload.iat).toBe(900)
 
+    const migrated = await runCli(["migrate"], dataDir, cwd)
+    expect(migrated.code).toBe(0)
+    expect(migrated.stderr).toContain("Applied 1_create_tasks")
+    const again = await runCli(["migrate"], dataDir, cwd)
+    expect(again.stderr).toContain("The schema is up to date.")
+
     const unknown = await runCli(["frobnicate"], dataDir, cwd)
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain("unknown command")
@@ -101,5 +107,25 @@ describe("taskport command line", () => {
     })
     expect(shortSecret.code).not.toBe(0)
     expect(shortSecret.stderr).toContain("BETTER_AUTH_SECRET")
+  }, 60_000)
+})
+
+describe("taskport chat --local", () => {
+  it("R40: chats with the agent in process over the embedded database, showing tool calls", async () => {
+    const cwd = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-chat-local-"))
+    const child = spawn(process.execPath, [BIN, "chat", "--local"], {
+      cwd,
+      env: env(Path.join(cwd, "data"), { LOG_LEVEL: "info" }),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stdin.end("add a task to water the plants\nwhat's pending?\n")
+    expect(await exited(child)).toBe(0)
+    expect(stdout).toContain("todo_create")
+    expect(stdout).toContain('Added task #1 "Water the plants"')
+    expect(stdout).toContain("todo_list")
+    // Request log lines stay out of the conversation.
+    expect(stdout).not.toContain('"msg":"request"')
   }, 60_000)
 })
