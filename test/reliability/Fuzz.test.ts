@@ -43,6 +43,7 @@ const nastyString = fc.oneof(
     "'; DROP TABLE tasks; --",
     "%00",
     "../../etc/passwd",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: junk input shaped like a lookup, not a template
     "${jndi:ldap://x}",
     "<script>alert(1)</script>",
     "NaN",
@@ -148,10 +149,11 @@ const contentType = fc.constantFrom(
   ""
 )
 
-const headerJunk = fc.oneof(
-  fc.constant(undefined),
-  nastyString.map((s) => s.replace(/[\r\n\u0000-\u001f\u007f-\uffff]/g, ""))
-)
+/** Header values must be visible ASCII; everything else is dropped, the junk that stays is kept. */
+const asHeaderValue = (text: string) =>
+  [...text].filter((char) => (char.codePointAt(0) ?? 0) >= 0x20 && (char.codePointAt(0) ?? 0) < 0x7f).join("")
+
+const headerJunk = fc.oneof(fc.constant(undefined), nastyString.map(asHeaderValue))
 
 const restRequest = fc.record({
   route: fc.constantFrom(
