@@ -16,6 +16,7 @@ import {
 } from "@modelcontextprotocol/server"
 import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
 import { Effect, Exit, Schema } from "effect"
+import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
 
 export interface McpHttpOptions extends McpOptions {
@@ -131,21 +132,18 @@ export const make = (
         return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
       let parsedBody: unknown
       if (request.method === "POST" && request.body !== null) {
-        const reader = request.body.getReader()
-        const chunks: Array<Uint8Array> = []
-        let size = 0
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          size += value.byteLength
-          if (size > limit) {
-            await reader.cancel()
+        let text: string
+        try {
+          // srvx stops reading once the limit is passed, so an oversized body is never buffered whole.
+          text = await limitRequestBody(request, limit).text()
+        } catch (error) {
+          if (error instanceof BodyTooLargeError) {
             return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
           }
-          chunks.push(value)
+          return jsonError(400, "invalid_request", "The request body could not be read")
         }
         try {
-          parsedBody = JSON.parse(Buffer.concat(chunks).toString("utf8"))
+          parsedBody = JSON.parse(text)
         } catch {
           return new Response(
             JSON.stringify({

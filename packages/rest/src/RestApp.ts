@@ -24,6 +24,7 @@ import {
 } from "@taskport/core"
 import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue, Stream } from "effect"
 import { H3, type H3Event, handleCors } from "h3"
+import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
 import { docsAsset, docsPage } from "./Docs.ts"
 import {
   errorBody,
@@ -31,7 +32,7 @@ import {
   failureResponse,
   fromChatFailure,
   fromToolFailure,
-  HttpFailure,
+  type HttpFailure,
   httpFailure,
   invalidRequest,
   notFound
@@ -143,25 +144,11 @@ const readJsonBody = (
       )
     }
     const text = yield* Effect.tryPromise({
-      try: async () => {
-        const reader = request.body!.getReader()
-        const chunks: Array<Uint8Array> = []
-        let size = 0
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          size += value.byteLength
-          if (size > limit) {
-            await reader.cancel()
-            throw httpFailure(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
-          }
-          chunks.push(value)
-        }
-        return Buffer.concat(chunks).toString("utf8")
-      },
+      // srvx stops reading once the limit is passed, so an oversized body is never buffered whole.
+      try: () => limitRequestBody(request, limit).text(),
       catch: (error) =>
-        error instanceof HttpFailure
-          ? error
+        error instanceof BodyTooLargeError
+          ? httpFailure(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
           : httpFailure(400, "invalid_json", "The request body could not be read")
     })
     if (text.trim() === "") {
