@@ -54,6 +54,22 @@ const componentSchemas = [
   MessagePage
 ]
 
+const USER_PARAMETER: JsonObject = {
+  name: "user_id",
+  in: "path",
+  required: true,
+  description: "Must equal the token's sub; any other user is refused with 403.",
+  schema: { type: "string" }
+}
+
+const idParameter = (description: string, schema: JsonObject): JsonObject => ({
+  name: "id",
+  in: "path",
+  required: true,
+  description,
+  schema
+})
+
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
   description,
   ...(headers === undefined ? {} : { headers }),
@@ -160,23 +176,9 @@ export const makeOpenApi = (): JsonObject => {
     for (const prefix of [PREFIX_V1, PREFIX_USER]) {
       const byPathUser = prefix === PREFIX_USER
       const parameters: Array<JsonObject> = []
-      if (byPathUser) {
-        parameters.push({
-          name: "user_id",
-          in: "path",
-          required: true,
-          description: "Must equal the token's sub; any other user is refused with 403.",
-          schema: { type: "string" }
-        })
-      }
+      if (byPathUser) parameters.push(USER_PARAMETER)
       if (route.path.includes("{id}")) {
-        parameters.push({
-          name: "id",
-          in: "path",
-          required: true,
-          description: "The task's id.",
-          schema: { type: "integer", minimum: 1 }
-        })
+        parameters.push(idParameter("The task's id.", { type: "integer", minimum: 1 }))
       }
       if (route.query !== undefined) parameters.push(...queryParameters(route.query))
       if (route.kind === "replace" || route.kind === "patch") {
@@ -234,23 +236,9 @@ export const makeOpenApi = (): JsonObject => {
     for (const prefix of [PREFIX_V1, PREFIX_USER]) {
       const byPathUser = prefix === PREFIX_USER
       const parameters: Array<JsonObject> = []
-      if (byPathUser) {
-        parameters.push({
-          name: "user_id",
-          in: "path",
-          required: true,
-          description: "Must equal the token's sub; any other user is refused with 403.",
-          schema: { type: "string" }
-        })
-      }
+      if (byPathUser) parameters.push(USER_PARAMETER)
       if (route.path.includes("{id}")) {
-        parameters.push({
-          name: "id",
-          in: "path",
-          required: true,
-          description: "The conversation's id.",
-          schema: { type: "string", format: "uuid" }
-        })
+        parameters.push(idParameter("The conversation's id.", { type: "string", format: "uuid" }))
       }
       if (route.query !== undefined) parameters.push(...queryParameters(route.query))
       const content: JsonObject =
