@@ -57,15 +57,26 @@ export const userName = (index: number) => `bench-user-${String(index).padStart(
 export const seed = (users: number, tasksPerUser: number) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO tasks (user_id, title, description, priority, tags, created_at, updated_at)
+    // Half the tasks are due: a quarter on a date, a quarter at a time in a zone (Tokyo keeps
+    // one offset all year, so the stored RFC 9557 text is easy to write here).
+    yield* sql`INSERT INTO tasks (user_id, title, description, priority, tags, due, due_at, created_at, updated_at)
       SELECT 'bench-user-' || lpad(u::text, 3, '0'),
              'Task ' || t || ' of user ' || u,
              CASE WHEN t % 3 = 0 THEN 'Notes for task ' || t END,
              (ARRAY['low', 'medium', 'high'])[1 + t % 3],
              CASE WHEN t % 2 = 0 THEN '["home"]'::jsonb ELSE '["work", "bench"]'::jsonb END,
+             CASE t % 4
+               WHEN 0 THEN to_char(day, 'YYYY-MM-DD') || 'T09:00:00.000+09:00[Asia/Tokyo]'
+               WHEN 1 THEN to_char(day, 'YYYY-MM-DD')
+             END,
+             CASE t % 4
+               WHEN 0 THEN (to_char(day, 'YYYY-MM-DD') || 'T09:00:00+09:00')::timestamptz
+               WHEN 1 THEN (to_char(day, 'YYYY-MM-DD') || 'T00:00:00Z')::timestamptz
+             END,
              now() - make_interval(mins => t * 7 + u),
              now() - make_interval(mins => t * 7 + u)
-      FROM generate_series(0, ${users - 1}) AS u, generate_series(1, ${tasksPerUser}) AS t`
+      FROM generate_series(0, ${users - 1}) AS u, generate_series(1, ${tasksPerUser}) AS t,
+           LATERAL (SELECT make_date(2027, 1 + u % 12, 1 + (t + u) % 28) AS day) AS days`
     yield* vacuum
     const rows = yield* sql<{
       user_id: string
