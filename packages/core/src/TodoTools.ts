@@ -196,7 +196,11 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
     {
       id: tool.id,
       decodeParameters: Schema.decodeUnknownExit(tool.parametersSchema as Schema.Codec<unknown, unknown>),
-      encodeSuccess: Schema.encodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>)
+      // The result is a typed value the handler got by decoding it (input or row), so its
+      // checks already held; encoding only applies the transformations back to JSON.
+      encodeSuccess: Schema.encodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>, {
+        disableChecks: true
+      })
     }
   ])
 )
