@@ -54,9 +54,10 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(COLUMNS)
   // Rows are decoded through the core schema; a row that fails it is a bug, not bad input.
-  const decodeTask = Schema.decodeUnknownEffect(Task)
-  const decodeRows = (rows: ReadonlyArray<unknown>) =>
-    Effect.orDie(Effect.forEach(rows, (row) => decodeTask(row)))
+  // Decoding is synchronous and a page is decoded in one pass rather than one effect per row.
+  const decodeTask = Schema.decodeUnknownExit(Task)
+  const decodeTasks = Schema.decodeUnknownExit(Schema.Array(Task))
+  const decodeRows = (rows: ReadonlyArray<unknown>) => Effect.orDie(decodeTasks(rows))
   const decodeFirst = (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
