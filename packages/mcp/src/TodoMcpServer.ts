@@ -44,11 +44,49 @@ export interface McpOptions {
   readonly onDefect?: ((cause: Cause.Cause<unknown>) => void) | undefined
 }
 
-// Schemas are derived once per process, never per request.
-const standard = (schema: Schema.Top): StandardSchemaWithJSON =>
-  Schema.toStandardJSONSchemaV1(
+type JsonSchemaOptions = Parameters<StandardSchemaWithJSON["~standard"]["jsonSchema"]["input"]>[0]
+
+const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+/**
+ * The schema as the SDK takes it, with its JSON Schema derived once per process and target.
+ * The SDK asks for it on every call (a fresh server instance serves each request), and the
+ * derivation took a tenth of an MCP request's CPU time. The cached document is frozen, so a
+ * consumer that tried to change the shared copy would fail loudly instead of corrupting it.
+ */
+const standard = (schema: Schema.Top): StandardSchemaWithJSON => {
+  const derived = Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>)
   ) as StandardSchemaWithJSON
+  const props = derived["~standard"]
+  const once = (side: "input" | "output") => {
+    const byTarget = new Map<string, Record<string, unknown>>()
+    return (options: JsonSchemaOptions) => {
+      const key = options.libraryOptions === undefined ? options.target : JSON.stringify(options)
+      let document = byTarget.get(key)
+      if (document === undefined) {
+        document = deepFreeze(props.jsonSchema[side](options))
+        byTarget.set(key, document)
+      }
+      return document
+    }
+  }
+  return {
+    "~standard": {
+      version: props.version,
+      vendor: props.vendor,
+      validate: props.validate,
+      jsonSchema: { input: once("input"), output: once("output") },
+      ...(props.types === undefined ? {} : { types: props.types })
+    }
+  }
+}
 
 interface ToolSpec {
   readonly name: TodoToolName
