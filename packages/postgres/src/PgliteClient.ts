@@ -144,6 +144,13 @@ const makeConnection = (db: PGlite): SqlConnection.Connection => {
   }
 }
 
+/**
+ * PGlite's default buffer cache (128MB) lives in the WebAssembly heap and stays resident: with
+ * it, the embedded server held over 500 MB. A single user's tasks fit many times in 32MB, and
+ * pages that fall out of it are still in the operating system's file cache.
+ */
+const SHARED_BUFFERS = "32MB"
+
 export interface PgliteOptions {
   /**
    * Taskport's data directory. The database lives in its `pgdata` folder, next to the lock
@@ -170,7 +177,9 @@ export const layer = (
       const db = yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
-            const instance = new PGlite(dataDir === undefined ? undefined : Path.join(dataDir, "pgdata"))
+            const instance = new PGlite(dataDir === undefined ? undefined : Path.join(dataDir, "pgdata"), {
+              startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`]
+            })
             await instance.waitReady
             return instance
           },
