@@ -46,6 +46,8 @@ export interface StartFigures {
   readonly readyMs: number
   /** What the server printed before it answered, with milliseconds since it was spawned. */
   readonly output: ReadonlyArray<string>
+  /** Resident memory once ready. */
+  readonly rssBytes: number | undefined
 }
 
 export interface Target {
@@ -150,9 +152,9 @@ export const format = (results: Results): string => {
     sections.push(
       "",
       "Embedded database (PGlite, no DATABASE_URL):",
-      `  fresh data directory:    /health ${ms(e.fresh.healthMs)} ms, /ready ${ms(e.fresh.readyMs)} ms`,
+      `  fresh data directory:    /health ${ms(e.fresh.healthMs)} ms, /ready ${ms(e.fresh.readyMs)} ms, RSS ${mb(e.fresh.rssBytes)}`,
       ...e.fresh.output.map((line) => `    ${line}`),
-      `  existing data directory: /health ${ms(e.existing.healthMs)} ms, /ready ${ms(e.existing.readyMs)} ms`,
+      `  existing data directory: /health ${ms(e.existing.healthMs)} ms, /ready ${ms(e.existing.readyMs)} ms, RSS ${mb(e.existing.rssBytes)}`,
       `  list at 10 connections:  ${fixed(e.load.requestsPerSecond, 0)} req/s, p50 ${ms(e.load.p50Ms)} ms, p99 ${ms(e.load.p99Ms)} ms, ${e.load.errors} errors`,
       `  server RSS after load:   ${mb(e.rssAfterLoadBytes)} (peak ${mb(e.rssPeakBytes)})`
     )
