@@ -90,11 +90,20 @@ const parseIfMatch = (header: string): "any" | ReadonlyArray<number> => {
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 
+// Decoders are built once per schema: building one costs more than most requests do.
+const decoders = new WeakMap<Schema.Top, (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
+const decoderOf = (schema: Schema.Top) => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<unknown, unknown>, { errors: "all" })
+    decoders.set(schema, decode)
+  }
+  return decode
+}
+
 /** Decodes with every error collected, turning a failure into a 400 that names each field. */
 const decodeOrFail = <S extends Schema.Top>(schema: S, input: unknown, what: string) => {
-  const exit = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<S["Type"], unknown>, {
-    errors: "all"
-  })(input)
+  const exit = decoderOf(schema)(input) as Exit.Exit<S["Type"], Schema.SchemaError>
   if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
   const error = Cause.findErrorOption(exit.cause)
   const issues: Array<FieldIssue> = Option.isSome(error)
@@ -214,29 +223,40 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       return json(encoded, status, { etag: etagOf(version), ...extra })
     }
 
+    // Path and query strings are decoded through string-tree codecs derived once, not per request.
+    const taskIdPath = Schema.toCodecStringTree(
+      Schema.Struct({ id: TodoTools.tools.todo_read.parametersSchema.fields.id })
+    )
+    const queryCodecs = new Map(
+      taskRoutes.flatMap((route) =>
+        route.query === undefined
+          ? []
+          : [
+              [
+                route,
+                {
+                  decode: Schema.toCodecStringTree(route.query),
+                  encode: Schema.encodeSync(route.query as Schema.Codec<unknown, unknown>)
+                }
+              ] as const
+            ]
+      )
+    )
+
     const taskHandler = (route: TaskRoute, prefix: string) => (event: H3Event, user: UserId) =>
       Effect.gen(function* () {
         const request = event.req
         const params: Record<string, unknown> = {}
         if (route.path.includes("{id}")) {
           const raw = event.context.params?.id ?? ""
-          const id = yield* decodeOrFail(
-            Schema.toCodecStringTree(
-              Schema.Struct({ id: TodoTools.tools.todo_read.parametersSchema.fields.id })
-            ),
-            { id: raw },
-            "path"
-          )
+          const id = yield* decodeOrFail(taskIdPath, { id: raw }, "path")
           params.id = id.id
         }
-        if (route.query !== undefined) {
+        const queryCodec = queryCodecs.get(route)
+        if (queryCodec !== undefined) {
           const url = new URL(request.url)
-          const query = yield* decodeOrFail(
-            Schema.toCodecStringTree(route.query),
-            Object.fromEntries(url.searchParams),
-            "query"
-          )
-          Object.assign(params, Schema.encodeSync(route.query as Schema.Codec<unknown, unknown>)(query))
+          const query = yield* decodeOrFail(queryCodec.decode, Object.fromEntries(url.searchParams), "query")
+          Object.assign(params, queryCodec.encode(query))
         }
         if (route.body !== undefined) {
           const body = yield* readJsonBody(request, limit, route.bodyRequired ?? false)
@@ -505,6 +525,9 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       }
 
     app.use((event) => {
+      // Only browsers send Origin; answering others without CORS headers spares h3 from
+      // rebuilding every response to add them.
+      if (!event.req.headers.has("origin")) return
       const preflight = handleCors(event, corsOptions)
       if (preflight !== false) return preflight
     })
