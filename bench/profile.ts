@@ -37,6 +37,11 @@ const PHASES: ReadonlyArray<readonly [string, RegExp]> = [
   ["REST handler", /rest\/dist/],
   ["MCP (SDK, zod, server instance)", /mcp\/dist|@modelcontextprotocol|\/zod\//],
   ["database client (@effect/sql-pg)", /@effect\/sql-pg|effect\/dist\/sql/],
+  // Before Node HTTP, so that the model client's own socket writes count as the model client's.
+  [
+    "chat: agent loop and model client (openai, fetch)",
+    /agent\/dist|core\/dist\/ChatService|\/openai\/|undici/
+  ],
   ["HTTP framework (h3, srvx)", /h3\/dist|srvx/],
   ["Node HTTP and sockets", /node:_http|node:net|stream_base|node:internal\/streams|^writev |^writeBuffer /],
   ["Effect runtime", /effect\/dist/]
