@@ -97,6 +97,8 @@ export const bind = (
 export interface Target {
   readonly owner: string
   readonly id?: number | undefined
+  /** The conversation a chat turn continues. */
+  readonly conversation?: string | undefined
 }
 
 /**

@@ -4,7 +4,7 @@
  * coarse for sub-millisecond reads), and a response counts as an error when it is not 2xx,
  * when the connection fails or times out, or when the workload's body check refuses it.
  */
-import { createHistogram } from "node:perf_hooks"
+import { createHistogram, type RecordableHistogram } from "node:perf_hooks"
 import autocannon from "autocannon"
 
 export interface Measurement {
@@ -30,8 +30,16 @@ export interface LoadOptions {
   readonly requests: ReadonlyArray<LoadRequest>
   readonly connections: number
   readonly durationSeconds: number
+  /**
+   * Requests to send in all, instead of running for `durationSeconds`: with one connection
+   * and as many requests as targets, each target gets exactly one (each chat turn then meets
+   * its conversation at the seeded length).
+   */
+  readonly amount?: number | undefined
   /** Refuses a 2xx response whose body is not a success (an MCP tool error, for instance). */
   readonly accept?: ((body: string) => boolean) | undefined
+  /** Also records every latency here (microseconds), to pool the percentiles of several runs. */
+  readonly pool?: RecordableHistogram | undefined
 }
 
 const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> => {
@@ -61,19 +69,25 @@ export const drive = (options: LoadOptions): Promise<Measurement> =>
     // lockstep; spreading their starting points keeps writes from queueing on one row lock.
     const spacing = Math.max(1, Math.floor(requests.length / options.connections))
     let clients = 0
+    const started = performance.now()
+    let lastResponse = started
     const instance = autocannon(
       {
         url: options.base,
         connections: options.connections,
         duration: options.durationSeconds,
+        ...(options.amount === undefined ? {} : { amount: options.amount }),
         requests,
         setupClient: (client) => client.setRequests(rotate(requests, spacing * clients++))
       },
       (error: unknown, result: autocannon.Result) => {
         if (error) return reject(error)
+        // autocannon ends a run of `amount` requests only at its next one-second tick, so its
+        // duration holds idle time; such a run lasts until its last response instead.
+        const seconds = options.amount === undefined ? result.duration : (lastResponse - started) / 1000
         resolve({
           requests: result.requests.total,
-          requestsPerSecond: result.requests.total / result.duration,
+          requestsPerSecond: result.requests.total / seconds,
           p50Ms: histogram.count === 0 ? Number.NaN : histogram.percentile(50) / 1000,
           p99Ms: histogram.count === 0 ? Number.NaN : histogram.percentile(99) / 1000,
           errors: result.errors + result.timeouts + result.non2xx + refused
@@ -81,8 +95,11 @@ export const drive = (options: LoadOptions): Promise<Measurement> =>
       }
     )
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      lastResponse = performance.now()
       if (statusCode >= 200 && statusCode < 300) {
-        histogram.record(Math.max(1, Math.round(responseTime * 1000)))
+        const micros = Math.max(1, Math.round(responseTime * 1000))
+        histogram.record(micros)
+        options.pool?.record(micros)
       }
     })
   })

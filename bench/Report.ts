@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { ModelStats } from "./InstantModel.ts"
 import type { Measurement } from "./Load.ts"
 
 export interface ThroughputRow {
@@ -15,9 +16,12 @@ export interface ThroughputRow {
   readonly description: string
   readonly connections: number
   readonly server: Measurement
-  readonly ceiling: Measurement
+  /** None for a workload no single statement stands for (a chat turn). */
+  readonly ceiling: Measurement | undefined
   /** Server req/s over ceiling req/s. */
-  readonly ratio: number
+  readonly ratio: number | undefined
+  /** What the instant model did during the measured run, for the chat workload. */
+  readonly model?: ModelStats | undefined
 }
 
 export interface PendingRow {
@@ -31,6 +35,15 @@ export interface ScalingRow {
   readonly server: Measurement
   /** Postgres's plan for the repository's first-page statement at this size. */
   readonly plan: ReadonlyArray<string>
+}
+
+/** One chat turn in conversations that already hold `messages` messages, over one connection. */
+export interface ChatScalingRow {
+  readonly messages: number
+  /** Measured turns, each in a conversation of its own, so each met exactly `messages`. */
+  readonly turns: number
+  readonly server: Measurement
+  readonly model: ModelStats
 }
 
 export interface EmbeddedFigures {
@@ -68,6 +81,7 @@ export interface Results {
   readonly throughput: ReadonlyArray<ThroughputRow>
   readonly pending: ReadonlyArray<PendingRow>
   readonly scaling: ReadonlyArray<ScalingRow>
+  readonly chatScaling: ReadonlyArray<ChatScalingRow>
   readonly embedded: EmbeddedFigures | undefined
   readonly targets: ReadonlyArray<Target>
 }
@@ -115,8 +129,8 @@ export const format = (results: Results): string => {
     ms(row.server.p99Ms),
     String(row.server.errors),
     fixed(row.server.cpuPerRequestUs ?? Number.NaN, 0),
-    fixed(row.ceiling.requestsPerSecond, 0),
-    `${fixed(row.ratio * 100, 0)}%`
+    row.ceiling === undefined ? "" : fixed(row.ceiling.requestsPerSecond, 0),
+    row.ratio === undefined ? "" : `${fixed(row.ratio * 100, 0)}%`
   ])
   for (const row of results.scaling) {
     rows.push([
@@ -127,6 +141,19 @@ export const format = (results: Results): string => {
       ms(row.server.p99Ms),
       String(row.server.errors),
       "",
+      "",
+      ""
+    ])
+  }
+  for (const row of results.chatScaling) {
+    rows.push([
+      `chat turn, ${row.messages.toLocaleString("en-US")} messages`,
+      "1",
+      fixed(row.server.requestsPerSecond, 0),
+      ms(row.server.p50Ms),
+      ms(row.server.p99Ms),
+      String(row.server.errors),
+      fixed(row.server.cpuPerRequestUs ?? Number.NaN, 0),
       "",
       ""
     ])
@@ -144,6 +171,19 @@ export const format = (results: Results): string => {
     "CPU µs/req: the server process's CPU time per request (user + system), steadier than req/s on a busy machine.",
     "ratio: server req/s over the ceiling's, the same SQL through the same client at the same concurrency without HTTP."
   ]
+  const modelLines = [
+    ...results.throughput.flatMap((row) =>
+      row.model === undefined ? [] : [modelLine(`${row.workload} at ${row.connections} connections`, row)]
+    ),
+    ...results.chatScaling.map((row) => modelLine(`chat turn, ${row.messages} messages`, row))
+  ]
+  if (modelLines.length > 0) {
+    sections.push(
+      "",
+      "Chat turns talk to an instant scripted model in the benchmark's process; its own time per request:",
+      ...modelLines
+    )
+  }
   if (results.pending.length > 0) {
     sections.push("", ...results.pending.map((row) => `pending: ${row.workload}: ${row.reason}`))
   }
@@ -169,6 +209,16 @@ export const format = (results: Results): string => {
     )
   }
   return sections.join("\n")
+}
+
+const modelLine = (
+  label: string,
+  row: { readonly server: Measurement; readonly model?: ModelStats | undefined }
+): string => {
+  const model = row.model
+  if (model === undefined) return `  ${label}: -`
+  const perTurn = row.server.requests === 0 ? Number.NaN : model.requests / row.server.requests
+  return `  ${label}: ${fixed(perTurn, 2)} model requests per turn, of ${fixed(model.meanRequestBytes / 1024, 1)} KB on average, answered in ${fixed(model.meanUs, 0)} µs mean (p99 ${fixed(model.p99Us, 0)} µs)${model.refused > 0 ? `, ${model.refused} refused` : ""}`
 }
 
 /** Writes the results as JSON under bench/results/ and returns the file's path. */

@@ -20,6 +20,8 @@ export interface StartOptions {
   readonly cpuProfileDir?: string | undefined
   /** The `bin.js` to run (default: this tree's build). */
   readonly bin?: string | undefined
+  /** More variables, such as OPENAI_BASE_URL for the chat workloads' model. */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 export interface OutputLine {
@@ -52,7 +54,8 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
       TASKPORT_DATA_DIR: options.dataDir,
       BETTER_AUTH_SECRET: options.secret,
       ...(options.databaseUrl === undefined ? {} : { DATABASE_URL: options.databaseUrl }),
-      ...(options.poolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(options.poolSize) })
+      ...(options.poolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(options.poolSize) }),
+      ...options.env
     }
     const bin = options.bin ?? BIN
     const args =

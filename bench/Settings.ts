@@ -18,6 +18,8 @@ export interface Settings {
   /** Workload names to run (all when empty). */
   readonly workloads: ReadonlySet<string>
   readonly scalingSizes: ReadonlyArray<number>
+  /** Messages held by the conversations of the chat scaling runs. */
+  readonly chatSizes: ReadonlyArray<number>
   /** The server's pool size, also used by the ceiling client so that both queue alike. */
   readonly poolSize: number
   /** When set, the server runs under `node --cpu-prof` and writes its profile here. */
@@ -65,6 +67,13 @@ export const read = (): Settings => {
   }
   const connections = list("BENCH_CONNECTIONS").map(Number)
   const sizes = list("BENCH_SCALING_SIZES").map(Number)
+  const chatSizes = list("BENCH_CHAT_SIZES").map(Number)
+  // Seeded in SQL with generate_series, so a fraction or a negative would silently seed nothing.
+  for (const size of chatSizes) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new Error(`BENCH_CHAT_SIZES must list positive integers, got ${size}`)
+    }
+  }
   return {
     databaseUrl,
     databaseSource,
@@ -74,6 +83,7 @@ export const read = (): Settings => {
     parts: new Set(parts.length > 0 ? (parts as ReadonlyArray<Part>) : ALL_PARTS),
     workloads: new Set(list("BENCH_WORKLOADS")),
     scalingSizes: sizes.length > 0 ? sizes : [100, 10_000, 100_000],
+    chatSizes: chatSizes.length > 0 ? chatSizes : [10, 300],
     poolSize: positive("BENCH_POOL_SIZE", 10),
     cpuProfileDir: env("BENCH_CPU_PROF"),
     serverBin: env("BENCH_SERVER_BIN")

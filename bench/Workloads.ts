@@ -1,19 +1,28 @@
 /**
  * The workload table: what each measured request is, how its ceiling statement is obtained
- * from the repository, and the slots for workloads that cannot be measured yet. A slot stays
- * in the table and in the report, marked pending with its reason, so a missing figure is
- * visible and never filled with a made-up one.
+ * from the repository (where one statement stands for it), and the slots for workloads that
+ * cannot be measured yet. A slot stays in the table and in the report, marked pending with
+ * its reason, so a missing figure is visible and never filled with a made-up one.
  */
 import type { NewTask, TaskId, TaskQuery, TaskRepository } from "@taskport/core"
 import type { Effect } from "effect"
 import { type CapturedStatement, capture, SENTINEL, type Target } from "./Ceiling.ts"
+import { CHAT_REPLY } from "./InstantModel.ts"
 import type { LoadRequest } from "./Load.ts"
 
 export interface BenchUser {
   readonly id: string
   readonly token: string
   readonly taskIds: ReadonlyArray<number>
+  /** Seeded conversations the chat turns continue, when the chat workload runs. */
+  readonly conversations: ReadonlyArray<string>
 }
+
+/**
+ * What a run leaves behind and is undone before the next: nothing, the tasks a create added,
+ * or the messages and tasks chat turns added (conversations go back to their seeded length).
+ */
+export type Restore = "nothing" | "created tasks" | "conversations"
 
 export interface MeasuredWorkload {
   readonly kind: "measured"
@@ -26,10 +35,13 @@ export interface MeasuredWorkload {
   readonly expect: { readonly status: number; readonly body: (body: string) => boolean }
   /** Refuses a 2xx response that is a failure in disguise (MCP tool errors answer 200). */
   readonly accept?: ((body: string) => boolean) | undefined
-  /** The repository call whose statement is this workload's ceiling. */
-  readonly ceiling: (repository: TaskRepository["Service"]) => Effect.Effect<unknown, unknown>
-  /** Adds rows, which are removed after each run so every run sees the same tables. */
-  readonly creates: boolean
+  /**
+   * The repository call whose statement is this workload's ceiling; none for a request that
+   * is many statements and model round trips (a chat turn), which no one statement stands for.
+   */
+  readonly ceiling?: ((repository: TaskRepository["Service"]) => Effect.Effect<unknown, unknown>) | undefined
+  /** What is undone after each run so every run sees the same tables. */
+  readonly restore: Restore
 }
 
 export interface PendingWorkload {
@@ -121,6 +133,44 @@ const perUser = (users: ReadonlyArray<BenchUser>): ReadonlyArray<Target> =>
   users.map((u) => ({ owner: u.id }))
 const perTask = (users: ReadonlyArray<BenchUser>): ReadonlyArray<Target> =>
   users.flatMap((u) => u.taskIds.map((id) => ({ owner: u.id, id })))
+// User by user: a connection takes one user's conversations in turn, and connections start
+// far apart in the rotation, so concurrent turns belong to different users.
+const perConversation = (users: ReadonlyArray<BenchUser>): ReadonlyArray<Target> =>
+  users.flatMap((u) => u.conversations.map((conversation) => ({ owner: u.id, conversation })))
+
+/** What each chat turn says; the instant model answers every turn with the same three steps. */
+export const CHAT_MESSAGE = "add a task for the benchmark"
+
+export const chatRequest = (user: BenchUser, conversation: string): LoadRequest => ({
+  method: "POST",
+  path: "/api/v1/chat",
+  headers: { ...bearer(user), ...json },
+  body: JSON.stringify({ message: CHAT_MESSAGE, conversation_id: conversation })
+})
+
+/**
+ * A turn that went the whole way: todo_list then todo_create, both without error, and the
+ * model's reply. A model failure is a 503, but a tool error still answers 200, so it is
+ * refused here.
+ */
+export const chatCompleted = (body: string): boolean => {
+  try {
+    const reply = JSON.parse(body) as {
+      agent_response?: unknown
+      tool_calls?: ReadonlyArray<{ name?: unknown; is_error?: unknown }>
+    }
+    const calls = reply.tool_calls ?? []
+    return (
+      reply.agent_response === CHAT_REPLY &&
+      calls.length === 2 &&
+      calls[0]?.name === "todo_list" &&
+      calls[1]?.name === "todo_create" &&
+      calls.every((call) => call.is_error === false)
+    )
+  } catch {
+    return false
+  }
+}
 
 const mcpList = (era: "modern" | "legacy"): MeasuredWorkload => ({
   kind: "measured",
@@ -140,7 +190,7 @@ const mcpList = (era: "modern" | "legacy"): MeasuredWorkload => ({
   // A tool failure still answers HTTP 200; only a result with structured content is a success.
   accept: (body) => body.includes('"structuredContent"') && !body.includes('"isError":true'),
   ceiling: (repository) => repository.list(owner, firstPage(MCP_PAGE)),
-  creates: false
+  restore: "nothing"
 })
 
 export const workloads: ReadonlyArray<Workload> = [
@@ -152,7 +202,7 @@ export const workloads: ReadonlyArray<Workload> = [
     request: (_target, user) => ({ method: "GET", path: "/api/v1/tasks", headers: bearer(user) }),
     expect: { status: 200, body: (body) => holdsItems(body, MCP_PAGE) },
     ceiling: (repository) => repository.list(owner, firstPage(REST_PAGE)),
-    creates: false
+    restore: "nothing"
   },
   {
     kind: "measured",
@@ -162,7 +212,7 @@ export const workloads: ReadonlyArray<Workload> = [
     request: (target, user) => ({ method: "GET", path: `/api/v1/tasks/${target.id}`, headers: bearer(user) }),
     expect: { status: 200, body: (body) => body.includes('"version"') },
     ceiling: (repository) => repository.find(owner, sentinelId),
-    creates: false
+    restore: "nothing"
   },
   {
     kind: "measured",
@@ -177,7 +227,7 @@ export const workloads: ReadonlyArray<Workload> = [
     }),
     expect: { status: 201, body: (body) => body.includes('"version":1') },
     ceiling: (repository) => repository.insert(owner, createdTask),
-    creates: true
+    restore: "created tasks"
   },
   {
     kind: "measured",
@@ -192,17 +242,20 @@ export const workloads: ReadonlyArray<Workload> = [
     }),
     expect: { status: 200, body: (body) => body.includes(RENAMED) },
     ceiling: (repository) => repository.update(owner, sentinelId, { title: RENAMED }, undefined),
-    creates: false
+    restore: "nothing"
   },
   mcpList("modern"),
   mcpList("legacy"),
   {
-    kind: "pending",
+    kind: "measured",
     name: "chat turn",
     description:
-      "POST /api/v1/chat: one stateless turn (load recent messages, store the user message, run the agent with the offline runner, store the answer)",
-    reason:
-      "reserved for the chat work, which adds its request and fixture here (conversations of a known length, the offline agent runner)"
+      "POST /api/v1/chat continuing a seeded conversation: load its recent messages, store the user message, three Chat Completions round trips to an instant model (todo_list, todo_create, reply) with both tools run, store the answer",
+    targets: perConversation,
+    request: (target, user) => chatRequest(user, target.conversation!),
+    expect: { status: 200, body: chatCompleted },
+    accept: chatCompleted,
+    restore: "conversations"
   }
 ]
 
@@ -214,15 +267,6 @@ export const measured = (selection: ReadonlySet<string>): ReadonlyArray<Measured
 export const pending = (): ReadonlyArray<PendingWorkload> =>
   workloads.filter((w): w is PendingWorkload => w.kind === "pending")
 
-/** Scaling slots that are not measurable yet, reported alongside the list scaling figures. */
-export const pendingScaling: ReadonlyArray<PendingWorkload> = [
-  {
-    kind: "pending",
-    name: "chat turn, 10 vs 300 messages",
-    description: "latency of one chat turn in a conversation holding 10 and 300 messages",
-    reason: "reserved for the chat work, with the chat turn workload"
-  }
-]
-
-export const captureCeiling = (workload: MeasuredWorkload): Promise<CapturedStatement> =>
-  capture(workload.ceiling)
+/** The ceiling statement of a workload that has one. */
+export const captureCeiling = (workload: MeasuredWorkload): Promise<CapturedStatement | undefined> =>
+  workload.ceiling === undefined ? Promise.resolve(undefined) : capture(workload.ceiling)

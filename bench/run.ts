@@ -5,8 +5,11 @@
  * - Throughput: each workload of Workloads.ts at each connection count, after a warm-up,
  *   driven by autocannon from this process against a server on the Postgres named by
  *   BENCH_DATABASE_URL (or TEST_DATABASE_URL), next to its ceiling: the same SQL through
- *   the same client at the same concurrency without the server (Ceiling.ts).
- * - Scaling: first-page latency for one user holding more and more tasks.
+ *   the same client at the same concurrency without the server (Ceiling.ts). Chat turns
+ *   continue seeded conversations, with the server's model pointed at an instant scripted
+ *   one served from this process (InstantModel.ts); they have no ceiling.
+ * - Scaling: first-page latency for one user holding more and more tasks, and chat-turn
+ *   latency in conversations already holding 10 and 300 messages.
  * - Embedded: start-up time on a fresh and on an existing PGlite data directory, and the
  *   server's memory after a load.
  *
@@ -17,11 +20,13 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { createHistogram } from "node:perf_hooks"
 import { TokenMinter } from "@taskport/auth"
 import { Effect, ManagedRuntime, Redacted } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import { bind, measure as measureCeiling } from "./Ceiling.ts"
 import * as Database from "./Database.ts"
+import * as InstantModel from "./InstantModel.ts"
 import { drive, type LoadRequest, type Measurement } from "./Load.ts"
 import * as Report from "./Report.ts"
 import * as ServerProcess from "./ServerProcess.ts"
@@ -29,11 +34,12 @@ import * as Settings from "./Settings.ts"
 import {
   type BenchUser,
   captureCeiling,
+  chatCompleted,
+  chatRequest,
   firstPage,
   type MeasuredWorkload,
   measured,
   pending,
-  pendingScaling,
   workloads
 } from "./Workloads.ts"
 
@@ -41,6 +47,29 @@ const USERS = 100
 const TASKS_PER_USER = 20
 const SCALING_USER = "bench-scale"
 const EMBEDDED_USERS = 10
+/**
+ * Chat turns of the throughput part continue these conversations, each seeded with
+ * CHAT_HISTORY messages and put back to them after every run. There are enough of them
+ * (1,000) that a run at the chat's pace gives each only a turn or two, so the history a turn
+ * loads stays close to the seeded length rather than growing through the run.
+ */
+const CHAT_CONVERSATIONS_PER_USER = 10
+const CHAT_HISTORY = 10
+const CHAT_SCALING_USER = "bench-chat"
+/**
+ * Turns per chat scaling point, per second of BENCH_DURATION (500 by default): each turn has
+ * a conversation of its own, seeded at the point's length, so the count is fixed in advance
+ * rather than set by a duration.
+ */
+const CHAT_SCALING_TURNS_PER_SECOND = 50
+const CHAT_SCALING_ROUNDS = 5
+/**
+ * Turns run before chat turns are measured, per second of BENCH_WARMUP, on top of the usual
+ * warm-up: a turn runs a great deal of code (model client, agent loop, six statements), and
+ * a fresh server takes a thousand turns or so to settle (its CPU time per turn falls by
+ * a third to a half over them), far longer than any other workload needs.
+ */
+const CHAT_SERVER_WARMUP_TURNS_PER_SECOND = 500
 
 const settings = Settings.read()
 const secret = Crypto.randomBytes(48).toString("base64url")
@@ -71,10 +100,35 @@ const preflight = async (base: string, workload: MeasuredWorkload, request: Load
 
 type Runtime = ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, SqlError.SqlError>
 
+/** Chat turns at 10 connections until the server has settled (see CHAT_SERVER_WARMUP_TURNS_PER_SECOND). */
+const warmChat = (base: string, requests: ReadonlyArray<LoadRequest>) =>
+  drive({
+    base,
+    requests,
+    connections: 10,
+    durationSeconds: settings.warmupSeconds,
+    amount: Math.round(settings.warmupSeconds * CHAT_SERVER_WARMUP_TURNS_PER_SECOND)
+  })
+
+/** The server's CPU time per request over a load, which `measure` runs. */
+const withCpu = async (pid: number, measure: () => Promise<Measurement>): Promise<Measurement> => {
+  const cpuBefore = ServerProcess.cpuMicros(pid)
+  const measuredLoad = await measure()
+  const cpuAfter = ServerProcess.cpuMicros(pid)
+  return {
+    ...measuredLoad,
+    cpuPerRequestUs:
+      cpuBefore === undefined || cpuAfter === undefined || measuredLoad.requests === 0
+        ? undefined
+        : (cpuAfter - cpuBefore) / measuredLoad.requests
+  }
+}
+
 const throughput = async (
   base: string,
   pid: number,
   runtime: Runtime,
+  model: InstantModel.InstantModel,
   users: ReadonlyArray<BenchUser>
 ): Promise<Array<Report.ThroughputRow>> => {
   const byId = new Map(users.map((user) => [user.id, user]))
@@ -84,37 +138,56 @@ const throughput = async (
     const targets = workload.targets(users)
     const requests = targets.map((target, index) => workload.request(target, byId.get(target.owner)!, index))
     await preflight(base, workload, requests[0]!)
-    const cleanup = () => (workload.creates ? runtime.runPromise(Database.removeCreated) : Promise.resolve())
+    const cleanup = () => {
+      switch (workload.restore) {
+        case "created tasks":
+          return runtime.runPromise(Database.removeCreated)
+        case "conversations":
+          return runtime.runPromise(Database.resetConversations(CHAT_HISTORY))
+        case "nothing":
+          return Promise.resolve()
+      }
+    }
+    const chat = workload.restore === "conversations"
+    if (chat) {
+      progress(`${workload.name}: warming the server up...`)
+      await warmChat(base, requests)
+    }
     await cleanup()
     for (const connections of settings.connections) {
       const load = (durationSeconds: number) =>
         drive({ base, requests, connections, durationSeconds, accept: workload.accept })
-      const ceiling = (seconds: number) =>
-        runtime.runPromise(measureCeiling(statement, targets, connections, seconds * 1000))
+      // Turns still in flight when a load stops go on in the server; resetting the
+      // conversations under them would make their next append collide.
+      const settle = () => (chat ? model.settled() : Promise.resolve())
       progress(`${workload.name} at ${connections} connections: server...`)
       await load(settings.warmupSeconds)
-      const cpuBefore = ServerProcess.cpuMicros(pid)
-      const measuredLoad = await load(settings.durationSeconds)
-      const cpuAfter = ServerProcess.cpuMicros(pid)
-      const server: Measurement = {
-        ...measuredLoad,
-        cpuPerRequestUs:
-          cpuBefore === undefined || cpuAfter === undefined || measuredLoad.requests === 0
-            ? undefined
-            : (cpuAfter - cpuBefore) / measuredLoad.requests
+      await settle()
+      // A chat turn's cost follows the length of its conversation, which the warm-up's turns
+      // grew: the measured run starts again from the seeded length.
+      if (chat) await cleanup()
+      model.reset()
+      const server = await withCpu(pid, () => load(settings.durationSeconds))
+      const modelStats = chat ? model.stats() : undefined
+      await settle()
+      await cleanup()
+      let direct: Measurement | undefined
+      if (statement !== undefined) {
+        const ceiling = (seconds: number) =>
+          runtime.runPromise(measureCeiling(statement, targets, connections, seconds * 1000))
+        progress(`${workload.name} at ${connections} connections: ceiling...`)
+        await ceiling(settings.warmupSeconds)
+        direct = await ceiling(settings.durationSeconds)
+        await cleanup()
       }
-      await cleanup()
-      progress(`${workload.name} at ${connections} connections: ceiling...`)
-      await ceiling(settings.warmupSeconds)
-      const direct = await ceiling(settings.durationSeconds)
-      await cleanup()
       rows.push({
         workload: workload.name,
         description: workload.description,
         connections,
         server,
         ceiling: direct,
-        ratio: server.requestsPerSecond / direct.requestsPerSecond
+        ratio: direct === undefined ? undefined : server.requestsPerSecond / direct.requestsPerSecond,
+        model: modelStats
       })
     }
   }
@@ -124,8 +197,9 @@ const throughput = async (
 const scaling = async (base: string, runtime: Runtime): Promise<Array<Report.ScalingRow>> => {
   const list = workloads.find((w): w is MeasuredWorkload => w.kind === "measured" && w.name === "list")!
   const statement = await captureCeiling(list)
+  if (statement === undefined) throw new Error("the list workload has no ceiling statement to explain")
   const token = await tokenFor(SCALING_USER)
-  const user: BenchUser = { id: SCALING_USER, token, taskIds: [] }
+  const user: BenchUser = { id: SCALING_USER, token, taskIds: [], conversations: [] }
   const request = list.request({ owner: SCALING_USER }, user, 0)
   const seconds = Math.max(2, settings.durationSeconds / 2)
   const rows: Array<Report.ScalingRow> = []
@@ -143,9 +217,106 @@ const scaling = async (base: string, runtime: Runtime): Promise<Array<Report.Sca
   return rows
 }
 
+/**
+ * One chat turn at a time in conversations already holding each of `settings.chatSizes`
+ * messages. Every turn gets a conversation of its own, seeded at its point's length (a turn
+ * adds two messages, so reusing one would lengthen it as the run goes), which is why a point
+ * is a number of turns rather than a duration. The points take turns in CHAT_SCALING_ROUNDS
+ * rounds and each pools its rounds, so that a slow spell of a shared machine falls on every
+ * point alike instead of on whichever ran then. Each point has a user of its own with 20
+ * tasks, as many as a throughput user, so todo_list answers a page of the same size everywhere.
+ */
+const chatScaling = async (
+  base: string,
+  pid: number,
+  runtime: Runtime,
+  model: InstantModel.InstantModel
+): Promise<Array<Report.ChatScalingRow>> => {
+  const turns = Math.max(
+    CHAT_SCALING_ROUNDS,
+    Math.round(settings.durationSeconds * CHAT_SCALING_TURNS_PER_SECOND)
+  )
+  const chatUser = async (id: string, conversations: number, messages: number): Promise<BenchUser> => {
+    await runtime.runPromise(Database.removeChatUser(id))
+    await runtime.runPromise(Database.fillUser(id, TASKS_PER_USER))
+    const seeded = await runtime.runPromise(Database.seedConversations([id], conversations, messages))
+    return { id, token: await tokenFor(id), taskIds: [], conversations: seeded.get(id) ?? [] }
+  }
+  const turnsOf = (user: BenchUser) =>
+    user.conversations.map((conversation) => chatRequest(user, conversation))
+
+  progress(
+    `chat turn: seeding ${turns} conversations for each of ${settings.chatSizes.join(", ")} messages...`
+  )
+  const spare = await chatUser(`${CHAT_SCALING_USER}-warmup`, 100, CHAT_HISTORY)
+  const points = []
+  for (const [index, messages] of settings.chatSizes.entries()) {
+    const user = await chatUser(`${CHAT_SCALING_USER}-${index}`, turns, messages)
+    points.push({
+      messages,
+      user,
+      requests: turnsOf(user),
+      histogram: createHistogram(),
+      runs: [] as Array<Measurement>,
+      model: [] as Array<InstantModel.ModelStats>
+    })
+  }
+  progress("chat turn: warming the server up...")
+  await warmChat(base, turnsOf(spare))
+  for (let round = 0; round < CHAT_SCALING_ROUNDS; round++) {
+    progress(`chat turn scaling, round ${round + 1} of ${CHAT_SCALING_ROUNDS}...`)
+    for (const point of points) {
+      const slice = point.requests.slice(
+        Math.floor((round * turns) / CHAT_SCALING_ROUNDS),
+        Math.floor(((round + 1) * turns) / CHAT_SCALING_ROUNDS)
+      )
+      model.reset()
+      const run = await withCpu(pid, () =>
+        drive({
+          base,
+          requests: slice,
+          connections: 1,
+          durationSeconds: settings.durationSeconds,
+          amount: slice.length,
+          accept: chatCompleted,
+          pool: point.histogram
+        })
+      )
+      point.runs.push(run)
+      point.model.push(model.stats())
+    }
+  }
+  for (const user of [spare, ...points.map((point) => point.user)]) {
+    await runtime.runPromise(Database.removeChatUser(user.id))
+  }
+  return points.map((point) => {
+    const requests = point.runs.reduce((sum, run) => sum + run.requests, 0)
+    const seconds = point.runs.reduce((sum, run) => sum + run.requests / run.requestsPerSecond, 0)
+    const cpu = point.runs.reduce((sum, run) => sum + (run.cpuPerRequestUs ?? Number.NaN) * run.requests, 0)
+    return {
+      messages: point.messages,
+      turns: requests,
+      server: {
+        requests,
+        requestsPerSecond: requests / seconds,
+        p50Ms: point.histogram.count === 0 ? Number.NaN : point.histogram.percentile(50) / 1000,
+        p99Ms: point.histogram.count === 0 ? Number.NaN : point.histogram.percentile(99) / 1000,
+        errors: point.runs.reduce((sum, run) => sum + run.errors, 0),
+        cpuPerRequestUs: requests === 0 ? undefined : cpu / requests
+      },
+      model: InstantModel.combine(point.model)
+    }
+  })
+}
+
+const selected = (workload: string) => settings.workloads.size === 0 || settings.workloads.has(workload)
+
 const postgresParts = async (url: string) => {
   progress(`Postgres at ${describeDatabase(url)}, schema ${Database.SCHEMA}`)
   await Effect.runPromise(Database.resetSchema(url))
+  // Started first: the server reads OPENAI_BASE_URL once, at start, and then uses the
+  // OpenAI-compatible runner for every chat turn, as a deployment with a model would.
+  const model = await InstantModel.start()
   const server = await ServerProcess.start({
     cwd: work,
     dataDir: Path.join(work, "data"),
@@ -153,21 +324,38 @@ const postgresParts = async (url: string) => {
     databaseUrl: Database.urlWithSchema(url),
     poolSize: settings.poolSize,
     cpuProfileDir: settings.cpuProfileDir,
-    bin: settings.serverBin
+    bin: settings.serverBin,
+    env: { OPENAI_BASE_URL: model.baseURL }
   })
   const runtime: Runtime = ManagedRuntime.make(Database.client(url, settings.poolSize))
   try {
     const byUser = await runtime.runPromise(Database.seed(USERS, TASKS_PER_USER))
+    const chat =
+      settings.parts.has("throughput") && measured(settings.workloads).some((w) => w.name === "chat turn")
+    const conversations = chat
+      ? await runtime.runPromise(
+          Database.seedConversations([...byUser.keys()], CHAT_CONVERSATIONS_PER_USER, CHAT_HISTORY)
+        )
+      : new Map<string, ReadonlyArray<string>>()
     const users = await Promise.all(
-      [...byUser].map(async ([id, taskIds]) => ({ id, token: await tokenFor(id), taskIds }))
+      [...byUser].map(async ([id, taskIds]) => ({
+        id,
+        token: await tokenFor(id),
+        taskIds,
+        conversations: conversations.get(id) ?? []
+      }))
     )
     const rows = settings.parts.has("throughput")
-      ? await throughput(server.base, server.pid, runtime, users)
+      ? await throughput(server.base, server.pid, runtime, model, users)
       : []
-    const scaled = settings.parts.has("scaling") ? await scaling(server.base, runtime) : []
-    return { rows, scaled }
+    const scalingPart = settings.parts.has("scaling")
+    const scaled = scalingPart && selected("list") ? await scaling(server.base, runtime) : []
+    const chatScaled =
+      scalingPart && selected("chat turn") ? await chatScaling(server.base, server.pid, runtime, model) : []
+    return { rows, scaled, chatScaled }
   } finally {
     await server.stop()
+    await model.close()
     await runtime.dispose()
     await Effect.runPromise(Database.dropSchema(url))
   }
@@ -210,7 +398,7 @@ const embedded = async (): Promise<Report.EmbeddedFigures> => {
           }).then((response) => response.arrayBuffer())
         )
       )
-      users.push({ id, token, taskIds: [] })
+      users.push({ id, token, taskIds: [], conversations: [] })
     }
     const list = workloads.find((w): w is MeasuredWorkload => w.kind === "measured" && w.name === "list")!
     const requests = users.map((user, index) => list.request({ owner: user.id }, user, index))
@@ -236,6 +424,7 @@ const embedded = async (): Promise<Report.EmbeddedFigures> => {
 const targetsOf = (
   rows: ReadonlyArray<Report.ThroughputRow>,
   scaled: ReadonlyArray<Report.ScalingRow>,
+  chatScaled: ReadonlyArray<Report.ChatScalingRow>,
   embedded: Report.EmbeddedFigures | undefined
 ): Array<Report.Target> => {
   const targets: Array<Report.Target> = []
@@ -244,7 +433,7 @@ const targetsOf = (
     rows.find((r) => r.workload === workload && r.connections === connections)
   for (const name of ["read", "list", "create", "update"]) {
     const r = row(name, top)
-    if (r === undefined) continue
+    if (r?.ratio === undefined) continue
     targets.push({
       name: `${name} at ${top} connections, share of the ceiling`,
       value: `${(r.ratio * 100).toFixed(0)}%`,
@@ -291,6 +480,26 @@ const targetsOf = (
       met: factor <= 1.5
     })
   }
+  const chat = row("chat turn", 10)
+  if (chat !== undefined) {
+    targets.push({
+      name: "chat turn at 10 connections beside an instant model, p50",
+      value: `${Report.ms(chat.server.p50Ms)} ms`,
+      limit: "<= 15 ms",
+      met: chat.server.p50Ms <= 15
+    })
+  }
+  const shortest = chatScaled[0]
+  const longest = chatScaled.at(-1)
+  if (shortest !== undefined && longest !== undefined && longest !== shortest) {
+    const factor = longest.server.p50Ms / shortest.server.p50Ms
+    targets.push({
+      name: `chat turn p50 at ${longest.messages} messages vs ${shortest.messages}`,
+      value: `${factor.toFixed(2)}x (${Report.ms(longest.server.p50Ms)} vs ${Report.ms(shortest.server.p50Ms)} ms)`,
+      limit: "<= 1.2x",
+      met: factor <= 1.2
+    })
+  }
   if (embedded !== undefined) {
     targets.push(
       {
@@ -324,6 +533,7 @@ const main = async () => {
   const wantsPostgres = settings.parts.has("throughput") || settings.parts.has("scaling")
   let rows: Array<Report.ThroughputRow> = []
   let scaled: Array<Report.ScalingRow> = []
+  let chatScaled: Array<Report.ChatScalingRow> = []
   if (wantsPostgres && settings.databaseUrl === undefined) {
     const why =
       "Throughput and scaling skipped: set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a Postgres server. " +
@@ -337,10 +547,10 @@ const main = async () => {
         `${settings.durationSeconds} s per run after ${settings.warmupSeconds} s of warm-up; ` +
         `${USERS} users x ${TASKS_PER_USER} tasks, each request with one of their tokens in turn`
     )
-    ;({ rows, scaled } = await postgresParts(settings.databaseUrl))
+    ;({ rows, scaled, chatScaled } = await postgresParts(settings.databaseUrl))
   }
   const embeddedFigures = settings.parts.has("embedded") ? await embedded() : undefined
-  const pendingRows: Array<Report.PendingRow> = [...pending(), ...pendingScaling].map((w) => ({
+  const pendingRows: Array<Report.PendingRow> = pending().map((w) => ({
     workload: w.name,
     description: w.description,
     reason: w.reason
@@ -363,8 +573,9 @@ const main = async () => {
     throughput: rows,
     pending: pendingRows,
     scaling: scaled,
+    chatScaling: chatScaled,
     embedded: embeddedFigures,
-    targets: targetsOf(rows, scaled, embeddedFigures)
+    targets: targetsOf(rows, scaled, chatScaled, embeddedFigures)
   }
   process.stdout.write(`\n${Report.format(results)}\n`)
   const file = Report.write(results)
