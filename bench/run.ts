@@ -66,8 +66,8 @@ const CHAT_SCALING_ROUNDS = 5
 /**
  * Turns run before chat turns are measured, per second of BENCH_WARMUP, on top of the usual
  * warm-up: a turn runs a great deal of code (model client, agent loop, six statements), and
- * a fresh server takes a thousand turns or so to settle (its CPU time per turn falls by
- * a third to a half over them), far longer than any other workload needs.
+ * on a fresh server the first thousand or so take up to twice the CPU time of later ones,
+ * far longer a warm-up than any other workload needs.
  */
 const CHAT_SERVER_WARMUP_TURNS_PER_SECOND = 500
 
