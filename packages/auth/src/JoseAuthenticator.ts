@@ -7,6 +7,7 @@
  * client: Better Auth tokens carry the user's name and email, so neither the token nor its
  * claims ever appear in an error or a log line.
  */
+import { createHash } from "node:crypto"
 import { Authenticator, Unauthenticated, UserId } from "@taskport/core"
 import { Effect, Layer, Option, type Redacted, Schema } from "effect"
 import {
@@ -62,6 +63,11 @@ export interface Options {
   readonly jwksTimeoutMs?: number | undefined
   /** Replaces the global `fetch` for key set requests (a proxy, an in-process server). */
   readonly fetch?: FetchImplementation | undefined
+  /**
+   * How long a verified token is remembered, so that its signature is not checked again on
+   * every request (default 60 000; 0 turns it off). Never past the token's `exp`.
+   */
+  readonly rememberVerifiedMs?: number | undefined
 }
 
 type Reason = Unauthenticated["reason"]
@@ -70,6 +76,9 @@ const unauthenticated = (reason: Reason, description: string): Unauthenticated =
   new Unauthenticated({ reason, description })
 
 const UNAVAILABLE = "cannot verify the token right now"
+
+/** Verified tokens remembered at most at once; the oldest is forgotten first. */
+const REMEMBERED_MAX = 10_000
 
 /** Longer than any sane JWT; refusing early keeps hostile headers from costing a decode. */
 const MAX_TOKEN_LENGTH = 16_384
@@ -261,15 +270,48 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
         })
       )
 
+    // Checking a signature costs more than the rest of a small request (WebCrypto runs each
+    // check as an asynchronous job), and clients send the same token many times. A token that
+    // passed every check is remembered by its SHA-256, so the table holds no usable credential,
+    // until its expiry or for `remember` milliseconds, whichever comes first. Only verified
+    // tokens enter, so junk cannot grow it, and it is bounded. A key withdrawn from the key set
+    // is already trusted for the set's cache age, longer than this.
+    const remember = yield* checkDuration("rememberVerifiedMs", options.rememberVerifiedMs, 60_000, false)
+    const remembered = new Map<string, { readonly user: UserId; readonly until: number }>()
+    const fingerprint = (token: string) => createHash("sha256").update(token).digest("base64url")
+
+    const recall = (key: string): UserId | undefined => {
+      const entry = remembered.get(key)
+      if (entry === undefined) return undefined
+      if (Date.now() < entry.until) return entry.user
+      remembered.delete(key)
+      return undefined
+    }
+
+    const keep = (key: string, user: UserId, expiresAtSeconds: unknown) => {
+      if (remember <= 0 || typeof expiresAtSeconds !== "number") return
+      const until = Math.min(expiresAtSeconds * 1000, Date.now() + remember)
+      if (until <= Date.now()) return
+      if (remembered.size >= REMEMBERED_MAX) {
+        const oldest = remembered.keys().next()
+        if (!oldest.done) remembered.delete(oldest.value)
+      }
+      remembered.set(key, { user, until })
+    }
+
     const authenticate = (authorization: string | null | undefined): Effect.Effect<UserId, Unauthenticated> =>
       Effect.gen(function* () {
         const token = yield* bearerToken(authorization)
+        const key = remember > 0 ? fingerprint(token) : ""
+        const known = remember > 0 ? recall(key) : undefined
+        if (known !== undefined) return known
         const alg = yield* headerAlgorithm(token)
         const { payload } = yield* verify(token, verifierFor(alg))
         const subject = Schema.decodeUnknownOption(UserId)(payload.sub)
         if (Option.isNone(subject)) {
           return yield* unauthenticated("invalid", "the token's subject is not a valid user id")
         }
+        keep(key, subject.value, payload.exp)
         return subject.value
       })
 

@@ -560,3 +560,65 @@ describe("JoseAuthenticator", () => {
     })
   )
 })
+
+describe("JoseAuthenticator remembering verified tokens", () => {
+  /** A key set that jose never caches, so each signature check fetches it again and can be counted. */
+  const uncachedKeySet = (key: SigningKey, rememberVerifiedMs?: number) =>
+    Effect.gen(function* () {
+      let fetches = 0
+      const auth = yield* JoseAuthenticator.make({
+        jwksUrl: new URL("https://auth.example.com/api/auth/jwks"),
+        jwksCacheMaxAgeMs: 0,
+        ...(rememberVerifiedMs === undefined ? {} : { rememberVerifiedMs }),
+        fetch: async () => {
+          fetches++
+          return Response.json({ keys: [key.jwk] })
+        }
+      })
+      return { auth, fetches: () => fetches }
+    })
+
+  it.effect("A27: a verified token is checked once, then remembered; another token is checked anew", () =>
+    Effect.gen(function* () {
+      const key = yield* signingKey("EdDSA")
+      const { auth, fetches } = yield* uncachedKeySet(key)
+      const token = yield* signWith(key, { sub: USER, exp: nowSeconds() + 900 })
+      for (let i = 0; i < 5; i++) expect(yield* auth.authenticate(`Bearer ${token}`)).toBe(USER)
+      expect(fetches()).toBe(1)
+      const other = yield* signWith(key, { sub: "someone-else", exp: nowSeconds() + 900 })
+      expect(yield* auth.authenticate(`Bearer ${other}`)).toBe("someone-else")
+      expect(fetches()).toBe(2)
+      // Remembering never changes a decision: a token altered after its original was seen is refused.
+      const [header, , signature] = token.split(".")
+      const forged = `${header}.${base64url({ sub: "someone-else", exp: nowSeconds() + 900 })}.${signature}`
+      expectRejected(yield* rejection(auth, `Bearer ${forged}`), "bad_signature")
+    })
+  )
+
+  it.effect("A28: with remembering off, every request checks the signature", () =>
+    Effect.gen(function* () {
+      const key = yield* signingKey("EdDSA")
+      const { auth, fetches } = yield* uncachedKeySet(key, 0)
+      const token = yield* signWith(key, { sub: USER, exp: nowSeconds() + 900 })
+      for (let i = 0; i < 3; i++) expect(yield* auth.authenticate(`Bearer ${token}`)).toBe(USER)
+      expect(fetches()).toBe(3)
+    })
+  )
+
+  it.live("A29: a remembered token is refused once it expires", () =>
+    Effect.gen(function* () {
+      const auth = yield* JoseAuthenticator.make({ secret: SECRET, clockToleranceSeconds: 0 })
+      const token = yield* sign({ sub: USER, exp: nowSeconds() + 1 }, secretBytes(SECRET), { alg: "HS256" })
+      expect(yield* auth.authenticate(`Bearer ${token}`)).toBe(USER)
+      yield* Effect.sleep("1100 millis")
+      expectRejected(yield* rejection(auth, `Bearer ${token}`), "expired")
+    })
+  )
+
+  it.effect("A30: a negative remembering time is refused at construction", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(JoseAuthenticator.make({ secret: SECRET, rememberVerifiedMs: -1 }))
+      expect(error).toBeInstanceOf(AuthConfigError)
+    })
+  )
+})
