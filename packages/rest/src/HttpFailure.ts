@@ -11,6 +11,7 @@ import {
   type ToolFailure
 } from "@taskport/core"
 import { Data, Schema } from "effect"
+import { HTTPResponse } from "h3"
 
 export type ErrorCode =
   | "invalid_request"
@@ -53,8 +54,8 @@ export const httpFailure = (
 export const errorBody = (code: ErrorCode, message: string, details?: unknown) =>
   JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } })
 
-export const failureResponse = (failure: HttpFailure): Response =>
-  new Response(errorBody(failure.code, failure.message, failure.details), {
+export const failureResponse = (failure: HttpFailure): HTTPResponse =>
+  new HTTPResponse(errorBody(failure.code, failure.message, failure.details), {
     status: failure.status,
     headers: { "content-type": "application/json", ...failure.headers }
   })

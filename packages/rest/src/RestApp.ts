@@ -23,7 +23,7 @@ import {
   type UserId
 } from "@taskport/core"
 import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue, Stream } from "effect"
-import { H3, type H3Event, handleCors } from "h3"
+import { H3, type H3Event, HTTPResponse, handleCors } from "h3"
 import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
 import { docsAsset, docsPage } from "./Docs.ts"
 import {
@@ -72,8 +72,14 @@ const DEFAULT_MAX_BODY = 1024 * 1024
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
+// Answers are h3 `HTTPResponse`s rather than web `Response`s: h3 then hands srvx the body as
+// one string with its length, which Node writes to the socket in one call with the headers,
+// where a web `Response` is streamed in chunks and ends with a write of its own.
 const json = (value: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json", ...headers } })
+  new HTTPResponse(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json", ...headers }
+  })
 
 const etagOf = (version: number) => `"v${version}"`
 
@@ -314,12 +320,12 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
               (ifNoneMatch.trim() === "*" ||
                 ifNoneMatch.split(",").some((t) => t.trim().replace(/^W\//, "") === tag))
             ) {
-              return new Response(null, { status: 304, headers: { etag: tag } })
+              return new HTTPResponse(null, { status: 304, headers: { etag: tag } })
             }
             return taskResponse(encoded)
           }
           case "delete":
-            return new Response(null, { status: 204 })
+            return new HTTPResponse(null, { status: 204 })
           default:
             return taskResponse(result.encoded)
         }
@@ -401,7 +407,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           },
           cancel: (reason) => reader.cancel(reason)
         })
-        return new Response(body, {
+        return new HTTPResponse(body, {
           headers: {
             "content-type": "text/event-stream; charset=utf-8",
             "cache-control": "no-cache",
@@ -452,7 +458,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           case "delete_conversation": {
             const id = yield* conversationIdOf(event)
             yield* chat.deleteConversation(id).pipe(Effect.mapError(fromChatFailure))
-            return new Response(null, { status: 204 })
+            return new HTTPResponse(null, { status: 204 })
           }
         }
       }).pipe(Effect.provideService(CurrentUser, { id: user }))
@@ -464,7 +470,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           event: H3Event,
           user: UserId,
           requestId: string
-        ) => Effect.Effect<Response, HttpFailure, RestServices>
+        ) => Effect.Effect<HTTPResponse, HttpFailure, RestServices>
       ) =>
       (event: H3Event, requestId: string) =>
         Effect.gen(function* () {
@@ -483,14 +489,14 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const serve =
       (
         route: string,
-        handler: (event: H3Event, requestId: string) => Effect.Effect<Response, HttpFailure, RestServices>
+        handler: (event: H3Event, requestId: string) => Effect.Effect<HTTPResponse, HttpFailure, RestServices>
       ) =>
-      async (event: H3Event): Promise<Response> => {
+      async (event: H3Event): Promise<HTTPResponse> => {
         const started = performance.now()
         const given = event.req.headers.get("x-request-id")
         const requestId = given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
         const exit = await runWith(handler(event, requestId))
-        let response: Response
+        let response: HTTPResponse
         if (Exit.isSuccess(exit)) {
           response = exit.value
         } else {
@@ -533,7 +539,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     })
 
     const registered: Array<{ readonly pattern: RegExp; readonly method: string }> = []
-    const register = (method: string, path: string, handler: (event: H3Event) => Promise<Response>) => {
+    const register = (method: string, path: string, handler: (event: H3Event) => Promise<HTTPResponse>) => {
       app.on(method as "GET", toH3Path(path), handler)
       registered.push({ pattern: new RegExp(`^${toH3Path(path).replace(/:[a-z_]+/g, "[^/]+")}$`), method })
     }
@@ -566,7 +572,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       "GET",
       "/api/v1/openapi.json",
       serve("/api/v1/openapi.json", () =>
-        Effect.succeed(new Response(openApi, { headers: { "content-type": "application/json" } }))
+        Effect.succeed(new HTTPResponse(openApi, { headers: { "content-type": "application/json" } }))
       )
     )
     register(
@@ -574,7 +580,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       "/docs",
       serve("/docs", () =>
         Effect.succeed(
-          new Response(docsPage("/api/v1/openapi.json"), {
+          new HTTPResponse(docsPage("/api/v1/openapi.json"), {
             headers: { "content-type": "text/html; charset=utf-8" }
           })
         )
@@ -588,7 +594,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           onNone: () => Effect.fail(notFound()),
           onSome: (asset) =>
             Effect.succeed(
-              new Response(asset.body, {
+              new HTTPResponse(asset.body, {
                 headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" }
               })
             )
