@@ -1,6 +1,8 @@
 /**
  * @taskport/agent: the `AgentRunner` adapters (an OpenAI-compatible model, and an offline
  * command interpreter for when none is configured) and a `ToolSource` over any MCP server.
+ * Each is also its own entry point (`@taskport/agent/OfflineAgentRunner`, ...), so that an
+ * application loads the OpenAI and MCP clients only when it uses them.
  */
 export * as McpToolSource from "./McpToolSource.ts"
 export * as OfflineAgentRunner from "./OfflineAgentRunner.ts"
