@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 
 export const BIN = fileURLToPath(new URL("../packages/server/dist/bin.js", import.meta.url))
+const ROOT = fileURLToPath(new URL("..", import.meta.url))
 
 export interface StartOptions {
   /** Working directory, so that no developer `.env` leaks into the measurement. */
@@ -22,6 +23,11 @@ export interface StartOptions {
   readonly bin?: string | undefined
   /** More variables, such as OPENAI_BASE_URL for the chat workloads' model. */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Start it as a user does, with `npm start` in the repository (which checks the build
+   * first), instead of running `bin.js` directly. `cwd` is then the repository's.
+   */
+  readonly npmStart?: boolean | undefined
 }
 
 export interface OutputLine {
@@ -32,6 +38,7 @@ export interface OutputLine {
 
 export interface RunningServer {
   readonly child: ChildProcess
+  /** The server's own process (under `npm start`, the node process npm started). */
   readonly pid: number
   readonly base: string
   /** When the process was spawned (performance.now()). */
@@ -63,7 +70,10 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
         ? [bin, "serve"]
         : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, bin, "serve"]
     const spawnedAt = performance.now()
-    const child = spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    // Under npm the server is a grandchild; its own process group lets a stop reach it.
+    const child = options.npmStart
+      ? spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+      : spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
     const lines: Array<OutputLine> = []
     let pending = ""
     let announced = false
@@ -78,11 +88,11 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
           announced = true
           resolve({
             child,
-            pid: child.pid ?? -1,
+            pid: options.npmStart ? serverUnder(child.pid ?? -1) : (child.pid ?? -1),
             base,
             spawnedAt,
             output: () => lines,
-            stop: () => stop(child)
+            stop: () => stop(child, options.npmStart === true)
           })
         }
       }
@@ -100,16 +110,48 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
     })
   })
 
-const stop = (child: ChildProcess): Promise<number | null> => {
+const stop = (child: ChildProcess, group: boolean): Promise<number | null> => {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  const signal = (name: NodeJS.Signals) => {
+    if (group && child.pid !== undefined) process.kill(-child.pid, name)
+    else child.kill(name)
+  }
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 15_000)
+    const kill = setTimeout(() => signal("SIGKILL"), 15_000)
     child.once("exit", (code) => {
       clearTimeout(kill)
       resolve(code)
     })
-    child.kill("SIGTERM")
+    signal("SIGTERM")
   })
+}
+
+/** The `bin.js serve` process among the descendants of `root` (npm, then a shell, then node). */
+const serverUnder = (root: number): number => {
+  const parents = new Map<number, number>()
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let at = parents.get(pid); at !== undefined && at > 1; at = parents.get(at))
+      if (at === root) return true
+    return false
+  }
+  for (const pid of parents.keys()) {
+    if (!descends(pid)) continue
+    try {
+      if (/bin\.js\0serve/.test(Fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"))) return pid
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  throw new Error(`no taskport serve process was found under npm start (pid ${root})`)
 }
 
 /** Resident set size of a process in bytes, read from /proc (undefined where there is none). */

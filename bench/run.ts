@@ -364,7 +364,18 @@ const postgresParts = async (url: string) => {
 const embedded = async (): Promise<Report.EmbeddedFigures> => {
   const dataDir = Path.join(work, "embedded")
   const startTimed = async () => {
-    const server = await ServerProcess.start({ cwd: work, dataDir, secret, bin: settings.serverBin })
+    // Started as a user starts it: `npm start`, unless another build is measured.
+    const server = await ServerProcess.start({
+      cwd: work,
+      dataDir,
+      secret,
+      bin: settings.serverBin,
+      npmStart: settings.serverBin === undefined
+    })
+    if (!server.output().some((line) => line.text.includes("embedded PGlite"))) {
+      await server.stop()
+      throw new Error("the embedded server did not start on PGlite: is DATABASE_URL set in a .env file?")
+    }
     const healthMs = await ServerProcess.firstOk(`${server.base}/health`, server.spawnedAt)
     const readyMs = await ServerProcess.firstOk(`${server.base}/ready`, server.spawnedAt)
     const output = server
