@@ -222,7 +222,40 @@ describe("slow and oversized requests", () => {
     for (let i = 0; i < 100 && !oversized.received().includes("\r\n\r\n"); i++) await sleep(100)
     expect(oversized.received()).toMatch(/^HTTP\/1\.1 413 /)
     oversized.socket.destroy()
-    console.info("F3: 1 stalled body cut off by the request timeout, 1 oversized body refused before reading")
+
+    // Without a Content-Length the size is only known while reading: a chunked body is cut off at the limit.
+    const title = `{"title":"${"y".repeat(1024 * 1024 + 16)}"}`
+    const chunked = rawRequest(
+      server.base,
+      `POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(title).toString(16)}\r\n${title}\r\n0\r\n\r\n`
+    )
+    for (let i = 0; i < 100 && !chunked.received().includes("\r\n\r\n"); i++) await sleep(100)
+    expect(chunked.received()).toMatch(/^HTTP\/1\.1 413 /)
+    chunked.socket.destroy()
+    // A body delimited by its Content-Length is read as declared, and one in chunks within the limit too.
+    const small = JSON.stringify({ title: "Delimited" })
+    const delimited = await fetch(`${server.base}/api/v1/tasks`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: small
+    })
+    expect(delimited.status).toBe(201)
+    const inChunks = rawRequest(
+      server.base,
+      `POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{"tit\r\n${(Buffer.byteLength(small) - 5).toString(16)}\r\n${small.slice(5).replace("Delimited", "Chunked!!")}\r\n0\r\n\r\n`
+    )
+    await Promise.race([inChunks.closed, sleep(20_000)])
+    expect(inChunks.received()).toMatch(/^HTTP\/1\.1 201 /)
+    const listed = await fetch(`${server.base}/api/v1/tasks`, {
+      headers: { authorization: `Bearer ${server.token}` }
+    })
+    const titles = ((await listed.json()) as { items: Array<{ title: string }> }).items.map(
+      (task) => task.title
+    )
+    expect(titles.sort()).toEqual(["Chunked!!", "Delimited"])
+    console.info(
+      "F3: 1 stalled body cut off by the request timeout, 2 oversized bodies (declared, chunked) refused before reading"
+    )
     server.child.kill("SIGTERM")
     expect(await exited(server.child)).toBe(0)
   }, 90_000)
