@@ -15,9 +15,17 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const conversationColumns = sql.literal(CONVERSATION_COLUMNS)
   const messageColumns = sql.literal(MESSAGE_COLUMNS)
-  const decodeConversation = (row: unknown) => Effect.orDie(Schema.decodeUnknownEffect(Conversation)(row))
-  const decodeMessage = (row: unknown) => Effect.orDie(Schema.decodeUnknownEffect(Message)(row))
-  const decodeMessages = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows, decodeMessage)
+  // Decoders are built once, and a page of rows is decoded in one synchronous pass: a chat
+  // turn reads a conversation's recent history on every request.
+  const conversationDecoder = Schema.decodeUnknownExit(Conversation)
+  const conversationsDecoder = Schema.decodeUnknownExit(Schema.Array(Conversation))
+  const messageDecoder = Schema.decodeUnknownExit(Message)
+  const messagesDecoder = Schema.decodeUnknownExit(Schema.Array(Message))
+  // A row that fails the core schema is a bug, not bad input.
+  const decodeConversation = (row: unknown) => Effect.orDie(conversationDecoder(row))
+  const decodeConversations = (rows: ReadonlyArray<unknown>) => Effect.orDie(conversationsDecoder(rows))
+  const decodeMessage = (row: unknown) => Effect.orDie(messageDecoder(row))
+  const decodeMessages = (rows: ReadonlyArray<unknown>) => Effect.orDie(messagesDecoder(rows))
 
   return ConversationRepository.of({
     create: (owner, title) =>
@@ -45,7 +53,7 @@ export const make = Effect.gen(function* () {
         WHERE user_id = ${owner} AND ${after}
         ORDER BY conversations.updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
         Effect.flatMap((rows) =>
-          Effect.map(Effect.forEach(rows.slice(0, options.limit), decodeConversation), (items) => {
+          Effect.map(decodeConversations(rows.slice(0, options.limit)), (items) => {
             // The extra row only tells whether another page exists.
             const last = rows.length > options.limit ? items[options.limit - 1] : undefined
             return {
