@@ -177,7 +177,9 @@ const make = (options: ChatOptions) =>
     /**
      * Everything before the agent runs. The history is read before the user message is
      * stored, so it never contains the message itself, nor a concurrent turn's message
-     * stored after it.
+     * stored after it. An unknown or foreign conversation needs no lookup of its own: its
+     * history reads as empty, and storing the message finds no conversation and writes
+     * nothing, which is where `ConversationNotFound` comes from.
      */
     const prepare = Effect.fn("ChatService.prepare")(function* (params: ChatTurnParams) {
       const input = yield* decodeTurn(params)
@@ -187,7 +189,7 @@ const make = (options: ChatOptions) =>
       if (input.conversation_id === undefined || input.conversation_id === null) {
         conversationId = (yield* repo.create(user.id, titleFrom(input.message))).id
       } else {
-        conversationId = (yield* ownedConversation(user.id, input.conversation_id)).id
+        conversationId = input.conversation_id
         history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
       }
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })

@@ -46,7 +46,7 @@ export class ConversationRepository extends Context.Service<
       id: ConversationId,
       message: NewMessage
     ) => Effect.Effect<Option.Option<Message>, RepositoryError>
-    /** The last `limit` messages, oldest first. */
+    /** The last `limit` messages, oldest first; empty for a conversation that is not the owner's. */
     readonly recent: (
       owner: UserId,
       id: ConversationId,
