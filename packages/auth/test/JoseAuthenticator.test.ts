@@ -578,7 +578,7 @@ describe("JoseAuthenticator remembering verified tokens", () => {
       return { auth, fetches: () => fetches }
     })
 
-  it.effect("A27: a verified token is checked once, then remembered; another token is checked anew", () =>
+  it.effect("A31: a verified token is checked once, then remembered; another token is checked anew", () =>
     Effect.gen(function* () {
       const key = yield* signingKey("EdDSA")
       const { auth, fetches } = yield* uncachedKeySet(key)
@@ -595,7 +595,7 @@ describe("JoseAuthenticator remembering verified tokens", () => {
     })
   )
 
-  it.effect("A28: with remembering off, every request checks the signature", () =>
+  it.effect("A32: with remembering off, every request checks the signature", () =>
     Effect.gen(function* () {
       const key = yield* signingKey("EdDSA")
       const { auth, fetches } = yield* uncachedKeySet(key, 0)
@@ -605,7 +605,7 @@ describe("JoseAuthenticator remembering verified tokens", () => {
     })
   )
 
-  it.live("A29: a remembered token is refused once it expires", () =>
+  it.live("A33: a remembered token is refused once it expires", () =>
     Effect.gen(function* () {
       const auth = yield* JoseAuthenticator.make({ secret: SECRET, clockToleranceSeconds: 0 })
       const token = yield* sign({ sub: USER, exp: nowSeconds() + 1 }, secretBytes(SECRET), { alg: "HS256" })
@@ -615,7 +615,7 @@ describe("JoseAuthenticator remembering verified tokens", () => {
     })
   )
 
-  it.effect("A30: a negative remembering time is refused at construction", () =>
+  it.effect("A34: a negative remembering time is refused at construction", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(JoseAuthenticator.make({ secret: SECRET, rememberVerifiedMs: -1 }))
       expect(error).toBeInstanceOf(AuthConfigError)
