@@ -16,6 +16,7 @@ import {
 } from "@modelcontextprotocol/server"
 import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
 import { Effect, Exit, Schema } from "effect"
+import type { ServerRequest } from "srvx"
 import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
 
@@ -127,15 +128,22 @@ export const make = (
       } catch (error) {
         return bearerAuthChallengeResponse(error, { resourceMetadataUrl })
       }
-      const declared = Number(request.headers.get("content-length") ?? "0")
+      const header = request.headers.get("content-length")
+      const declared = Number(header ?? "0")
       if (declared > limit)
         return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+      // Node's HTTP parser reads exactly the declared length, so such a body within the limit
+      // is read directly; otherwise srvx stops reading once the limit is passed, so an
+      // oversized body is never buffered whole. (Asking for `request.body` builds a web stream.)
+      const delimited =
+        header !== null &&
+        Number.isSafeInteger(declared) &&
+        (request as ServerRequest).runtime?.node !== undefined
       let parsedBody: unknown
-      if (request.method === "POST" && request.body !== null) {
+      if (request.method === "POST" && (delimited ? declared > 0 : request.body !== null)) {
         let text: string
         try {
-          // srvx stops reading once the limit is passed, so an oversized body is never buffered whole.
-          text = await limitRequestBody(request, limit).text()
+          text = await (delimited ? request.text() : limitRequestBody(request, limit).text())
         } catch (error) {
           if (error instanceof BodyTooLargeError) {
             return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
