@@ -9,7 +9,10 @@ const root = fileURLToPath(new URL(".", import.meta.url))
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@taskport\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` }]
+    alias: [
+      { find: /^@taskport\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      { find: /^@taskport\/([a-z-]+)\/([A-Za-z]+)$/, replacement: `${root}packages/$1/src/$2.ts` }
+    ]
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "examples/*/test/**/*.test.ts"],

@@ -10,8 +10,6 @@ import {
   CreateTaskParams,
   CurrentUser,
   ListTasksParams,
-  PriorityRank,
-  parseDue,
   type SortOrder,
   type Task,
   TaskId,
@@ -21,7 +19,8 @@ import {
   UpdateTaskParams,
   UserId
 } from "@taskport/core"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
+import { referenceOrder } from "../../../test/support/ReferenceOrder.ts"
 import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
@@ -72,33 +71,6 @@ const DEFAULT_ORDER: Record<TaskSort, SortOrder> = {
   priority: "desc",
   due: "asc",
   title: "asc"
-}
-
-/** The order a listing must have: by sort key, then id, both in the listing's direction. */
-const referenceOrder = (tasks: ReadonlyArray<Task>, sort: TaskSort, order: SortOrder): Array<number> => {
-  const key = (task: Task): string | number => {
-    switch (sort) {
-      case "created_at":
-        return task.created_at
-      case "updated_at":
-        return task.updated_at
-      case "due":
-        return task.due === null
-          ? Number.POSITIVE_INFINITY
-          : Option.getOrThrow(parseDue(task.due)).epochMillis
-      case "priority":
-        return PriorityRank[task.priority]
-      case "title":
-        return task.title.toLowerCase()
-    }
-  }
-  const sign = order === "asc" ? 1 : -1
-  return [...tasks]
-    .sort((a, b) => {
-      const [ka, kb] = [key(a), key(b)]
-      return sign * (ka < kb ? -1 : ka > kb ? 1 : a.id - b.id)
-    })
-    .map((task) => task.id)
 }
 
 /** Every task of a listing, following next_cursor; `between` runs before each further page. */

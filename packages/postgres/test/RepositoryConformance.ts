@@ -15,7 +15,6 @@ import {
   type KeysetPosition,
   type NewMessage,
   type NewTask,
-  PriorityRank,
   parseDue,
   type SortOrder,
   type StoredDue,
@@ -30,6 +29,7 @@ import {
 import type { PgDatabase } from "@taskport/postgres"
 import { Effect, type Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { referenceOrder } from "../../../test/support/ReferenceOrder.ts"
 
 const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 
@@ -60,34 +60,6 @@ const MISSING_CONVERSATION = ConversationId.make("00000000-0000-4000-8000-000000
 
 const SORTS: ReadonlyArray<TaskSort> = ["created_at", "updated_at", "due", "priority", "title"]
 const ORDERS: ReadonlyArray<SortOrder> = ["asc", "desc"]
-
-/** The order a listing must have: by sort key, then id, both in the listing's direction. */
-const referenceOrder = (tasks: ReadonlyArray<Task>, sort: TaskSort, order: SortOrder): Array<number> => {
-  const key = (task: Task): string | number => {
-    switch (sort) {
-      case "created_at":
-        return task.created_at
-      case "updated_at":
-        return task.updated_at
-      case "due":
-        // A task without a due date sorts as if due at the end of time.
-        return task.due === null
-          ? Number.POSITIVE_INFINITY
-          : Option.getOrThrow(parseDue(task.due)).epochMillis
-      case "priority":
-        return PriorityRank[task.priority]
-      case "title":
-        return task.title.toLowerCase()
-    }
-  }
-  const sign = order === "asc" ? 1 : -1
-  return [...tasks]
-    .sort((a, b) => {
-      const [ka, kb] = [key(a), key(b)]
-      return sign * (ka < kb ? -1 : ka > kb ? 1 : a.id - b.id)
-    })
-    .map((task) => task.id)
-}
 
 const message = (content: string, role: NewMessage["role"] = "user"): NewMessage => ({
   role,

@@ -1,0 +1,49 @@
+/**
+ * The tool specifications the MCP server registers: their output schemas skip only what the
+ * tools encoded themselves, and validate anything else in full.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { TodoMcpServer } from "@taskport/mcp"
+
+const spec = (name: string) => {
+  const found = TodoMcpServer.toolSpecs.find((candidate) => candidate.name === name)
+  if (found === undefined) throw new Error(`no spec for ${name}`)
+  return found
+}
+
+const task = {
+  id: 7,
+  title: "Buy milk",
+  description: null,
+  priority: "medium",
+  completed: false,
+  completed_at: null,
+  due: null,
+  tags: [],
+  version: 1,
+  created_at: "2026-11-30T08:00:00.000Z",
+  updated_at: "2026-11-30T08:00:00.000Z"
+}
+
+describe("TodoMcpServer tool specifications", () => {
+  it("M14: an output schema validates in full any result the tools did not encode themselves", async () => {
+    const output = spec("todo_read").output["~standard"]
+    expect((await output.validate(task)).issues).toBeUndefined()
+    for (const broken of [
+      { ...task, id: "7" },
+      { ...task, title: "" },
+      { ...task, priority: "urgent" },
+      { ...task, tags: ["x".repeat(33)] },
+      { ...task, due: "tomorrow" },
+      { items: [] }
+    ]) {
+      const result = await output.validate(broken)
+      expect(result.issues?.length ?? 0).toBeGreaterThan(0)
+    }
+    const page = spec("todo_list").output["~standard"]
+    expect((await page.validate({ items: [task], next_cursor: null })).issues).toBeUndefined()
+    expect(
+      (await page.validate({ items: [{ ...task, version: 0 }], next_cursor: null })).issues?.length
+    ).toBe(1)
+  })
+})
