@@ -11,25 +11,17 @@ import {
   createMcpHandler,
   OAuthError,
   OAuthErrorCode,
-  type OAuthProtectedResourceMetadata,
   verifyBearerToken
 } from "@modelcontextprotocol/server"
 import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
 import { Effect, Exit, Schema } from "effect"
 import type { ServerRequest } from "srvx"
 import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
+import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
+import * as ProtectedResource from "./ProtectedResource.ts"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
 
-export interface McpHttpOptions extends McpOptions {
-  /**
-   * The public URL clients use for the endpoint, e.g. `https://tasks.example.com/mcp`.
-   * Without it, each request's own URL is used, with `path` as the endpoint's path.
-   */
-  readonly resourceUrl?: URL | undefined
-  /** The endpoint's path when `resourceUrl` is not given (default `/mcp`). */
-  readonly path?: string | undefined
-  /** Where users sign in (Better Auth's base URL), advertised to OAuth-capable clients. */
-  readonly authorizationServers?: ReadonlyArray<string> | undefined
+export interface McpHttpOptions extends McpOptions, ProtectedResourceOptions {
   /** Browser origins allowed to call the endpoint; requests without an Origin are not browsers. */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
   /** Largest accepted request body in bytes (default 1 MiB). */
@@ -78,9 +70,7 @@ export const make = (
     const factory = yield* makeFactory(options)
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
     const allowedOrigins = new Set(options.allowedOrigins ?? [])
-    const resourcePath = (options.resourceUrl?.pathname ?? options.path ?? "/mcp").replace(/\/$/, "")
-    const metadataPath = `/.well-known/oauth-protected-resource${resourcePath === "" ? "" : resourcePath}`
-    const resourceOf = (request: Request) => options.resourceUrl ?? new URL(resourcePath, request.url)
+    const resource = ProtectedResource.make(options)
 
     const handler = createMcpHandler(
       (context) => {
@@ -114,7 +104,7 @@ export const make = (
     }
 
     const fetch = async (request: Request): Promise<Response> => {
-      const resourceMetadataUrl = new URL(metadataPath, resourceOf(request)).href
+      const resourceMetadataUrl = resource.metadataUrl(request)
       const origin = request.headers.get("origin")
       if (origin !== null && !allowedOrigins.has(origin) && origin !== new URL(request.url).origin) {
         return jsonError(403, "forbidden", "This origin may not call the MCP endpoint")
@@ -166,19 +156,10 @@ export const make = (
       return handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
     }
 
-    const metadata = (request: Request) => {
-      const document: OAuthProtectedResourceMetadata = {
-        resource: resourceOf(request).href,
-        ...(options.authorizationServers === undefined || options.authorizationServers.length === 0
-          ? {}
-          : { authorization_servers: [...options.authorizationServers] }),
-        bearer_methods_supported: ["header"],
-        resource_name: "Taskport"
-      }
-      return new Response(JSON.stringify(document), {
-        headers: { "content-type": "application/json", "cache-control": "public, max-age=3600" }
-      })
+    return {
+      fetch,
+      metadata: resource.metadata,
+      metadataPath: resource.metadataPath,
+      close: () => handler.close()
     }
-
-    return { fetch, metadata, metadataPath, close: () => handler.close() }
   })

@@ -146,10 +146,10 @@ const makeConnection = (db: PGlite): SqlConnection.Connection => {
 
 /**
  * PGlite's default buffer cache (128MB) lives in the WebAssembly heap and stays resident: with
- * it, the embedded server held over 500 MB. A single user's tasks fit many times in 16MB, and
+ * it, the embedded server held over 500 MB. A single user's tasks fit many times in 8MB, and
  * pages that fall out of it are still in the operating system's file cache.
  */
-const SHARED_BUFFERS = "16MB"
+const SHARED_BUFFERS = "8MB"
 
 export interface PgliteOptions {
   /**

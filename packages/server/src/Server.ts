@@ -15,10 +15,12 @@ import {
   Authenticator,
   ChatService,
   TodoService,
+  type TodoToolHandlers,
   TodoToolsLayer,
   UserId
 } from "@taskport/core"
-import { McpHttp, McpStdio } from "@taskport/mcp"
+import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
+import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
 import { migrate, PgDatabase, PgliteClient } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
 import { Cause, Data, Effect, Layer, Option, Redacted } from "effect"
@@ -154,18 +156,30 @@ export const appLayer = (config: ServerConfig, announce: Announce = stderrAnnoun
   )
 }
 
-/** Mounts the MCP endpoint and its protected-resource metadata on the app. */
+/**
+ * Mounts the MCP endpoint and its protected-resource metadata on the app. The MCP SDK (and
+ * zod) is loaded with the first MCP request rather than at start: a server used only over
+ * REST never pays for it, some 10 MB and a twentieth of a second. Discovery needs no SDK.
+ */
 export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.LogEntry) => void) =>
   Effect.gen(function* () {
-    const mcp = yield* McpHttp.make({
+    const options = {
       resourceUrl: Option.getOrUndefined(Option.map(config.publicUrl, (base) => new URL("/mcp", base))),
       authorizationServers: Option.toArray(
         Option.map(config.betterAuthUrl, (url) => url.href.replace(/\/$/, ""))
       ),
       allowedOrigins: config.corsOrigins,
       readOnly: config.mcpReadOnly,
-      onDefect: (cause) => log({ level: "error", msg: "unexpected MCP failure", cause: Cause.pretty(cause) })
-    })
+      onDefect: (cause: Cause.Cause<unknown>) =>
+        log({ level: "error", msg: "unexpected MCP failure", cause: Cause.pretty(cause) })
+    }
+    const resource = ProtectedResource.make(options)
+    const services = yield* Effect.context<Authenticator | TodoToolHandlers>()
+    let endpoint: Promise<McpHttpHandler> | undefined
+    const mcp = () =>
+      (endpoint ??= import("@taskport/mcp/McpHttp").then((McpHttp) =>
+        Effect.runPromise(McpHttp.make(options).pipe(Effect.provideContext(services)))
+      ))
     const timed =
       (route: string, serve: (request: Request) => Promise<Response> | Response) =>
       async (event: H3Event) => {
@@ -181,13 +195,20 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
         })
         return response
       }
-    app.all("/mcp", timed("/mcp", mcp.fetch))
-    app.get(mcp.metadataPath, timed(mcp.metadataPath, mcp.metadata))
+    app.all(
+      "/mcp",
+      timed("/mcp", async (request) => (await mcp()).fetch(request))
+    )
+    app.get(resource.metadataPath, timed(resource.metadataPath, resource.metadata))
     app.get(
       "/.well-known/oauth-protected-resource",
-      timed("/.well-known/oauth-protected-resource", mcp.metadata)
+      timed("/.well-known/oauth-protected-resource", resource.metadata)
     )
-    yield* Effect.addFinalizer(() => Effect.promise(() => mcp.close()))
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        if (endpoint !== undefined) await (await endpoint).close()
+      })
+    )
   })
 
 const SHUTDOWN_GRACE = "10 seconds"
@@ -322,6 +343,7 @@ export const serveStdio = (
         )
       }
     })
+    const McpStdio = yield* Effect.promise(() => import("@taskport/mcp/McpStdio"))
     const handle = yield* McpStdio.serve(user, {
       readOnly: config.mcpReadOnly,
       onDefect: (cause) =>

@@ -1,0 +1,50 @@
+/**
+ * The MCP endpoint as an OAuth protected resource (RFC 9728): the URL of its metadata, which
+ * a 401 challenge points to, and the metadata document naming where users sign in. It needs
+ * nothing of the MCP SDK at run time, so a server can answer discovery without loading it.
+ */
+import type { OAuthProtectedResourceMetadata } from "@modelcontextprotocol/server"
+
+export interface ProtectedResourceOptions {
+  /**
+   * The public URL clients use for the endpoint, e.g. `https://tasks.example.com/mcp`.
+   * Without it, each request's own URL is used, with `path` as the endpoint's path.
+   */
+  readonly resourceUrl?: URL | undefined
+  /** The endpoint's path when `resourceUrl` is not given (default `/mcp`). */
+  readonly path?: string | undefined
+  /** Where users sign in (Better Auth's base URL), advertised to OAuth-capable clients. */
+  readonly authorizationServers?: ReadonlyArray<string> | undefined
+}
+
+export interface ProtectedResource {
+  /** The path the metadata is served at for this endpoint. */
+  readonly metadataPath: string
+  /** The metadata's absolute URL, as a challenge names it, for a request to the endpoint. */
+  readonly metadataUrl: (request: Request) => string
+  /** Serves `/.well-known/oauth-protected-resource[/<path>]`. */
+  readonly metadata: (request: Request) => Response
+}
+
+export const make = (options: ProtectedResourceOptions): ProtectedResource => {
+  const resourcePath = (options.resourceUrl?.pathname ?? options.path ?? "/mcp").replace(/\/$/, "")
+  const metadataPath = `/.well-known/oauth-protected-resource${resourcePath}`
+  const resourceOf = (request: Request) => options.resourceUrl ?? new URL(resourcePath, request.url)
+  return {
+    metadataPath,
+    metadataUrl: (request) => new URL(metadataPath, resourceOf(request)).href,
+    metadata: (request) => {
+      const document: OAuthProtectedResourceMetadata = {
+        resource: resourceOf(request).href,
+        ...(options.authorizationServers === undefined || options.authorizationServers.length === 0
+          ? {}
+          : { authorization_servers: [...options.authorizationServers] }),
+        bearer_methods_supported: ["header"],
+        resource_name: "Taskport"
+      }
+      return new Response(JSON.stringify(document), {
+        headers: { "content-type": "application/json", "cache-control": "public, max-age=3600" }
+      })
+    }
+  }
+}
