@@ -12,7 +12,7 @@ import { Context, Effect, Layer } from "effect"
 import type { H3 } from "h3"
 import { makeApp, send, servicesLayer, tokenFor } from "./support/RestHarness.ts"
 import * as ScriptedModel from "./support/ScriptedModel.ts"
-import { lastToolResult } from "./support/ScriptedModel.ts"
+import { lastToolResult, strictArguments } from "./support/ScriptedModel.ts"
 import { testDatabases } from "./support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
@@ -33,19 +33,7 @@ const runnerLayer = Layer.effect(
   })
 )
 
-const listArgs = (extra: Json = {}) => ({
-  status: null,
-  priority: null,
-  tag: null,
-  due_before: null,
-  due_after: null,
-  query: null,
-  sort: null,
-  order: null,
-  cursor: null,
-  limit: null,
-  ...extra
-})
+const listArgs = (extra: Json = {}) => strictArguments("todo_list", extra)
 
 const chat = (app: H3, token: string, message: string, conversationId?: string) =>
   send(app, "POST", "/api/v1/chat", {

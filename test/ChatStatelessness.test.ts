@@ -17,7 +17,7 @@ import type { H3 } from "h3"
 import type { DatabaseLayer } from "./support/ChatHarness.ts"
 import { makeApp, send, servicesLayer, tokenFor } from "./support/RestHarness.ts"
 import * as ScriptedModel from "./support/ScriptedModel.ts"
-import { chatMessages, type RecordedRequest } from "./support/ScriptedModel.ts"
+import { chatMessages, type RecordedRequest, strictArguments } from "./support/ScriptedModel.ts"
 import { postgresLayer } from "./support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
@@ -97,7 +97,7 @@ const startFirst = (database: SharedDatabase, runner: Layer.Layer<AgentRunner>) 
 const modelRunner = (model: ScriptedModel.ScriptedModel) =>
   OpenAiAgentRunner.layer({ apiKey: "test-key", baseURL: model.baseURL, maxRetries: 0 })
 
-const createArgs = (title: string) => ({ title, description: null, priority: null, due: null, tags: null })
+const createArgs = (title: string) => strictArguments("todo_create", { title })
 
 const chat = (instance: Instance, token: string, message: string, conversationId?: string) =>
   Effect.map(
@@ -156,18 +156,7 @@ for (const { name, shared } of databases()) {
               toolCalls: [
                 {
                   name: "todo_list",
-                  arguments: {
-                    status: null,
-                    priority: null,
-                    tag: null,
-                    due_before: null,
-                    due_after: null,
-                    query: null,
-                    sort: null,
-                    order: null,
-                    cursor: null,
-                    limit: null
-                  }
+                  arguments: strictArguments("todo_list")
                 }
               ]
             },

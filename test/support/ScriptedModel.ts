@@ -7,6 +7,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import { todoToolDefinitions } from "@taskport/core"
 import { Effect } from "effect"
 
 export interface ScriptedCall {
@@ -301,4 +302,19 @@ export const lastToolResult = (request: RecordedRequest): unknown => {
   if (last === undefined) return undefined
   const match = /^<tool_result[^>]*>\n([\s\S]*)\n<\/tool_result>$/.exec(last)
   return match ? JSON.parse(match[1]!) : undefined
+}
+
+/**
+ * The arguments a model writes for a todo tool in OpenAI's strict mode: every key the tool's
+ * strict schema declares, null unless given. Derived from the tool definitions, so a script
+ * stays in step with them.
+ */
+export const strictArguments = (
+  tool: string,
+  given: Record<string, unknown> = {}
+): Record<string, unknown> => {
+  const definition = todoToolDefinitions.find((candidate) => candidate.name === tool)
+  const properties = definition?.strict?.schema.properties
+  if (typeof properties !== "object" || properties === null) throw new Error(`${tool} has no strict schema`)
+  return { ...Object.fromEntries(Object.keys(properties).map((key) => [key, null])), ...given }
 }

@@ -28,7 +28,12 @@ import {
   newUser
 } from "../../../test/support/ChatHarness.ts"
 import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
-import { chatMessages, lastToolResult, type RecordedRequest } from "../../../test/support/ScriptedModel.ts"
+import {
+  chatMessages,
+  lastToolResult,
+  type RecordedRequest,
+  strictArguments
+} from "../../../test/support/ScriptedModel.ts"
 
 class Model extends Context.Service<Model, ScriptedModel.ScriptedModel>()("test/ScriptedModel") {}
 
@@ -67,28 +72,8 @@ const chatStream = (runner: AgentRunnerShape, user: UserId, params: ChatTurnPara
     )
   )
 
-/** The strict arguments a model writes for todo_create: every key present, null for absent. */
-const createArgs = (title: string, extra: Json = {}) => ({
-  title,
-  description: null,
-  priority: null,
-  due: null,
-  tags: null,
-  ...extra
-})
-const listArgs = (extra: Json = {}) => ({
-  status: null,
-  priority: null,
-  tag: null,
-  due_before: null,
-  due_after: null,
-  query: null,
-  sort: null,
-  order: null,
-  cursor: null,
-  limit: null,
-  ...extra
-})
+const createArgs = (title: string, extra: Json = {}) => strictArguments("todo_create", { title, ...extra })
+const listArgs = (extra: Json = {}) => strictArguments("todo_list", extra)
 
 const lastMessage = (request: RecordedRequest) => chatMessages(request).at(-1) ?? {}
 
