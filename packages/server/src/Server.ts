@@ -76,8 +76,11 @@ const describeDatabase = (url: Redacted.Redacted): string => {
  *   requests per second, which stay far above what one user sends.
  * Both must be set before PGlite compiles its module. A server on Postgres keeps V8's defaults.
  */
-export const tuneForEmbedded = () =>
-  V8.setFlagsFromString("--liftoff-only --no-wasm-tier-up --no-wasm-dynamic-tiering --memory-saver-mode")
+export const tuneForEmbedded = () => {
+  V8.setFlagsFromString("--liftoff-only --no-wasm-tier-up --no-wasm-dynamic-tiering")
+  // Memory saver mode came with V8 13 (Node 24); older V8s print an error for the unknown flag.
+  if (Number(process.versions.v8.split(".")[0]) >= 13) V8.setFlagsFromString("--memory-saver-mode")
+}
 
 /** The database layer for the configuration, announcing which one is used. */
 export const databaseLayer = (config: ServerConfig, announce: Announce = stderrAnnounce) =>
