@@ -515,7 +515,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           response = exit.value
         } else {
           const failure = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(failure)) {
+          if (Option.isSome(failure) && failure.value.status === 500) {
+            // A known failure on our side (the database refused a statement): like a defect, the
+            // client gets the request id to quote, and the operator the log line to find.
+            log({ level: "error", msg: failure.value.message, request_id: requestId, route })
+            response = json(
+              { error: { code: failure.value.code, message: failure.value.message, request_id: requestId } },
+              500
+            )
+          } else if (Option.isSome(failure)) {
             response = failureResponse(failure.value)
           } else {
             log({

@@ -438,6 +438,30 @@ describe("REST failure mapping", () => {
     )
   })
 
+  layer(servicesLayer(PgDatabase.layerPglite()), { timeout: 120_000 })((it) => {
+    it.effect(
+      "R34: a statement the database refuses answers 500 with a request id, no SQL, and is logged",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const logged: Array<Record<string, unknown>> = []
+          const app = yield* RestApp.make({ log: (entry) => logged.push(entry) })
+          const token = yield* tokenFor(newUser())
+          // A real refusal, not a retryable outage: the table the statement names is gone.
+          yield* sql`DROP TABLE tasks`
+          const reply = yield* send(app, "GET", "/api/v1/tasks", { token })
+          expect(reply.status).toBe(500)
+          const error = asJson(asJson(reply.body).error)
+          expect(error.code).toBe("internal_error")
+          expect(error.request_id).toBe(reply.headers.get("x-request-id"))
+          expect(reply.text).not.toMatch(/select|from tasks|relation|does not exist/i)
+          expect(
+            logged.some((entry) => entry.level === "error" && entry.request_id === error.request_id)
+          ).toBe(true)
+        })
+    )
+  })
+
   // The pool connects lazily, so the app starts and each request meets the outage.
   const unreachable = PgDatabase.layer({
     url: Redacted.make("postgres://postgres@127.0.0.1:1/none"),
