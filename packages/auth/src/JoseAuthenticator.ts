@@ -289,7 +289,7 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     }
 
     const keep = (key: string, user: UserId, expiresAtSeconds: unknown) => {
-      if (remember <= 0 || typeof expiresAtSeconds !== "number") return
+      if (typeof expiresAtSeconds !== "number") return
       const until = Math.min(expiresAtSeconds * 1000, Date.now() + remember)
       if (until <= Date.now()) return
       if (remembered.size >= REMEMBERED_MAX) {
@@ -302,8 +302,8 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     const authenticate = (authorization: string | null | undefined): Effect.Effect<UserId, Unauthenticated> =>
       Effect.gen(function* () {
         const token = yield* bearerToken(authorization)
-        const key = remember > 0 ? fingerprint(token) : ""
-        const known = remember > 0 ? recall(key) : undefined
+        const key = remember > 0 ? fingerprint(token) : undefined
+        const known = key === undefined ? undefined : recall(key)
         if (known !== undefined) return known
         const alg = yield* headerAlgorithm(token)
         const { payload } = yield* verify(token, verifierFor(alg))
@@ -311,7 +311,7 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
         if (Option.isNone(subject)) {
           return yield* unauthenticated("invalid", "the token's subject is not a valid user id")
         }
-        keep(key, subject.value, payload.exp)
+        if (key !== undefined) keep(key, subject.value, payload.exp)
         return subject.value
       })
 

@@ -144,12 +144,13 @@ const readJsonBody = (
   Effect.gen(function* () {
     const declared = request.headers.get("content-length")
     const length = declared === null ? undefined : Number(declared)
-    const delimited = framedByNode && length !== undefined && Number.isSafeInteger(length)
-    const hasBody = delimited
-      ? length > 0
-      : framedByNode && length === undefined
-        ? request.headers.has("transfer-encoding")
-        : request.body !== null && length !== 0
+    // Node refuses a malformed Content-Length before the app sees the request.
+    const delimited = framedByNode && length !== undefined
+    const hasBody = framedByNode
+      ? delimited
+        ? length > 0
+        : request.headers.has("transfer-encoding")
+      : request.body !== null && length !== 0
     if (length !== undefined && length > limit) {
       return yield* httpFailure(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
     }
@@ -515,26 +516,27 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           response = exit.value
         } else {
           const failure = Cause.findErrorOption(exit.cause)
-          if (Option.isSome(failure) && failure.value.status === 500) {
-            // A known failure on our side (the database refused a statement): like a defect, the
-            // client gets the request id to quote, and the operator the log line to find.
-            log({ level: "error", msg: failure.value.message, request_id: requestId, route })
-            response = json(
-              { error: { code: failure.value.code, message: failure.value.message, request_id: requestId } },
-              500
-            )
-          } else if (Option.isSome(failure)) {
+          if (Option.isSome(failure) && failure.value.status !== 500) {
             response = failureResponse(failure.value)
           } else {
+            // A failure on our side, a defect or a statement the database refused: the client
+            // gets only the request id to quote, the operator the log line it points to.
+            const known = Option.getOrUndefined(failure)
             log({
               level: "error",
-              msg: "unexpected failure",
+              msg: known?.message ?? "unexpected failure",
               request_id: requestId,
               route,
-              cause: Cause.pretty(exit.cause)
+              ...(known === undefined ? { cause: Cause.pretty(exit.cause) } : {})
             })
             response = json(
-              { error: { code: "internal_error", message: "Internal error", request_id: requestId } },
+              {
+                error: {
+                  code: "internal_error",
+                  message: known?.message ?? "Internal error",
+                  request_id: requestId
+                }
+              },
               500
             )
           }
