@@ -27,7 +27,7 @@ export const chatLayer = (
   runner: Layer.Layer<AgentRunner> = OfflineAgentRunner.layer,
   options: ChatOptions = {}
 ) => {
-  const todos = TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database))
+  const todos = TodoToolsLayer.pipe(Layer.provideMerge(database))
   return ChatService.layer(options).pipe(Layer.provideMerge(Layer.merge(todos, runner)))
 }
 

@@ -6,7 +6,7 @@
  * Run with `node src/main.ts` (Node 22.18+ runs TypeScript).
  */
 import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
-import { ChatService, CurrentUser, TodoService, TodoToolsLayer, UserId } from "@taskport/core"
+import { ChatService, CurrentUser, TodoToolsLayer, UserId } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
 import { Effect, Layer, Redacted, Stream } from "effect"
 
@@ -47,10 +47,7 @@ const program = Effect.gen(function* () {
   )
 })
 
-const todos = TodoToolsLayer.pipe(
-  Layer.provideMerge(TodoService.layer),
-  Layer.provideMerge(PgDatabase.layerPglite())
-)
+const todos = TodoToolsLayer.pipe(Layer.provideMerge(PgDatabase.layerPglite()))
 
 await Effect.runPromise(
   program.pipe(

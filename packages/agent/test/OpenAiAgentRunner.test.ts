@@ -107,8 +107,13 @@ describe("OpenAiAgentRunner against a scripted model", () => {
           expect(task).toMatchObject({ title: "Buy milk", priority: "high", description: null, due: null })
           expect(reply.agent_response).toBe(`Added task #${task!.id} "Buy milk".`)
           expect(reply.tool_calls.map((call) => [call.name, call.arguments, call.is_error])).toEqual([
-            ["todo_list", { status: "pending" }, false],
-            ["todo_create", { title: "Buy milk", priority: "high" }, false]
+            // Stored as the tool ran them: the schema's defaults filled in.
+            ["todo_list", { status: "pending", sort: "created_at", limit: 50 }, false],
+            [
+              "todo_create",
+              { title: "Buy milk", description: null, priority: "high", due: null, tags: [] },
+              false
+            ]
           ])
 
           const [first, second, third] = model.requests
@@ -162,8 +167,8 @@ describe("OpenAiAgentRunner against a scripted model", () => {
             function: { name: string; arguments: string }
           }>
           expect(calls.map((call) => [call.function.name, JSON.parse(call.function.arguments)])).toEqual([
-            ["todo_list", { status: "pending" }],
-            ["todo_create", { title: "Buy milk", priority: "high" }]
+            ["todo_list", { status: "pending", sort: "created_at", limit: 50 }],
+            ["todo_create", { title: "Buy milk", description: null, priority: "high", due: null, tags: [] }]
           ])
           expect(history.slice(3, 5).map((m) => m.tool_call_id)).toEqual(calls.map((call) => call.id))
           expect(String(history[4]!.content)).toContain('"title":"Buy milk"')
@@ -356,7 +361,7 @@ describe("OpenAiAgentRunner against a scripted model", () => {
         const reply = yield* chatTurn(runner, user, { message: "add renew passport" })
         expect(reply.agent_response).toBe("Added Renew passport.")
         expect(reply.tool_calls.map((call) => call.arguments)).toEqual([
-          { title: "Renew passport", tags: ["admin"] }
+          { title: "Renew passport", description: null, priority: "medium", due: null, tags: ["admin"] }
         ])
         const [first, second] = model.requests
         expect(first!.path).toBe("/v1/responses")

@@ -63,3 +63,35 @@ export class Unauthenticated extends Schema.TaggedError<Unauthenticated>()("Unau
     return this.description
   }
 }
+
+/** One problem with an input value, named by the dotted path of the field it concerns. */
+export const FieldIssue = Schema.Struct({ field: Schema.String, message: Schema.String })
+export type FieldIssue = typeof FieldIssue.Type
+
+/**
+ * The input of an operation did not match its schema. `issues` names every field at fault,
+ * so each surface can report them in its own shape without decoding the input again.
+ */
+export class InvalidParameters extends Schema.TaggedError<InvalidParameters>()("InvalidParameters", {
+  issues: Schema.Array(FieldIssue)
+}) {
+  override get message(): string {
+    return this.issues
+      .map((issue) => (issue.field === "" ? issue.message : `${issue.field}: ${issue.message}`))
+      .join("; ")
+  }
+}
+
+/** A listing cursor that no listing with these filters, sort and order handed out. */
+export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidCursor", {}) {
+  override get message(): string {
+    return "cursor: is not a next_cursor from a listing with the same sort and order"
+  }
+}
+
+/** A tool name that names no `todo_*` operation. */
+export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool", { name: Schema.String }) {
+  override get message(): string {
+    return `There is no tool named ${this.name}`
+  }
+}

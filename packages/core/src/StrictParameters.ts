@@ -3,9 +3,10 @@
  * fields nullable), derived with Effect's OpenAI codec from an Effect schema or, for tools
  * known only by their JSON Schema (an MCP server's), from that schema imported into Effect.
  */
-import { Effect, JsonSchema, Schema, SchemaIssue, SchemaRepresentation } from "effect"
+import { Effect, JsonSchema, Schema, SchemaRepresentation } from "effect"
 import { OpenAiStructuredOutput } from "effect/ai"
 import { InvalidToolArguments, type JsonSchemaObject, type StrictParameters } from "./AgentRunner.ts"
+import { describeSchemaError } from "./SchemaIssues.ts"
 
 /**
  * Optional fields that may also be null get `null` twice in the derived `anyOf` (once as a
@@ -30,20 +31,6 @@ const withoutDuplicateBranches = (schema: unknown): unknown => {
   }
   return out
 }
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** Every problem on one line, each naming its field, so a model (or a person) can correct the input. */
-export const describeSchemaError = (error: Schema.SchemaError): string =>
-  formatIssues(error.issue)
-    .issues.map((issue) => {
-      const path = (issue.path ?? [])
-        .map((segment) => String(typeof segment === "object" ? segment.key : segment))
-        .join(".")
-      const message = issue.message === "Missing key" ? "is required" : issue.message
-      return path === "" ? message : `${path}: ${message}`
-    })
-    .join("; ")
 
 /**
  * The strict variant of a parameter schema. Arguments written against it are decoded by the

@@ -189,43 +189,113 @@ export type Task = typeof Task.Type
 // --- operation parameters: slices of the fields above -------------------------------------
 // They carry no `identifier`: with one, the derived JSON Schema becomes a `$ref` root, and
 // MCP and OpenAI require a tool's parameter schema to be an object at the root.
+//
+// Every optional key also accepts null, meaning "not given": clients in OpenAI's strict mode
+// send every key and null for the ones they leave out. Defaults are applied here, while
+// decoding, so every caller (a surface or the library) stores and returns the same values.
 
-const clearable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
+const notNull = <A>(value: Option.Option<A | null>): Option.Option<A> =>
+  Option.filter(value, (a): a is A => a !== null)
 
-export const CreateTaskParams = Schema.Struct({
+/** An optional key; null counts as absent. */
+const omittable = <S extends Schema.Top>(schema: S) =>
+  Schema.optionalKey(Schema.NullOr(schema)).pipe(
+    Schema.decodeTo(
+      Schema.optionalKey(Schema.toType(schema)),
+      SchemaTransformation.transformOptional({ decode: notNull, encode: (value) => value })
+    )
+  )
+
+/** An optional key that decodes to `value` when absent or null. */
+const defaulted = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+  Schema.optionalKey(Schema.NullOr(schema)).pipe(
+    Schema.decodeTo(
+      Schema.toType(schema),
+      SchemaTransformation.transformOptional({
+        decode: (given) => Option.some(Option.getOrElse(notNull(given), () => value)),
+        encode: (kept) => kept
+      })
+    )
+  )
+
+/** Notes as a client sends them: an empty string means none, like null. */
+const Notes = Schema.NullOr(Description).pipe(
+  Schema.decodeTo(
+    Schema.NullOr(Schema.toType(Description)),
+    SchemaTransformation.transform({
+      decode: (notes: string | null) => (notes === "" ? null : notes),
+      encode: (notes: string | null) => notes
+    })
+  )
+)
+
+/** A clearable field on creation: absent, null (and for notes an empty string) mean none. */
+const noneByDefault = <S extends Schema.Top>(schema: S) =>
+  Schema.optionalKey(schema).pipe(
+    Schema.decodeTo(
+      Schema.toType(schema),
+      SchemaTransformation.transformOptional({
+        decode: (given) => Option.some(Option.getOrElse(given, () => null as S["Type"])),
+        encode: (kept) => kept
+      })
+    )
+  )
+
+const EditableFields = {
   title: Title,
-  description: clearable(Description),
-  priority: Schema.optionalKey(Priority),
-  due: clearable(Due),
-  tags: Schema.optionalKey(Tags)
-})
+  description: noneByDefault(Notes),
+  priority: defaulted(Priority, "medium"),
+  due: noneByDefault(Schema.NullOr(Due)),
+  tags: defaulted(Tags, [])
+}
+
+export const CreateTaskParams = Schema.Struct(EditableFields)
 export type CreateTaskParams = typeof CreateTaskParams.Type
+/** What a caller passes to create a task: only the title is required. */
+export type CreateTaskInput = typeof CreateTaskParams.Encoded
 
 export const TaskRef = Schema.Struct({ id: TaskId })
 export type TaskRef = typeof TaskRef.Type
+export type TaskRefInput = typeof TaskRef.Encoded
+
+const ExpectedVersion = omittable(
+  Version.annotate({ description: "If given, the change applies only while the task is at this version." })
+)
 
 export const UpdateTaskParams = Schema.Struct({
   id: TaskId,
-  title: Schema.optionalKey(Title),
-  description: clearable(
-    Description.annotate({ description: "New notes; null or an empty string clears them." })
+  title: omittable(Title),
+  description: Schema.optionalKey(
+    Notes.annotate({ description: "New notes; null or an empty string clears them." })
   ),
-  priority: Schema.optionalKey(Priority),
-  due: clearable(Due),
-  tags: Schema.optionalKey(Tags),
-  expected_version: Schema.optionalKey(
-    Version.annotate({ description: "If given, the update applies only while the task is at this version." })
-  )
+  priority: omittable(Priority),
+  due: Schema.optionalKey(Schema.NullOr(Due).annotate({ description: "New due; null clears it." })),
+  tags: omittable(Tags),
+  expected_version: ExpectedVersion
 })
 export type UpdateTaskParams = typeof UpdateTaskParams.Type
+export type UpdateTaskInput = typeof UpdateTaskParams.Encoded
+
+/**
+ * A whole replacement of a task's editable fields: the fields it leaves out take the same
+ * defaults as on creation. It decodes to parameters `todo_update` accepts as they are.
+ */
+export const ReplaceTaskParams = Schema.Struct({
+  id: TaskId,
+  ...EditableFields,
+  expected_version: ExpectedVersion
+})
+export type ReplaceTaskParams = typeof ReplaceTaskParams.Type
 
 export const CompleteTaskParams = Schema.Struct({
   id: TaskId,
-  completed: Schema.optionalKey(
-    Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." })
+  completed: defaulted(
+    Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." }),
+    true
   )
 })
 export type CompleteTaskParams = typeof CompleteTaskParams.Type
+export type CompleteTaskInput = typeof CompleteTaskParams.Encoded
 
 export const TaskStatus = Schema.Literals(["all", "pending", "completed"]).annotate({
   description: "Which tasks to include: all (the default), pending or completed."
@@ -254,29 +324,28 @@ export const PageLimit = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum
 export const DEFAULT_PAGE_LIMIT = 50
 
 export const ListTasksParams = Schema.Struct({
-  status: Schema.optionalKey(TaskStatus),
-  priority: Schema.optionalKey(Priority),
-  tag: Schema.optionalKey(Tag),
-  due_before: Schema.optionalKey(
-    Due.annotate({ description: "Only tasks due strictly before this moment." })
-  ),
-  due_after: Schema.optionalKey(Due.annotate({ description: "Only tasks due strictly after this moment." })),
-  query: Schema.optionalKey(
+  status: defaulted(TaskStatus, "all"),
+  priority: omittable(Priority),
+  tag: omittable(Tag),
+  due_before: omittable(Due.annotate({ description: "Only tasks due strictly before this moment." })),
+  due_after: omittable(Due.annotate({ description: "Only tasks due strictly after this moment." })),
+  query: omittable(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200), isStorableText).annotate({
       description: "Case-insensitive text to find in the title or description."
     })
   ),
-  sort: Schema.optionalKey(TaskSort),
-  order: Schema.optionalKey(SortOrder),
-  cursor: Schema.optionalKey(
+  sort: defaulted(TaskSort, "created_at"),
+  order: omittable(SortOrder),
+  cursor: omittable(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1000)).annotate({
       description:
         "The next_cursor of the previous page, to continue a listing with the same filters and sort."
     })
   ),
-  limit: Schema.optionalKey(PageLimit)
+  limit: defaulted(PageLimit, DEFAULT_PAGE_LIMIT)
 })
 export type ListTasksParams = typeof ListTasksParams.Type
+export type ListTasksInput = typeof ListTasksParams.Encoded
 
 export const TaskPage = Schema.Struct({
   items: Schema.Array(Task),

@@ -1,24 +1,36 @@
 /**
- * The todo use cases, each scoped to the `CurrentUser`. Parameters arrive already decoded
- * (by the toolkit or an adapter); this module applies defaults, resolves due moments and
- * pagination cursors, and turns repository outcomes into the typed errors of the core.
+ * The todo use cases, each scoped to the `CurrentUser`. Each decodes its own input with the
+ * operation's schema (trimming, limits and defaults included), so the library path and every
+ * surface store, return and list the same values; it then resolves due moments and
+ * pagination cursors and turns repository outcomes into the typed errors of the core.
  */
-import { Context, Effect, Layer, Option, Schema, SchemaIssue } from "effect"
+import { Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { CurrentUser } from "./CurrentUser.ts"
-import { type RepositoryError, TaskNotFound, VersionConflict } from "./Errors.ts"
 import {
-  type CompleteTaskParams,
-  type CreateTaskParams,
-  DEFAULT_PAGE_LIMIT,
+  InvalidCursor,
+  type InvalidParameters,
+  type RepositoryError,
+  TaskNotFound,
+  VersionConflict
+} from "./Errors.ts"
+import { invalidParameters } from "./SchemaIssues.ts"
+import {
+  type CompleteTaskInput,
+  CompleteTaskParams,
+  type CreateTaskInput,
+  CreateTaskParams,
   defaultOrder,
-  type ListTasksParams,
+  type ListTasksInput,
+  ListTasksParams,
   parseDue,
   SortOrder,
   type Task,
-  type TaskId,
   type TaskPage,
+  TaskRef,
+  type TaskRefInput,
   TaskSort,
-  type UpdateTaskParams
+  type UpdateTaskInput,
+  UpdateTaskParams
 } from "./Task.ts"
 import {
   type KeysetPosition,
@@ -40,8 +52,25 @@ const Cursor = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonSt
 const encodeCursor = Schema.encodeSync(Cursor)
 const decodeCursor = Schema.decodeUnknownOption(Cursor)
 
-const invalidField = (field: string, message: string, input: unknown) =>
-  new Schema.SchemaError(new SchemaIssue.Pointer([field], new SchemaIssue.InvalidValue({ message }, input)))
+/**
+ * A decoder built once per operation. Unknown keys are refused: a misspelt field silently
+ * ignored would look like success to the caller.
+ */
+const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: "error" })
+  return (input: unknown): Effect.Effect<S["Type"], InvalidParameters> => {
+    const exit = decode(input)
+    return Exit.isSuccess(exit)
+      ? Effect.succeed(exit.value)
+      : Effect.fail(invalidParameters(Option.getOrThrow(Exit.findErrorOption(exit))))
+  }
+}
+
+const decodeCreate = decoder(CreateTaskParams)
+const decodeRef = decoder(TaskRef)
+const decodeUpdate = decoder(UpdateTaskParams)
+const decodeComplete = decoder(CompleteTaskParams)
+const decodeList = decoder(ListTasksParams)
 
 /** Due values reaching the service were validated by the schema; this only re-derives the instant. */
 const toStoredDue = (due: string | null): StoredDue | null =>
@@ -49,22 +78,32 @@ const toStoredDue = (due: string | null): StoredDue | null =>
 
 const dueInstant = (due: string): number => Option.getOrThrow(parseDue(due)).epochMillis
 
-export type TodoError = TaskNotFound | VersionConflict | RepositoryError
+export type TodoError = InvalidParameters | TaskNotFound | VersionConflict | RepositoryError
 
+/**
+ * The use cases take their input as a caller writes it (the schemas' encoded form): a plain
+ * object, decoded and checked here.
+ */
 export interface TodoServiceShape {
-  readonly create: (params: CreateTaskParams) => Effect.Effect<Task, RepositoryError, CurrentUser>
-  readonly read: (id: TaskId) => Effect.Effect<Task, TaskNotFound | RepositoryError, CurrentUser>
-  readonly update: (params: UpdateTaskParams) => Effect.Effect<Task, TodoError, CurrentUser>
-  readonly delete: (id: TaskId) => Effect.Effect<Task, TaskNotFound | RepositoryError, CurrentUser>
+  readonly create: (
+    input: CreateTaskInput
+  ) => Effect.Effect<Task, InvalidParameters | RepositoryError, CurrentUser>
+  readonly read: (
+    input: TaskRefInput
+  ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
+  readonly update: (input: UpdateTaskInput) => Effect.Effect<Task, TodoError, CurrentUser>
+  readonly delete: (
+    input: TaskRefInput
+  ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
   readonly complete: (
-    params: CompleteTaskParams
-  ) => Effect.Effect<Task, TaskNotFound | RepositoryError, CurrentUser>
+    input: CompleteTaskInput
+  ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
   readonly list: (
-    params: ListTasksParams
-  ) => Effect.Effect<TaskPage, RepositoryError | Schema.SchemaError, CurrentUser>
+    input: ListTasksInput
+  ) => Effect.Effect<TaskPage, InvalidParameters | InvalidCursor | RepositoryError, CurrentUser>
 }
 
-const orNotFound = (id: TaskId) =>
+const orNotFound = (id: Task["id"]) =>
   Effect.flatMap(
     Option.match({
       onNone: () => Effect.fail(new TaskNotFound({ id })),
@@ -75,27 +114,30 @@ const orNotFound = (id: TaskId) =>
 const make = Effect.gen(function* () {
   const repo = yield* TaskRepository
 
-  const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (params) {
+  const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
+    const params = yield* decodeCreate(input)
     const user = yield* CurrentUser
     return yield* repo.insert(user.id, {
       title: params.title,
-      description: params.description || null,
-      priority: params.priority ?? "medium",
-      due: toStoredDue(params.due ?? null),
-      tags: params.tags ?? []
+      description: params.description,
+      priority: params.priority,
+      due: toStoredDue(params.due),
+      tags: params.tags
     })
   })
 
-  const read: TodoServiceShape["read"] = Effect.fn("TodoService.read")(function* (id) {
+  const read: TodoServiceShape["read"] = Effect.fn("TodoService.read")(function* (input) {
+    const { id } = yield* decodeRef(input)
     const user = yield* CurrentUser
     return yield* repo.find(user.id, id).pipe(orNotFound(id))
   })
 
-  const update: TodoServiceShape["update"] = Effect.fn("TodoService.update")(function* (params) {
+  const update: TodoServiceShape["update"] = Effect.fn("TodoService.update")(function* (input) {
+    const params = yield* decodeUpdate(input)
     const user = yield* CurrentUser
     const patch: { -readonly [K in keyof TaskPatch]: TaskPatch[K] } = {}
     if (params.title !== undefined) patch.title = params.title
-    if (params.description !== undefined) patch.description = params.description || null
+    if (params.description !== undefined) patch.description = params.description
     if (params.priority !== undefined) patch.priority = params.priority
     if (params.due !== undefined) patch.due = toStoredDue(params.due)
     if (params.tags !== undefined) patch.tags = params.tags
@@ -114,37 +156,36 @@ const make = Effect.gen(function* () {
     }
   })
 
-  const remove: TodoServiceShape["delete"] = Effect.fn("TodoService.delete")(function* (id) {
+  const remove: TodoServiceShape["delete"] = Effect.fn("TodoService.delete")(function* (input) {
+    const { id } = yield* decodeRef(input)
     const user = yield* CurrentUser
     return yield* repo.delete(user.id, id).pipe(orNotFound(id))
   })
 
-  const complete: TodoServiceShape["complete"] = Effect.fn("TodoService.complete")(function* (params) {
+  const complete: TodoServiceShape["complete"] = Effect.fn("TodoService.complete")(function* (input) {
+    const params = yield* decodeComplete(input)
     const user = yield* CurrentUser
-    return yield* repo.setCompleted(user.id, params.id, params.completed ?? true).pipe(orNotFound(params.id))
+    return yield* repo.setCompleted(user.id, params.id, params.completed).pipe(orNotFound(params.id))
   })
 
-  const list: TodoServiceShape["list"] = Effect.fn("TodoService.list")(function* (params) {
+  const list: TodoServiceShape["list"] = Effect.fn("TodoService.list")(function* (input) {
+    const params = yield* decodeList(input)
     const user = yield* CurrentUser
-    const sort = params.sort ?? "created_at"
+    const sort = params.sort
     const order = params.order ?? defaultOrder(sort)
     let after: KeysetPosition | undefined
     if (params.cursor !== undefined) {
       const cursor = decodeCursor(params.cursor)
       if (Option.isNone(cursor) || cursor.value.s !== sort || cursor.value.o !== order) {
-        return yield* invalidField(
-          "cursor",
-          "is not a next_cursor from a listing with the same sort and order",
-          params.cursor
-        )
+        return yield* new InvalidCursor()
       }
       after = { key: cursor.value.k, id: cursor.value.i }
     }
     const query: { -readonly [K in keyof TaskQuery]: TaskQuery[K] } = {
-      status: params.status ?? "all",
+      status: params.status,
       sort,
       order,
-      limit: params.limit ?? DEFAULT_PAGE_LIMIT
+      limit: params.limit
     }
     if (params.priority !== undefined) query.priority = params.priority
     if (params.tag !== undefined) query.tag = params.tag

@@ -7,31 +7,25 @@ import { Tool } from "effect/ai"
 import type { JsonSchemaObject, ToolDefinition, ToolOutcome, ToolSource } from "./AgentRunner.ts"
 import type { CurrentUser } from "./CurrentUser.ts"
 import { strictParameters } from "./StrictParameters.ts"
-import { runTodoTool, type TodoToolHandlers, TodoTools, type ToolFailure } from "./TodoTools.ts"
+import {
+  describeToolFailure,
+  runTodoTool,
+  type TodoToolHandlers,
+  type TodoToolName,
+  TodoTools,
+  type ToolFailure,
+  todoToolParameterSchemas
+} from "./TodoTools.ts"
 
 /** The definitions of the `todo_*` tools, derived from `TodoTools`: they are the same for every user. */
 export const todoToolDefinitions: ReadonlyArray<ToolDefinition> = Object.values(TodoTools.tools).map(
   (tool) => ({
     name: tool.name,
     description: Tool.getDescription(tool) ?? tool.name,
-    parameters: Tool.getJsonSchema(tool) as JsonSchemaObject,
+    parameters: todoToolParameterSchemas[tool.name as TodoToolName] as JsonSchemaObject,
     strict: strictParameters(tool.parametersSchema as Schema.Codec<unknown, unknown>)
   })
 )
-
-/** A tool failure in words for the model: what went wrong and, where it helps, what to do. */
-export const describeToolFailure = (name: string, failure: ToolFailure): string => {
-  switch (failure._tag) {
-    case "InvalidParameters":
-      return `Invalid arguments for ${name}: ${failure.message.replace(/\n\s*/g, "; ")}`
-    case "UnknownTool":
-      return `There is no tool named ${failure.name}`
-    case "TaskNotFound":
-      return `${failure.message}; list the tasks to find the right id`
-    default:
-      return failure.message
-  }
-}
 
 /**
  * The `todo_*` tools bound to the current user. Every failure a tool can report (invalid

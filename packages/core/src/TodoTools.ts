@@ -3,10 +3,17 @@
  * success and failure schemas, and behaviour hints. REST, MCP and the agent runners derive
  * their schemas from these tools and run them through the same handlers.
  */
-import { Cause, Context, Effect, Exit, Option, Schema } from "effect"
-import { AiError, Tool, Toolkit } from "effect/ai"
+import { Cause, Context, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Tool, Toolkit } from "effect/ai"
 import { CurrentUser } from "./CurrentUser.ts"
-import { RepositoryError, TaskNotFound, VersionConflict } from "./Errors.ts"
+import {
+  InvalidCursor,
+  InvalidParameters,
+  RepositoryError,
+  TaskNotFound,
+  UnknownTool,
+  VersionConflict
+} from "./Errors.ts"
 import {
   CompleteTaskParams,
   CreateTaskParams,
@@ -16,6 +23,7 @@ import {
   TaskRef,
   UpdateTaskParams
 } from "./Task.ts"
+import type { TaskRepository } from "./TaskRepository.ts"
 import { TodoService } from "./TodoService.ts"
 
 interface Hints {
@@ -33,15 +41,18 @@ const hinted = <T extends Tool.Any>(tool: T, hints: Hints): T =>
     .annotate(Tool.Idempotent, hints.idempotent)
     .annotate(Tool.OpenWorld, false) as T
 
-const NotFoundFailure = Schema.Union([TaskNotFound, RepositoryError])
-const UpdateFailure = Schema.Union([TaskNotFound, VersionConflict, RepositoryError])
+// Every use case decodes its own input, so invalid parameters are a failure of each tool.
+const WriteFailure = Schema.Union([InvalidParameters, RepositoryError])
+const NotFoundFailure = Schema.Union([InvalidParameters, TaskNotFound, RepositoryError])
+const UpdateFailure = Schema.Union([InvalidParameters, TaskNotFound, VersionConflict, RepositoryError])
+const ListFailure = Schema.Union([InvalidParameters, InvalidCursor, RepositoryError])
 
 export const todo_create = hinted(
   Tool.make("todo_create", {
     description: "Create a task for the user. Only the title is required; priority defaults to medium.",
     parameters: CreateTaskParams,
     success: Task,
-    failure: RepositoryError,
+    failure: WriteFailure,
     dependencies: [CurrentUser]
   }),
   { title: "Create a task", readOnly: false, destructive: false, idempotent: false }
@@ -87,7 +98,7 @@ export const todo_list = hinted(
       "List the user's tasks, newest first by default, with optional filters, text search and sorting. Results are paged: pass next_cursor back as cursor for more.",
     parameters: ListTasksParams,
     success: TaskPage,
-    failure: RepositoryError,
+    failure: ListFailure,
     dependencies: [CurrentUser]
   }),
   { title: "List tasks", readOnly: true, destructive: false, idempotent: true }
@@ -117,76 +128,73 @@ export type TodoTools = typeof TodoTools
 export type TodoToolName = keyof TodoTools["tools"]
 export const todoToolNames = Object.keys(TodoTools.tools) as ReadonlyArray<TodoToolName>
 
-/** The handlers of every tool, bound to `TodoService`. */
-export const TodoToolsLayer = TodoTools.toLayer(
+/**
+ * The handlers of every tool, bound to `TodoService`. Each passes its input on as it came:
+ * the use case decodes it, so the tools and the library path share one decoding.
+ */
+const handlers = TodoTools.toLayer(
   Effect.gen(function* () {
     const todos = yield* TodoService
     return TodoTools.of({
       todo_create: (params) => todos.create(params),
-      todo_read: (params) => todos.read(params.id),
+      todo_read: (params) => todos.read(params),
       todo_update: (params) => todos.update(params),
-      todo_delete: (params) => todos.delete(params.id),
-      // A malformed cursor is bad input, so it is reported like any other parameter failure.
-      todo_list: (params) =>
-        todos.list(params).pipe(
-          Effect.catchTag("SchemaError", (error) =>
-            Effect.fail(
-              AiError.make({
-                module: "Toolkit",
-                method: "todo_list.handle",
-                reason: new AiError.ToolParameterValidationError({
-                  toolName: "todo_list",
-                  description: error.message
-                })
-              })
-            )
-          )
-        ),
+      todo_delete: (params) => todos.delete(params),
+      todo_list: (params) => todos.list(params),
       todo_complete: (params) => todos.complete(params)
     })
   })
 )
 
+/** The services that running the toolkit's handlers requires. */
+export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
+
+/** The tool handlers with the use cases behind them, over whichever `TaskRepository` is provided. */
+export const TodoToolsLayer: Layer.Layer<TodoToolHandlers | TodoService, never, TaskRepository> =
+  handlers.pipe(Layer.provideMerge(TodoService.layer))
+
 export const isTodoToolName = (name: string): name is TodoToolName => Object.hasOwn(TodoTools.tools, name)
 
 /** Why a tool call did not succeed, in the terms every adapter maps to its surface. */
 export type ToolFailure =
-  | { readonly _tag: "InvalidParameters"; readonly message: string }
-  | { readonly _tag: "UnknownTool"; readonly name: string }
+  | InvalidParameters
+  | InvalidCursor
+  | UnknownTool
   | TaskNotFound
   | VersionConflict
   | RepositoryError
 
-export interface ToolSuccess {
-  /** The typed result. */
-  readonly value: unknown
-  /** The result encoded to JSON-safe values, ready to send. */
-  readonly encoded: unknown
+/** A tool failure in words for a model or an MCP client: what went wrong and, where it helps, what to do. */
+export const describeToolFailure = (name: string, failure: ToolFailure): string => {
+  switch (failure._tag) {
+    case "InvalidParameters":
+    case "InvalidCursor":
+      return `Invalid arguments for ${name}: ${failure.message}`
+    case "TaskNotFound":
+      return `${failure.message}; list the tasks to find the right id`
+    default:
+      return failure.message
+  }
 }
 
-const toToolFailure = (error: unknown): Option.Option<ToolFailure> => {
-  if (AiError.isAiError(error)) {
-    const reason = error.reason
-    if (reason._tag === "ToolParameterValidationError") {
-      return Option.some({
-        _tag: "InvalidParameters",
-        message: reason.description.replace(/^Invalid parameters for tool '[^']+': /, "")
-      })
-    }
-    if (reason._tag === "ToolNotFoundError")
-      return Option.some({ _tag: "UnknownTool", name: reason.toolName })
-    return Option.none()
-  }
-  if (error instanceof TaskNotFound || error instanceof VersionConflict || error instanceof RepositoryError) {
-    return Option.some(error)
-  }
-  return Option.none()
+type ToolOf<N extends TodoToolName> = TodoTools["tools"][N]
+
+/** A tool's typed result and the same result encoded to JSON-safe values, ready to send. */
+export interface ToolSuccess<N extends TodoToolName = TodoToolName> {
+  readonly value: Tool.Success<ToolOf<N>>
+  readonly encoded: Tool.SuccessEncoded<ToolOf<N>>
 }
 
-/** A tool's parameter decoder and result encoder, built once per process. */
+const isToolFailure = (error: unknown): error is ToolFailure =>
+  error instanceof InvalidParameters ||
+  error instanceof InvalidCursor ||
+  error instanceof TaskNotFound ||
+  error instanceof VersionConflict ||
+  error instanceof RepositoryError
+
+/** A tool's result encoder, built once per process. */
 interface ToolCodecs {
   readonly id: string
-  readonly decodeParameters: (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>
   readonly encodeSuccess: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 }
 
@@ -195,7 +203,6 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
     tool.name,
     {
       id: tool.id,
-      decodeParameters: Schema.decodeUnknownExit(tool.parametersSchema as Schema.Codec<unknown, unknown>),
       // The result is a typed value the handler got by decoding it (input or row), so its
       // checks already held; encoding only applies the transformations back to JSON.
       encodeSuccess: Schema.encodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>, {
@@ -206,35 +213,52 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
 )
 
 /**
+ * The JSON Schema of each tool's parameters, derived once. Objects are closed
+ * (`additionalProperties: false`), as the use cases refuse unknown keys: clients such as
+ * OpenAI's strict mode need closed objects to call a tool at all.
+ */
+export const todoToolParameterSchemas: { readonly [N in TodoToolName]: Readonly<Record<string, unknown>> } =
+  Object.fromEntries(
+    Object.values(TodoTools.tools).map((tool) => {
+      const document = Schema.toJsonSchemaDocument(tool.parametersSchema as Schema.Codec<unknown, unknown>, {
+        onExcessProperty: "error"
+      })
+      const definitions =
+        Object.keys(document.definitions).length === 0 ? {} : { $defs: document.definitions }
+      return [tool.name, { ...document.schema, ...definitions }]
+    })
+  ) as { readonly [N in TodoToolName]: Readonly<Record<string, unknown>> }
+
+/**
  * Runs one `todo_*` tool with encoded (JSON) parameters for the current user and returns its
- * final result. Known failures arrive typed in the error channel; anything else is a defect.
+ * typed result. Known failures arrive typed in the error channel; anything else is a defect.
  *
- * It runs what `Toolkit.handle` runs for a tool whose handler yields one result (decode the
- * parameters with the tool's schema, call the handler registered by `TodoToolsLayer`, encode
+ * It runs what `Toolkit.handle` runs for a tool whose handler yields one result (call the
+ * handler registered by `TodoToolsLayer`, whose use case decodes the parameters, then encode
  * the success with the tool's schema) without its per-call machinery: resolving the toolkit
  * derives every codec again, and the result travels through a forked fiber, a queue and a
  * stream. That machinery cost more than the database round trip of a read.
  */
-export const runTodoTool = (
+export function runTodoTool<N extends TodoToolName>(
+  name: N,
+  params: unknown
+): Effect.Effect<ToolSuccess<N>, ToolFailure, CurrentUser | TodoToolHandlers>
+export function runTodoTool(
   name: string,
   params: unknown
-): Effect.Effect<ToolSuccess, ToolFailure, CurrentUser | Tool.HandlersFor<TodoTools["tools"]>> =>
-  Effect.gen(function* () {
+): Effect.Effect<ToolSuccess, ToolFailure, CurrentUser | TodoToolHandlers>
+export function runTodoTool(
+  name: string,
+  params: unknown
+): Effect.Effect<ToolSuccess, ToolFailure, CurrentUser | TodoToolHandlers> {
+  return Effect.gen(function* () {
     const tool = isTodoToolName(name) ? codecs.get(name) : undefined
-    if (tool === undefined) return yield* Effect.fail({ _tag: "UnknownTool", name } as const)
-    const decoded = tool.decodeParameters(params)
-    if (Exit.isFailure(decoded)) {
-      const error = Cause.findErrorOption(decoded.cause)
-      return yield* Effect.fail({
-        _tag: "InvalidParameters",
-        message: Option.isSome(error) ? error.value.message : "invalid parameters"
-      } as const)
-    }
-    const context = yield* Effect.context<Tool.HandlersFor<TodoTools["tools"]>>()
+    if (tool === undefined) return yield* new UnknownTool({ name })
+    const context = yield* Effect.context<TodoToolHandlers>()
     const registered = context.mapUnsafe.get(tool.id) as Tool.Handler<string> | undefined
     if (registered === undefined) return yield* Effect.die(new Error(`no handler is registered for ${name}`))
     const exit = yield* registered
-      .handler(decoded.value, { toolCallId: undefined, preliminary: () => Effect.void })
+      .handler(params, { toolCallId: undefined, preliminary: () => Effect.void })
       .pipe(
         // As in the toolkit: the handler sees the services it was built with and the caller's.
         Effect.updateContext((input: Context.Context<never>) => Context.merge(registered.context, input)),
@@ -243,12 +267,10 @@ export const runTodoTool = (
     if (Exit.isSuccess(exit)) {
       const encoded = tool.encodeSuccess(exit.value)
       if (Exit.isFailure(encoded)) return yield* Effect.die(Cause.squash(encoded.cause))
-      return { value: exit.value, encoded: encoded.value }
+      return { value: exit.value, encoded: encoded.value } as ToolSuccess
     }
-    const failure = Cause.findErrorOption(exit.cause).pipe(Option.flatMap(toToolFailure))
+    const failure = Cause.findErrorOption(exit.cause).pipe(Option.filter(isToolFailure))
     if (Option.isSome(failure)) return yield* Effect.fail(failure.value)
     return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
   })
-
-/** The services that running the toolkit's handlers requires. */
-export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
+}

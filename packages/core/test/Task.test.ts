@@ -8,6 +8,7 @@ import {
   CreateTaskParams,
   ListTasksParams,
   parseDue,
+  ReplaceTaskParams,
   TaskRef,
   UpdateTaskParams
 } from "@taskport/core"
@@ -177,7 +178,12 @@ describe("operation parameters", () => {
     const update = Schema.decodeUnknownSync(UpdateTaskParams)
     expect(update({ id: 1 })).toEqual({ id: 1 })
     expect(update({ id: 1, description: null, due: null })).toEqual({ id: 1, description: null, due: null })
-    expect(update({ id: 1, description: "" })).toEqual({ id: 1, description: "" })
+    // An empty description is the same as none, wherever it comes from.
+    expect(update({ id: 1, description: "" })).toEqual({ id: 1, description: null })
+    // Keys a strict-mode client sends as null are treated as not given; due and description keep null as "clear".
+    expect(update({ id: 1, title: null, priority: null, tags: null, expected_version: null })).toEqual({
+      id: 1
+    })
     expect(rejection(UpdateTaskParams, { id: 1, expected_version: 0 })).toContain('["expected_version"]')
   })
 
@@ -190,9 +196,43 @@ describe("operation parameters", () => {
     }
   })
 
+  it("R36: defaults live in the schemas, for absent and null keys alike", () => {
+    const create = Schema.decodeUnknownSync(CreateTaskParams)
+    const defaults = { description: null, priority: "medium", due: null, tags: [] }
+    expect(create({ title: "a" })).toEqual({ title: "a", ...defaults })
+    expect(create({ title: "a", description: null, priority: null, due: null, tags: null })).toEqual({
+      title: "a",
+      ...defaults
+    })
+    expect(create({ title: " a ", description: "", tags: ["X", "x"] })).toEqual({
+      ...defaults,
+      title: "a",
+      tags: ["x"]
+    })
+    expect(Schema.decodeUnknownSync(CompleteTaskParams)({ id: 3 })).toEqual({ id: 3, completed: true })
+    expect(Schema.decodeUnknownSync(CompleteTaskParams)({ id: 3, completed: null })).toEqual({
+      id: 3,
+      completed: true
+    })
+    // A replacement resets what it leaves out to the same defaults.
+    expect(Schema.decodeUnknownSync(ReplaceTaskParams)({ id: 3, title: "b" })).toEqual({
+      id: 3,
+      title: "b",
+      ...defaults
+    })
+    expect(Schema.decodeUnknownSync(ListTasksParams)({})).toEqual({
+      status: "all",
+      sort: "created_at",
+      limit: 50
+    })
+  })
+
   it("R9 R12: list filters are checked with the same field rules", () => {
     const list = Schema.decodeUnknownSync(ListTasksParams)
     expect(list({ tag: " Home ", due_before: "2026-12-01T09:00[Europe/Paris]" })).toEqual({
+      status: "all",
+      sort: "created_at",
+      limit: 50,
       tag: "home",
       due_before: "2026-12-01T09:00:00.000+01:00[Europe/Paris]"
     })

@@ -3,23 +3,24 @@
  * defaults, partial updates, optimistic concurrency, completion, per-user isolation, filters,
  * sorts with their default orders, and cursor pagination.
  *
- * Parameters go through the operation schemas first, exactly as an adapter would decode them.
+ * Parameters go in as a library caller writes them: each use case decodes its own input.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import {
-  CreateTaskParams,
+  type CreateTaskInput,
   CurrentUser,
-  ListTasksParams,
+  InvalidParameters,
+  type ListTasksInput,
   type SortOrder,
   type Task,
   TaskId,
   type TaskPage,
   type TaskSort,
   TodoService,
-  UpdateTaskParams,
+  type UpdateTaskInput,
   UserId
 } from "@taskport/core"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer } from "effect"
 import { referenceOrder } from "../../../test/support/ReferenceOrder.ts"
 import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
@@ -30,29 +31,26 @@ const as =
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.provideService(effect, CurrentUser, { id })
 
-const createParams = Schema.decodeUnknownSync(CreateTaskParams)
-const updateParams = Schema.decodeUnknownSync(UpdateTaskParams)
-const listParams = Schema.decodeUnknownSync(ListTasksParams)
-
+// The helpers hand the use cases loosely typed input on purpose: decoding it is their job.
 const create = (params: Record<string, unknown>) =>
   Effect.gen(function* () {
-    return yield* (yield* TodoService).create(createParams(params))
+    return yield* (yield* TodoService).create(params as CreateTaskInput)
   })
 const update = (params: Record<string, unknown>) =>
   Effect.gen(function* () {
-    return yield* (yield* TodoService).update(updateParams(params))
+    return yield* (yield* TodoService).update(params as UpdateTaskInput)
   })
 const list = (params: Record<string, unknown> = {}) =>
   Effect.gen(function* () {
-    return yield* (yield* TodoService).list(listParams(params))
+    return yield* (yield* TodoService).list(params as ListTasksInput)
   })
 const read = (id: TaskId) =>
   Effect.gen(function* () {
-    return yield* (yield* TodoService).read(id)
+    return yield* (yield* TodoService).read({ id })
   })
 const remove = (id: TaskId) =>
   Effect.gen(function* () {
-    return yield* (yield* TodoService).delete(id)
+    return yield* (yield* TodoService).delete({ id })
   })
 const complete = (id: TaskId, completed?: boolean) =>
   Effect.gen(function* () {
@@ -96,6 +94,37 @@ for (const database of testDatabases()) {
     const services = TodoService.layer.pipe(Layer.provideMerge(database.layer()))
 
     layer(services, { timeout: 120_000, excludeTestServices: true })((it) => {
+      it.effect(
+        "R37: the library path trims and lower-cases as every surface does; stored, returned and listed agree",
+        () =>
+          Effect.gen(function* () {
+            const todos = yield* TodoService
+            const created = yield* todos.create({ title: "  Buy milk  ", tags: ["Shopping", "shopping "] })
+            expect(created).toMatchObject({ title: "Buy milk", tags: ["shopping"] })
+            expect(yield* todos.read({ id: created.id })).toEqual(created)
+            expect((yield* todos.list({ tag: "shopping" })).items).toEqual([created])
+            expect((yield* todos.list({ tag: "Shopping" })).items).toEqual([created])
+            const updated = yield* todos.update({ id: created.id, description: "", title: " Oat milk " })
+            expect(updated).toMatchObject({ title: "Oat milk", description: null })
+            expect(yield* todos.read({ id: created.id })).toEqual(updated)
+          }).pipe(as(newUser()))
+      )
+
+      it.effect("R37: invalid library input is InvalidParameters naming the field, and writes nothing", () =>
+        Effect.gen(function* () {
+          const todos = yield* TodoService
+          const failure = yield* Effect.flip(todos.create({ title: "   ", tags: ["x".repeat(40)] }))
+          expect(failure).toBeInstanceOf(InvalidParameters)
+          expect((failure as InvalidParameters).issues.map((issue) => issue.field).sort()).toEqual([
+            "tags.0",
+            "title"
+          ])
+          expect((yield* todos.list({})).items).toEqual([])
+          const badId = yield* Effect.flip(todos.read({ id: 0 }))
+          expect(badId).toBeInstanceOf(InvalidParameters)
+        }).pipe(as(newUser()))
+      )
+
       it.effect("R3: create applies the defaults and read returns the same task", () =>
         Effect.gen(function* () {
           const task = yield* create({ title: "Buy milk" })
@@ -504,8 +533,8 @@ for (const database of testDatabases()) {
             { cursor }
           ]) {
             const error = yield* Effect.flip(list(params))
-            expect(error._tag, JSON.stringify(params)).toBe("SchemaError")
-            expect(error.message, JSON.stringify(params)).toContain('["cursor"]')
+            expect(error._tag, JSON.stringify(params)).toBe("InvalidCursor")
+            expect(error.message, JSON.stringify(params)).toContain("cursor: ")
           }
         }).pipe(as(newUser()))
       )

@@ -7,7 +7,6 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import {
   strictParametersFromJsonSchema,
-  TodoService,
   TodoToolsLayer,
   type ToolSource,
   todoToolDefinitions,
@@ -75,7 +74,7 @@ describe("todo tool definitions", () => {
             due: null,
             tags: null
           })
-        ).toEqual({ title: "Buy milk" })
+        ).toEqual({ title: "Buy milk", description: null, priority: "medium", due: null, tags: [] })
         const update = definition("todo_update").strict!
         expect(
           yield* update.toArguments({
@@ -87,7 +86,7 @@ describe("todo tool definitions", () => {
             tags: ["Home"],
             expected_version: null
           })
-        ).toEqual({ id: 4, description: "", priority: "high", tags: ["home"] })
+        ).toEqual({ id: 4, description: null, priority: "high", tags: ["home"] })
         const tooLong = yield* Effect.flip(
           create.toArguments({
             title: "x".repeat(201),
@@ -143,7 +142,7 @@ describe("todo tool definitions", () => {
 
 describe("todo tool source", () => {
   const database = PgDatabase.layerPglite()
-  layer(TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database)), {
+  layer(TodoToolsLayer.pipe(Layer.provideMerge(database)), {
     timeout: 120_000
   })((it) => {
     const source = (user: ReturnType<typeof newUser>) => as(user)(todoToolSource)

@@ -6,14 +6,18 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import {
   CurrentUser,
+  describeToolFailure,
+  InvalidCursor,
+  InvalidParameters,
   runTodoTool,
   Task,
-  type TaskId,
   TodoService,
   TodoTools,
   TodoToolsLayer,
   type ToolFailure,
   todoToolNames,
+  todoToolParameterSchemas,
+  UnknownTool,
   UserId
 } from "@taskport/core"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -45,7 +49,24 @@ const invalidMessage = (failure: ToolFailure): string => {
   return failure.message
 }
 
+/** Every object schema inside a JSON Schema document, the root included. */
+const objectSchemas = (schema: unknown): ReadonlyArray<Record<string, unknown>> => {
+  if (typeof schema !== "object" || schema === null) return []
+  const children = Object.values(schema).flatMap(objectSchemas)
+  return (schema as Record<string, unknown>).type === "object"
+    ? [schema as Record<string, unknown>, ...children]
+    : children
+}
+
 describe("TodoTools definitions", () => {
+  it("R35: every tool's parameter objects are closed, so strict clients can call them", () => {
+    for (const name of todoToolNames) {
+      const objects = objectSchemas(todoToolParameterSchemas[name])
+      expect(objects.length, name).toBeGreaterThan(0)
+      for (const object of objects) expect(object.additionalProperties, name).toBe(false)
+    }
+  })
+
   it("R13: the toolkit has exactly the six todo_* tools", () => {
     const expected = ["todo_complete", "todo_create", "todo_delete", "todo_list", "todo_read", "todo_update"]
     expect(Object.keys(TodoTools.tools).sort()).toEqual(expected)
@@ -112,10 +133,7 @@ describe("TodoTools definitions", () => {
 
 for (const database of testDatabases()) {
   describe(`runTodoTool on ${database.name}`, () => {
-    const handlers = TodoToolsLayer.pipe(
-      Layer.provideMerge(TodoService.layer),
-      Layer.provideMerge(database.layer())
-    )
+    const handlers = TodoToolsLayer.pipe(Layer.provideMerge(database.layer()))
 
     layer(handlers, { timeout: 120_000 })((it) => {
       it.effect("R13: a successful call returns the typed result and its JSON encoding", () =>
@@ -149,7 +167,7 @@ for (const database of testDatabases()) {
           const viaTool = (yield* runTodoTool("todo_create", { title: "via tool" })).value as Task
           const viaService = yield* todos.create({ title: "via service" })
 
-          expect(yield* todos.read(viaTool.id)).toEqual(viaTool)
+          expect(yield* todos.read({ id: viaTool.id })).toEqual(viaTool)
           expect((yield* runTodoTool("todo_read", { id: viaService.id })).value).toEqual(viaService)
 
           const updated = (yield* runTodoTool("todo_update", {
@@ -160,7 +178,7 @@ for (const database of testDatabases()) {
           expect(updated).toMatchObject({ priority: "high", version: 2 })
           const completed = (yield* runTodoTool("todo_complete", { id: viaService.id })).value as Task
           expect(completed).toMatchObject({ completed: true, version: 3 })
-          expect(yield* todos.read(viaService.id)).toEqual(completed)
+          expect(yield* todos.read({ id: viaService.id })).toEqual(completed)
 
           expect((yield* runTodoTool("todo_delete", { id: viaTool.id })).value).toEqual(viaTool)
           expect((yield* todos.list({})).items.map((task) => task.id)).toEqual([viaService.id])
@@ -170,20 +188,33 @@ for (const database of testDatabases()) {
       it.effect("R12 R13: invalid parameters are reported with the field they concern", () =>
         Effect.gen(function* () {
           const cases: ReadonlyArray<readonly [string, unknown, string]> = [
-            ["todo_create", { title: "   " }, '["title"]'],
-            ["todo_create", { title: "t", tags: ["x".repeat(33)] }, '["tags"][0]'],
-            ["todo_create", {}, '["title"]'],
-            ["todo_read", { id: "1" }, '["id"]'],
-            ["todo_update", { id: 1, priority: "urgent" }, '["priority"]'],
-            ["todo_update", { id: 1, due: "2026-02-30" }, '["due"]'],
-            ["todo_complete", { id: 1, completed: "yes" }, '["completed"]'],
-            ["todo_list", { limit: 0 }, '["limit"]'],
-            ["todo_list", { cursor: "not-a-cursor" }, '["cursor"]']
+            ["todo_create", { title: "   " }, "title"],
+            ["todo_create", { title: "t", tags: ["x".repeat(33)] }, "tags.0"],
+            ["todo_create", {}, "title"],
+            ["todo_create", { title: "t", titel: "typo" }, "titel"],
+            ["todo_read", { id: "1" }, "id"],
+            ["todo_read", [1], ""],
+            ["todo_update", { id: 1, priority: "urgent" }, "priority"],
+            ["todo_update", { id: 1, due: "2026-02-30" }, "due"],
+            ["todo_complete", { id: 1, completed: "yes" }, "completed"],
+            ["todo_list", { limit: 0 }, "limit"]
           ]
           for (const [name, params, field] of cases) {
             const failure = yield* Effect.flip(runTodoTool(name, params))
-            expect(invalidMessage(failure), `${name} ${JSON.stringify(params)}`).toContain(field)
+            expect(failure, `${name} ${JSON.stringify(params)}`).toBeInstanceOf(InvalidParameters)
+            const issues = (failure as InvalidParameters).issues
+            expect(
+              issues.map((issue) => issue.field),
+              `${name} ${JSON.stringify(params)}`
+            ).toContain(field)
+            expect(invalidMessage(failure)).toContain(field === "" ? "Expected" : `${field}: `)
           }
+          // A cursor no listing handed out is a failure of its own, named in words for the model.
+          const cursor = yield* Effect.flip(runTodoTool("todo_list", { cursor: "not-a-cursor" }))
+          expect(cursor).toBeInstanceOf(InvalidCursor)
+          expect(describeToolFailure("todo_list", cursor)).toBe(
+            "Invalid arguments for todo_list: cursor: is not a next_cursor from a listing with the same sort and order"
+          )
         }).pipe(as(newUser()))
       )
 
@@ -229,26 +260,28 @@ for (const database of testDatabases()) {
       it.effect("R13: an unknown tool name is UnknownTool, inherited object keys included", () =>
         Effect.gen(function* () {
           for (const name of ["todo_fly", "constructor", "toString", ""]) {
-            expect(yield* Effect.flip(runTodoTool(name, {}))).toEqual({ _tag: "UnknownTool", name })
+            const failure = yield* Effect.flip(runTodoTool(name, {}))
+            expect(failure).toBeInstanceOf(UnknownTool)
+            expect(failure).toMatchObject({ _tag: "UnknownTool", name })
           }
         }).pipe(as(newUser()))
       )
 
-      it.effect("R13: a user argument smuggled into the parameters is ignored", () =>
+      it.effect("R13: a user argument smuggled into the parameters is refused, never obeyed", () =>
         Effect.gen(function* () {
           const [alice, bob] = [newUser(), newUser()]
-          const created = (yield* runTodoTool("todo_create", {
-            title: "whose?",
-            user_id: bob,
-            owner: bob
-          }).pipe(as(alice))).value as Task
-          const bobs = (yield* runTodoTool("todo_list", { user_id: alice }).pipe(as(bob))).value as {
-            readonly items: ReadonlyArray<{ readonly id: TaskId }>
-          }
-          expect(bobs.items).toEqual([])
-          expect(
-            (yield* runTodoTool("todo_read", { id: created.id, user_id: bob }).pipe(as(alice))).value
-          ).toEqual(created)
+          const smuggled = yield* Effect.flip(
+            runTodoTool("todo_create", { title: "whose?", user_id: bob, owner: bob }).pipe(as(alice))
+          )
+          expect((smuggled as InvalidParameters).issues.map((issue) => issue.field).sort()).toEqual([
+            "owner",
+            "user_id"
+          ])
+          const listed = yield* Effect.flip(runTodoTool("todo_list", { user_id: alice }).pipe(as(bob)))
+          expect(listed).toBeInstanceOf(InvalidParameters)
+          // Nothing was written for either user.
+          expect((yield* runTodoTool("todo_list", {}).pipe(as(alice))).value.items).toEqual([])
+          expect((yield* runTodoTool("todo_list", {}).pipe(as(bob))).value.items).toEqual([])
         })
       )
     })

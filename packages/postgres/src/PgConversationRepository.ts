@@ -3,7 +3,7 @@
  * also advances the conversation's sequence, so concurrent appends are totally ordered by
  * the row lock and none is lost, on Postgres and PGlite alike.
  */
-import { Conversation, ConversationRepository, Message } from "@taskport/core"
+import { Conversation, ConversationRepository, Message, traced } from "@taskport/core"
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { iso, repositoryErrors } from "./SqlSupport.ts"
@@ -27,55 +27,56 @@ export const make = Effect.gen(function* () {
   const decodeMessage = (row: unknown) => Effect.orDie(messageDecoder(row))
   const decodeMessages = (rows: ReadonlyArray<unknown>) => Effect.orDie(messagesDecoder(rows))
 
-  return ConversationRepository.of({
-    create: (owner, title) =>
-      sql`INSERT INTO conversations (user_id, title) VALUES (${owner}, ${title}) RETURNING ${conversationColumns}`.pipe(
-        Effect.flatMap((rows) => decodeConversation(rows[0])),
-        repositoryErrors
-      ),
-
-    find: (owner, id) =>
-      sql`SELECT ${conversationColumns} FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid`.pipe(
-        Effect.flatMap((rows) =>
-          rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeConversation(rows[0]))
+  return ConversationRepository.of(
+    traced(ConversationRepository, "PgConversationRepository", {
+      create: (owner, title) =>
+        sql`INSERT INTO conversations (user_id, title) VALUES (${owner}, ${title}) RETURNING ${conversationColumns}`.pipe(
+          Effect.flatMap((rows) => decodeConversation(rows[0])),
+          repositoryErrors
         ),
-        repositoryErrors
-      ),
 
-    list: (owner, options) => {
-      const after =
-        options.after === undefined
-          ? sql`TRUE`
-          : sql`(updated_at, id) < (${options.after.updatedAt}::timestamptz, ${options.after.id}::uuid)`
-      // Qualified in ORDER BY: a bare updated_at would mean the text column of the select list,
-      // which the (user_id, updated_at, id) index cannot serve.
-      return sql`SELECT ${conversationColumns} FROM conversations
+      find: (owner, id) =>
+        sql`SELECT ${conversationColumns} FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid`.pipe(
+          Effect.flatMap((rows) =>
+            rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeConversation(rows[0]))
+          ),
+          repositoryErrors
+        ),
+
+      list: (owner, options) => {
+        const after =
+          options.after === undefined
+            ? sql`TRUE`
+            : sql`(updated_at, id) < (${options.after.updatedAt}::timestamptz, ${options.after.id}::uuid)`
+        // Qualified in ORDER BY: a bare updated_at would mean the text column of the select list,
+        // which the (user_id, updated_at, id) index cannot serve.
+        return sql`SELECT ${conversationColumns} FROM conversations
         WHERE user_id = ${owner} AND ${after}
         ORDER BY conversations.updated_at DESC, id DESC LIMIT ${options.limit + 1}`.pipe(
-        Effect.flatMap((rows) =>
-          Effect.map(decodeConversations(rows.slice(0, options.limit)), (items) => {
-            // The extra row only tells whether another page exists.
-            const last = rows.length > options.limit ? items[options.limit - 1] : undefined
-            return {
-              items,
-              next: Option.fromNullishOr(last).pipe(
-                Option.map((c) => ({ updatedAt: c.updated_at, id: c.id as string }))
-              )
-            }
-          })
+          Effect.flatMap((rows) =>
+            Effect.map(decodeConversations(rows.slice(0, options.limit)), (items) => {
+              // The extra row only tells whether another page exists.
+              const last = rows.length > options.limit ? items[options.limit - 1] : undefined
+              return {
+                items,
+                next: Option.fromNullishOr(last).pipe(
+                  Option.map((c) => ({ updatedAt: c.updated_at, id: c.id as string }))
+                )
+              }
+            })
+          ),
+          repositoryErrors
+        )
+      },
+
+      delete: (owner, id) =>
+        sql`DELETE FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid RETURNING id`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          repositoryErrors
         ),
-        repositoryErrors
-      )
-    },
 
-    delete: (owner, id) =>
-      sql`DELETE FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid RETURNING id`.pipe(
-        Effect.map((rows) => rows.length > 0),
-        repositoryErrors
-      ),
-
-    append: (owner, id, message) =>
-      sql`WITH conversation AS (
+      append: (owner, id, message) =>
+        sql`WITH conversation AS (
             UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
             WHERE user_id = ${owner} AND id = ${id}::uuid
             RETURNING id, last_seq
@@ -85,39 +86,40 @@ export const make = Effect.gen(function* () {
                  ${JSON.stringify(message.toolCalls)}::jsonb
           FROM conversation
           RETURNING ${messageColumns}`.pipe(
-        Effect.flatMap((rows) =>
-          rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeMessage(rows[0]))
+          Effect.flatMap((rows) =>
+            rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeMessage(rows[0]))
+          ),
+          repositoryErrors
         ),
-        repositoryErrors
-      ),
 
-    recent: (owner, id, limit) =>
-      sql`SELECT * FROM (
+      recent: (owner, id, limit) =>
+        sql`SELECT * FROM (
             SELECT ${messageColumns} FROM messages
             WHERE conversation_id = ${id}::uuid AND user_id = ${owner}
             ORDER BY seq DESC LIMIT ${limit}
           ) recent ORDER BY seq ASC`.pipe(Effect.flatMap(decodeMessages), repositoryErrors),
 
-    messages: (owner, id, options) => {
-      // `after` is a message id; the order itself is the conversation's sequence.
-      const after =
-        options.after === undefined
-          ? sql`TRUE`
-          : sql`seq > (SELECT seq FROM messages WHERE id = ${options.after} AND conversation_id = ${id}::uuid)`
-      return sql<{ id: number }>`SELECT ${messageColumns} FROM messages
+      messages: (owner, id, options) => {
+        // `after` is a message id; the order itself is the conversation's sequence.
+        const after =
+          options.after === undefined
+            ? sql`TRUE`
+            : sql`seq > (SELECT seq FROM messages WHERE id = ${options.after} AND conversation_id = ${id}::uuid)`
+        return sql<{ id: number }>`SELECT ${messageColumns} FROM messages
           WHERE conversation_id = ${id}::uuid AND user_id = ${owner} AND ${after}
           ORDER BY seq ASC LIMIT ${options.limit + 1}`.pipe(
-        Effect.flatMap((rows) =>
-          Effect.map(decodeMessages(rows.slice(0, options.limit)), (items) => ({
-            items,
-            next:
-              rows.length > options.limit ? Option.some(rows[options.limit - 1]!.id) : Option.none<number>()
-          }))
-        ),
-        repositoryErrors
-      )
-    }
-  })
+          Effect.flatMap((rows) =>
+            Effect.map(decodeMessages(rows.slice(0, options.limit)), (items) => ({
+              items,
+              next:
+                rows.length > options.limit ? Option.some(rows[options.limit - 1]!.id) : Option.none<number>()
+            }))
+          ),
+          repositoryErrors
+        )
+      }
+    })
+  )
 })
 
 /** `ConversationRepository` over whichever `SqlClient` (Postgres or PGlite) is provided. */

@@ -11,6 +11,7 @@ import {
   type TaskQuery,
   TaskRepository,
   type TaskSort,
+  traced,
   type UpdateOutcome
 } from "@taskport/core"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -67,102 +68,104 @@ export const make = Effect.gen(function* () {
       Effect.flatMap(decodeFirst)
     )
 
-  return TaskRepository.of({
-    insert: (owner, task) =>
-      sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags)
+  return TaskRepository.of(
+    traced(TaskRepository, "PgTaskRepository", {
+      insert: (owner, task) =>
+        sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags)
           VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
                   to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb)
           RETURNING ${columns}`.pipe(
-        Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))),
-        repositoryErrors
-      ),
+          Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))),
+          repositoryErrors
+        ),
 
-    find: (owner, id) => repositoryErrors(findRow(owner, id)),
+      find: (owner, id) => repositoryErrors(findRow(owner, id)),
 
-    update: (owner, id, patch: TaskPatch, expectedVersion) => {
-      const sets = [sql`version = version + 1`, sql`updated_at = now()`]
-      if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`)
-      if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
-      if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
-      if (patch.tags !== undefined) sets.push(sql`tags = ${JSON.stringify(patch.tags)}::jsonb`)
-      if (patch.due !== undefined) {
-        sets.push(sql`due = ${patch.due?.text ?? null}`)
-        sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
-      }
-      const versionCheck = expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
-      return Effect.gen(function* () {
-        const rows = yield* sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
+      update: (owner, id, patch: TaskPatch, expectedVersion) => {
+        const sets = [sql`version = version + 1`, sql`updated_at = now()`]
+        if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`)
+        if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
+        if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
+        if (patch.tags !== undefined) sets.push(sql`tags = ${JSON.stringify(patch.tags)}::jsonb`)
+        if (patch.due !== undefined) {
+          sets.push(sql`due = ${patch.due?.text ?? null}`)
+          sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
+        }
+        const versionCheck = expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
+        return Effect.gen(function* () {
+          const rows = yield* sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
           WHERE user_id = ${owner} AND id = ${id} AND ${versionCheck} RETURNING ${columns}`
-        if (rows.length > 0)
-          return { _tag: "Updated", task: yield* Effect.orDie(decodeTask(rows[0])) } as UpdateOutcome
-        const current = yield* sql<{
-          version: number
-        }>`SELECT version FROM tasks WHERE user_id = ${owner} AND id = ${id}`
-        const found = current[0]
-        return (
-          found === undefined ? { _tag: "NotFound" } : { _tag: "Conflict", currentVersion: found.version }
-        ) as UpdateOutcome
-      }).pipe(repositoryErrors)
-    },
+          if (rows.length > 0)
+            return { _tag: "Updated", task: yield* Effect.orDie(decodeTask(rows[0])) } as UpdateOutcome
+          const current = yield* sql<{
+            version: number
+          }>`SELECT version FROM tasks WHERE user_id = ${owner} AND id = ${id}`
+          const found = current[0]
+          return (
+            found === undefined ? { _tag: "NotFound" } : { _tag: "Conflict", currentVersion: found.version }
+          ) as UpdateOutcome
+        }).pipe(repositoryErrors)
+      },
 
-    setCompleted: (owner, id, completed) =>
-      Effect.gen(function* () {
-        const rows = yield* sql`UPDATE tasks
+      setCompleted: (owner, id, completed) =>
+        Effect.gen(function* () {
+          const rows = yield* sql`UPDATE tasks
           SET completed = ${completed}, completed_at = CASE WHEN ${completed}::boolean THEN now() ELSE NULL END,
               version = version + 1, updated_at = now()
           WHERE user_id = ${owner} AND id = ${id} AND completed <> ${completed}::boolean
           RETURNING ${columns}`
-        if (rows.length > 0) return Option.some(yield* Effect.orDie(decodeTask(rows[0])))
-        // Already in the requested state (or not the owner's): report it unchanged.
-        return yield* findRow(owner, id)
-      }).pipe(repositoryErrors),
+          if (rows.length > 0) return Option.some(yield* Effect.orDie(decodeTask(rows[0])))
+          // Already in the requested state (or not the owner's): report it unchanged.
+          return yield* findRow(owner, id)
+        }).pipe(repositoryErrors),
 
-    delete: (owner, id) =>
-      sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`.pipe(
-        Effect.flatMap(decodeFirst),
-        repositoryErrors
-      ),
+      delete: (owner, id) =>
+        sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`.pipe(
+          Effect.flatMap(decodeFirst),
+          repositoryErrors
+        ),
 
-    list: (owner, query: TaskQuery) => {
-      const sort = SORTS[query.sort]
-      const direction = query.order === "asc" ? "ASC" : "DESC"
-      const conditions = [sql`user_id = ${owner}`]
-      if (query.status !== "all") conditions.push(sql`completed = ${query.status === "completed"}`)
-      if (query.priority !== undefined) conditions.push(sql`priority = ${query.priority}`)
-      if (query.tag !== undefined) conditions.push(sql`tags @> ${JSON.stringify([query.tag])}::jsonb`)
-      if (query.dueBefore !== undefined)
-        conditions.push(sql`due_at < to_timestamp(${query.dueBefore}::float8 / 1000)`)
-      if (query.dueAfter !== undefined)
-        conditions.push(sql`due_at > to_timestamp(${query.dueAfter}::float8 / 1000)`)
-      if (query.text !== undefined) {
-        const pattern = `%${escapeLike(query.text)}%`
-        conditions.push(sql`(title ILIKE ${pattern} OR description ILIKE ${pattern})`)
-      }
-      if (query.after !== undefined) {
-        const op = query.order === "asc" ? ">" : "<"
-        conditions.push(
-          sql`(${sql.literal(sort.expr)}, id) ${sql.literal(op)} (${query.after.key}::${sql.literal(sort.cast)}, ${query.after.id})`
-        )
-      }
-      return sql<{
-        sort_key: string | number
-        id: number
-      }>`SELECT ${columns}, ${sql.literal(sort.key)} AS sort_key
+      list: (owner, query: TaskQuery) => {
+        const sort = SORTS[query.sort]
+        const direction = query.order === "asc" ? "ASC" : "DESC"
+        const conditions = [sql`user_id = ${owner}`]
+        if (query.status !== "all") conditions.push(sql`completed = ${query.status === "completed"}`)
+        if (query.priority !== undefined) conditions.push(sql`priority = ${query.priority}`)
+        if (query.tag !== undefined) conditions.push(sql`tags @> ${JSON.stringify([query.tag])}::jsonb`)
+        if (query.dueBefore !== undefined)
+          conditions.push(sql`due_at < to_timestamp(${query.dueBefore}::float8 / 1000)`)
+        if (query.dueAfter !== undefined)
+          conditions.push(sql`due_at > to_timestamp(${query.dueAfter}::float8 / 1000)`)
+        if (query.text !== undefined) {
+          const pattern = `%${escapeLike(query.text)}%`
+          conditions.push(sql`(title ILIKE ${pattern} OR description ILIKE ${pattern})`)
+        }
+        if (query.after !== undefined) {
+          const op = query.order === "asc" ? ">" : "<"
+          conditions.push(
+            sql`(${sql.literal(sort.expr)}, id) ${sql.literal(op)} (${query.after.key}::${sql.literal(sort.cast)}, ${query.after.id})`
+          )
+        }
+        return sql<{
+          sort_key: string | number
+          id: number
+        }>`SELECT ${columns}, ${sql.literal(sort.key)} AS sort_key
         FROM tasks WHERE ${sql.and(conditions)}
         ORDER BY ${sql.literal(`${sort.expr} ${direction}, id ${direction}`)}
         LIMIT ${query.limit + 1}`.pipe(
-        Effect.flatMap((rows) =>
-          Effect.map(decodeRows(rows.slice(0, query.limit)), (items) => {
-            const last = rows.length > query.limit ? rows[query.limit - 1] : undefined
-            const next: Option.Option<KeysetPosition> =
-              last === undefined ? Option.none() : Option.some({ key: last.sort_key, id: last.id })
-            return { items, next }
-          })
-        ),
-        repositoryErrors
-      )
-    }
-  })
+          Effect.flatMap((rows) =>
+            Effect.map(decodeRows(rows.slice(0, query.limit)), (items) => {
+              const last = rows.length > query.limit ? rows[query.limit - 1] : undefined
+              const next: Option.Option<KeysetPosition> =
+                last === undefined ? Option.none() : Option.some({ key: last.sort_key, id: last.id })
+              return { items, next }
+            })
+          ),
+          repositoryErrors
+        )
+      }
+    })
+  )
 })
 
 /** `TaskRepository` over whichever `SqlClient` (Postgres or PGlite) is provided. */

@@ -67,9 +67,15 @@ export const notFound = (message = "No such resource") => httpFailure(404, "not_
 
 export const RETRY_AFTER_SECONDS = 2
 
-/** Maps a tool failure (other than invalid parameters, which need the schema) to HTTP. */
-export const fromToolFailure = (cause: Exclude<ToolFailure, { _tag: "InvalidParameters" }>): HttpFailure => {
+/** Maps a tool failure to HTTP. */
+export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
   switch (cause._tag) {
+    case "InvalidParameters":
+      return invalidRequest(`Invalid request: ${cause.message}`, cause.issues)
+    case "InvalidCursor":
+      return invalidRequest(`Invalid request: ${cause.message}`, [
+        { field: "cursor", message: "is not a next_cursor from a listing with the same sort and order" }
+      ])
     case "TaskNotFound":
       return notFound(cause.message)
     case "VersionConflict":

@@ -19,7 +19,6 @@ import {
   runTodoTool,
   type TodoToolHandlers,
   TodoTools,
-  type ToolFailure,
   type UserId
 } from "@taskport/core"
 import { Cause, type Context, Effect, Exit, Option, Schema, SchemaIssue, Stream } from "effect"
@@ -101,7 +100,10 @@ const decoders = new WeakMap<Schema.Top, (input: unknown) => Exit.Exit<unknown, 
 const decoderOf = (schema: Schema.Top) => {
   let decode = decoders.get(schema)
   if (decode === undefined) {
-    decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<unknown, unknown>, { errors: "all" })
+    decode = Schema.decodeUnknownExit(schema as unknown as Schema.Codec<unknown, unknown>, {
+      errors: "all",
+      onExcessProperty: "error"
+    })
     decoders.set(schema, decode)
   }
   return decode
@@ -222,21 +224,11 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       maxAge: "600"
     }
 
-    /** Runs a tool for the user; invalid parameters are re-decoded to name every field. */
+    /** Runs a tool for the user; its typed failure names the fields at fault. */
     const tool = (route: TaskRoute, user: UserId, params: Record<string, unknown>) =>
       runTodoTool(route.tool, params).pipe(
         Effect.provideService(CurrentUser, { id: user }),
-        Effect.catch((failure: ToolFailure) =>
-          failure._tag === "InvalidParameters"
-            ? decodeOrFail(TodoTools.tools[route.tool].parametersSchema, params, "request").pipe(
-                Effect.andThen(
-                  Effect.fail(
-                    invalidRequest(`Invalid request: ${failure.message.replace(/\n\s*/g, " ")}`, [])
-                  )
-                )
-              )
-            : Effect.fail(fromToolFailure(failure))
-        )
+        Effect.mapError(fromToolFailure)
       )
 
     const taskResponse = (encoded: unknown, status = 200, extra: Record<string, string> = {}) => {
@@ -279,19 +271,19 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           const query = yield* decodeOrFail(queryCodec.decode, Object.fromEntries(url.searchParams), "query")
           Object.assign(params, queryCodec.encode(query))
         }
+        // The path names the task: a body cannot point the operation at another one.
+        const pathParams = { ...params }
         if (route.body !== undefined) {
           const body = yield* readJsonBody(request, limit, route.bodyRequired ?? false, parsedByNode(event))
           if (body !== undefined && !isObject(body)) {
             return yield* invalidRequest("The request body must be a JSON object", [])
           }
           if (route.kind === "replace") {
-            yield* decodeOrFail(ReplaceTaskBody, body, "request")
-            // A replacement resets every editable field it does not name.
-            Object.assign(params, { description: null, priority: "medium", due: null, tags: [] }, body, {
-              id: params.id
-            })
+            // The replacement schema gives every editable field it does not name its default.
+            const replacement = yield* decodeOrFail(ReplaceTaskBody, body, "request")
+            Object.assign(params, replacement, pathParams)
           } else {
-            Object.assign(params, body, { id: params.id })
+            Object.assign(params, body, pathParams)
           }
         }
 
@@ -323,12 +315,12 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
           case "list":
             return json(result.encoded)
           case "create": {
-            const id = isObject(result.encoded) ? String(result.encoded.id) : ""
+            const id = "id" in result.encoded ? String(result.encoded.id) : ""
             return taskResponse(result.encoded, 201, { location: `${prefix}/tasks/${id}` })
           }
           case "read": {
             const encoded = result.encoded
-            const tag = etagOf(isObject(encoded) && typeof encoded.version === "number" ? encoded.version : 0)
+            const tag = etagOf("version" in encoded ? encoded.version : 0)
             const ifNoneMatch = request.headers.get("if-none-match")
             if (
               ifNoneMatch !== null &&

@@ -13,6 +13,7 @@ import {
   ListMessagesParams,
   ListTasksParams,
   MessagePage,
+  ReplaceTaskParams,
   Task,
   TaskPage,
   type TodoToolName,
@@ -26,11 +27,10 @@ const { id: _updateId, ...patchFields } = UpdateTaskParams.fields
 /** PATCH body: every editable field optional, plus expected_version. */
 export const PatchTaskBody = Schema.Struct(patchFields).annotate({ identifier: "PatchTaskBody" })
 
+const { id: _replaceId, ...replaceFields } = ReplaceTaskParams.fields
+
 /** PUT body: the editable fields as for creation (absent ones reset to defaults), plus expected_version. */
-export const ReplaceTaskBody = Schema.Struct({
-  ...CreateTaskParams.fields,
-  expected_version: UpdateTaskParams.fields.expected_version
-}).annotate({ identifier: "ReplaceTaskBody" })
+export const ReplaceTaskBody = Schema.Struct(replaceFields).annotate({ identifier: "ReplaceTaskBody" })
 
 export const CompleteTaskBody = Schema.Struct(completeFields).annotate({ identifier: "CompleteTaskBody" })
 

@@ -36,7 +36,7 @@ for (const database of testDatabases()) {
             token,
             body: { title: "  Buy milk ", tags: ["Shop", "shop"], priority: "high", due: "2026-12-01" }
           })
-          expect(reply.status).toBe(201)
+          expect(reply.status, JSON.stringify(reply.body)).toBe(201)
           const task = asJson(reply.body)
           expect(task).toMatchObject({
             title: "Buy milk",

@@ -14,7 +14,6 @@ import {
   type AgentRunner,
   Authenticator,
   ChatService,
-  TodoService,
   type TodoToolHandlers,
   TodoToolsLayer,
   UserId
@@ -150,7 +149,7 @@ export const agentLayer = (
 /** Everything the surfaces need, built once per process. */
 export const appLayer = (config: ServerConfig, announce: Announce = stderrAnnounce) => {
   const database = databaseLayer(config, announce)
-  const todos = TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database))
+  const todos = TodoToolsLayer.pipe(Layer.provideMerge(database))
   return Layer.mergeAll(
     authenticatorLayer(config),
     ChatService.layer({ historyLimit: config.chatHistoryLimit }).pipe(
