@@ -24,12 +24,16 @@ export interface Listener {
 
 export const make = (app: H3, options: ListenerOptions) => {
   // While draining, every answer closes its connection, so keep-alive clients move on
-  // instead of holding the server open with new requests.
+  // instead of holding the drain open with new requests.
   let draining = false
   return Effect.acquireRelease(
     Effect.gen(function* () {
-      app.use((event) => {
+      // Checked once the answer is ready, so a request that was in flight when draining began
+      // closes its connection too.
+      app.use(async (event, next) => {
+        const answer = await next()
         if (draining) event.res.headers.set("connection", "close")
+        return answer
       })
       const server = serve(app, {
         port: options.port,
@@ -53,10 +57,7 @@ export const make = (app: H3, options: ListenerOptions) => {
     ({ server }) =>
       Effect.gen(function* () {
         draining = true
-        // Release runs uninterruptibly; the wait for the drain must stay interruptible, or the
-        // grace period could never cut it short.
         yield* Effect.promise(() => server.close()).pipe(
-          Effect.interruptible,
           Effect.timeoutOrElse({
             duration: options.grace ?? Duration.seconds(10),
             orElse: () => Effect.promise(() => server.close(true))
