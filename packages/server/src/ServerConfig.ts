@@ -5,7 +5,7 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { Config, ConfigProvider, Option, type Redacted, Schema } from "effect"
+import { Config, ConfigProvider, Data, Effect, Option, type Redacted, Schema } from "effect"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
 
@@ -122,3 +122,15 @@ export const describeError = (error: Config.ConfigError): string => {
   const reason = text.split("\n")[0] ?? text
   return variable === undefined ? text.replace(/\s*\n\s*/g, " ") : `${variable}: ${reason}`
 }
+
+export class InvalidConfiguration extends Data.TaggedError("InvalidConfiguration")<{
+  readonly message: string
+}> {}
+
+/** The configuration, or a failure whose message names the variable at fault. */
+export const load = (env: NodeJS.ProcessEnv = process.env) =>
+  read(env).pipe(
+    Effect.mapError(
+      (error) => new InvalidConfiguration({ message: `invalid configuration: ${describeError(error)}` })
+    )
+  )
