@@ -13,6 +13,8 @@ export interface TaskportMcp {
   readonly url: string
   /** A bearer token the endpoint accepts for `user`. */
   readonly tokenFor: (user: string) => Effect.Effect<string>
+  /** The tool calls received, in order, with their arguments exactly as sent. */
+  readonly calls: Array<{ readonly name: string; readonly arguments: unknown }>
 }
 
 /** Serves the endpoint for the length of the scope, over the services of the context. */
@@ -20,8 +22,24 @@ export const serveMcp = Effect.gen(function* () {
   const handler = yield* Effect.acquireRelease(McpHttp.make({}), (handler) =>
     Effect.promise(() => handler.close())
   )
+  const calls: Array<{ readonly name: string; readonly arguments: unknown }> = []
   const app = new H3()
-  app.all("/mcp", (event) => handler.fetch(event.req))
+  app.all("/mcp", async (event) => {
+    if (event.req.method === "POST") {
+      try {
+        const body = JSON.parse(await event.req.clone().text()) as {
+          method?: unknown
+          params?: { name?: unknown; arguments?: unknown }
+        }
+        if (body.method === "tools/call") {
+          calls.push({ name: String(body.params?.name), arguments: body.params?.arguments })
+        }
+      } catch {
+        // Not JSON: the endpoint itself answers that.
+      }
+    }
+    return handler.fetch(event.req)
+  })
   const server = yield* Effect.acquireRelease(
     Effect.promise(async () => {
       const server = serve(app, { port: 0, hostname: "127.0.0.1", silent: true, gracefulShutdown: false })
@@ -31,5 +49,5 @@ export const serveMcp = Effect.gen(function* () {
     (server) => Effect.promise(() => server.close(true))
   )
   const url = `${(server.url ?? "").replace(/\/$/, "")}/mcp`
-  return { url, tokenFor: (user: string) => tokenFor(user) } satisfies TaskportMcp
+  return { url, tokenFor: (user: string) => tokenFor(user), calls } satisfies TaskportMcp
 })
