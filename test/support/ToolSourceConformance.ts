@@ -44,7 +44,7 @@ export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnder
       })
 
       it.effect(
-        "T1: the definitions are the six todo tools, each with a description and an object schema",
+        "C30: the definitions are the six todo tools, each with a description and an object schema",
         () =>
           Effect.gen(function* () {
             const tools = yield* source
@@ -57,7 +57,7 @@ export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnder
           }).pipe(Effect.scoped)
       )
 
-      it.effect("T2: create, read, list, update, complete and delete round-trip for one user", () =>
+      it.effect("C30: create, read, list, update, complete and delete round-trip for one user", () =>
         Effect.gen(function* () {
           const tools = yield* source
           const created = ok(yield* tools.call("todo_create", { title: " Write report ", tags: ["Work"] }))
@@ -81,7 +81,7 @@ export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnder
         }).pipe(Effect.scoped)
       )
 
-      it.effect("T3: one user's tasks are out of another's sight and reach", () =>
+      it.effect("C30: one user's tasks are out of another's sight and reach", () =>
         Effect.gen(function* () {
           const alice = yield* source
           const bob = yield* source
@@ -99,7 +99,7 @@ export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnder
         }).pipe(Effect.scoped)
       )
 
-      it.effect("T4: invalid arguments and unknown tools are is_error outcomes naming what is wrong", () =>
+      it.effect("C30: invalid arguments and unknown tools are is_error outcomes naming what is wrong", () =>
         Effect.gen(function* () {
           const tools = yield* source
           expect(failed(yield* tools.call("todo_create", { title: "" }))).toContain("title")

@@ -3,8 +3,8 @@
  * Responses API), against OpenAI or any OpenAI-compatible server (Ollama, vLLM, LM Studio)
  * through `baseURL`. Each API is a dialect module of its own; both offer the tools the same
  * way (strict mode wherever it can express them), and arguments the model gets wrong go back
- * to it as tool errors. A model that cannot be
- * reached, times out or answers nonsense ends the turn with an `AgentError`.
+ * to it as tool errors. A model that cannot be reached, times out or answers nonsense ends
+ * the turn with an `AgentError`.
  */
 import { type AgentEvent, type AgentInput, AgentRunner, type AgentRunnerShape } from "@taskport/core"
 import { Effect, Layer, Redacted } from "effect"

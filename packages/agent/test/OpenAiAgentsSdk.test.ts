@@ -103,7 +103,7 @@ describe("OpenAI Agents SDK against Taskport's /mcp", () => {
   const messages = () => logged.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" ")))
 
   layer(suite, { timeout: 120_000 })((it) => {
-    it.effect("S1: with strict conversion on, every tool is strict and nothing is logged", () =>
+    it.effect("M15: with strict conversion on, every tool is strict and nothing is logged", () =>
       Effect.gen(function* () {
         const server = yield* sdkServer(yield* Mcp, `user-${crypto.randomUUID()}`)
         const tools = yield* Effect.promise(() =>
@@ -129,7 +129,7 @@ describe("OpenAI Agents SDK against Taskport's /mcp", () => {
 
     for (const api of ["chat", "responses"] as const)
       it.effect(
-        `S2 (${api}): an agent turn creates and lists a task with strict-shaped arguments Taskport accepts`,
+        `M16 (${api}): an agent turn creates and lists a task with strict-shaped arguments Taskport accepts`,
         () =>
           Effect.gen(function* () {
             const user = `user-${crypto.randomUUID()}`
