@@ -306,15 +306,15 @@ export const lastToolResult = (request: RecordedRequest): unknown => {
 
 /**
  * The arguments a model writes for a todo tool in OpenAI's strict mode: every key the tool's
- * strict schema declares, null unless given. Derived from the tool definitions, so a script
- * stays in step with them.
+ * parameters declare (strict mode requires them all), null unless given. Derived from the
+ * tool definitions, so a script stays in step with them.
  */
 export const strictArguments = (
   tool: string,
   given: Record<string, unknown> = {}
 ): Record<string, unknown> => {
   const definition = todoToolDefinitions.find((candidate) => candidate.name === tool)
-  const properties = definition?.strict?.schema.properties
-  if (typeof properties !== "object" || properties === null) throw new Error(`${tool} has no strict schema`)
+  const properties = definition?.parameters.properties
+  if (typeof properties !== "object" || properties === null) throw new Error(`${tool} has no parameters`)
   return { ...Object.fromEntries(Object.keys(properties).map((key) => [key, null])), ...given }
 }

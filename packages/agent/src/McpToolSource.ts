@@ -5,13 +5,7 @@
  * list or connection is ever shared between users or turns.
  */
 import { Client, type FetchLike, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
-import {
-  type JsonSchemaObject,
-  strictParametersFromJsonSchema,
-  type ToolDefinition,
-  type ToolOutcome,
-  type ToolSource
-} from "@taskport/core"
+import type { JsonSchemaObject, ToolDefinition, ToolOutcome, ToolSource } from "@taskport/core"
 import { Effect, Redacted, Schema, type Scope } from "effect"
 
 /** The MCP server could not be used: unreachable, the token refused, or not speaking MCP. */
@@ -95,16 +89,11 @@ export const make = (
       (client) => Effect.promise(() => client.close().catch(() => undefined))
     )
     const listed = yield* Effect.tryPromise({ try: () => client.listTools(), catch: classify })
-    const tools: ReadonlyArray<ToolDefinition> = listed.tools.map((tool) => {
-      const parameters = tool.inputSchema as JsonSchemaObject
-      const strict = strictParametersFromJsonSchema(parameters)
-      return {
-        name: tool.name,
-        description: tool.description ?? tool.title ?? tool.name,
-        parameters,
-        ...(strict === undefined ? {} : { strict })
-      }
-    })
+    const tools: ReadonlyArray<ToolDefinition> = listed.tools.map((tool) => ({
+      name: tool.name,
+      description: tool.description ?? tool.title ?? tool.name,
+      parameters: tool.inputSchema as JsonSchemaObject
+    }))
 
     const call = (name: string, args: unknown): Effect.Effect<ToolOutcome> => {
       if (!isRecord(args)) {

@@ -8,7 +8,7 @@
 
 import { describe, expect, layer } from "@effect/vitest"
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from "@modelcontextprotocol/server"
-import { McpToolSource, OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
+import { McpToolSource, OfflineAgentRunner, OpenAiAgentRunner, StrictParameters } from "@taskport/agent"
 import { Context, Effect, Layer, Schema } from "effect"
 import { H3, serve } from "h3"
 import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
@@ -117,46 +117,48 @@ const listings = (server: WeatherServer) =>
 
 describe("McpToolSource", () => {
   layer(servers, { timeout: 60_000 })((it) => {
-    it.effect("C18: lists the tools once with strict variants and calls them with the user's token", () =>
-      Effect.gen(function* () {
-        const server = yield* Weather
-        server.seen.length = 0
-        const alice = yield* McpToolSource.make({ url: server.url, token: "token-alice" })
-        expect(alice.tools.map((tool) => tool.name).sort()).toEqual(["broken", "weather", "whoami"])
-        const weather = alice.tools.find((tool) => tool.name === "weather")!
-        expect(weather.description).toBe("The forecast for a city.")
-        expect(weather.parameters).toMatchObject({ type: "object", required: ["city"] })
-        expect(weather.strict?.schema).toMatchObject({
-          additionalProperties: false,
-          required: ["city", "days"]
-        })
-        expect(yield* weather.strict!.toArguments({ city: "Oslo", days: null })).toEqual({ city: "Oslo" })
+    it.effect(
+      "C18: lists the tools once, with strict variants derivable, and calls them with the user's token",
+      () =>
+        Effect.gen(function* () {
+          const server = yield* Weather
+          server.seen.length = 0
+          const alice = yield* McpToolSource.make({ url: server.url, token: "token-alice" })
+          expect(alice.tools.map((tool) => tool.name).sort()).toEqual(["broken", "weather", "whoami"])
+          const weather = alice.tools.find((tool) => tool.name === "weather")!
+          expect(weather.description).toBe("The forecast for a city.")
+          expect(weather.parameters).toMatchObject({ type: "object", required: ["city"] })
+          // The source gives the schema as listed; the OpenAI runner derives the strict variant.
+          expect(Object.keys(weather).sort()).toEqual(["description", "name", "parameters"])
+          const strict = StrictParameters.strictVariant(weather)!
+          expect(strict.schema).toMatchObject({ additionalProperties: false, required: ["city", "days"] })
+          expect(yield* strict.toArguments({ city: "Oslo", days: null })).toEqual({ city: "Oslo" })
 
-        expect(yield* alice.call("weather", { city: "Oslo", days: 3 })).toEqual({
-          is_error: false,
-          result: { city: "Oslo", days: 3, sky: "sunny" }
-        })
-        expect(yield* alice.call("whoami", {})).toEqual({ is_error: false, result: "alice" })
-        expect(yield* alice.call("broken", {})).toEqual({ is_error: true, result: "The tool broke" })
-        const invalid = yield* alice.call("weather", { city: "" })
-        expect(invalid.is_error).toBe(true)
-        expect(String(invalid.result)).toContain("city")
-        expect((yield* alice.call("nope", {})).is_error).toBe(true)
-        expect(yield* alice.call("weather", "Oslo")).toEqual({
-          is_error: true,
-          result: "Invalid arguments: send a JSON object"
-        })
+          expect(yield* alice.call("weather", { city: "Oslo", days: 3 })).toEqual({
+            is_error: false,
+            result: { city: "Oslo", days: 3, sky: "sunny" }
+          })
+          expect(yield* alice.call("whoami", {})).toEqual({ is_error: false, result: "alice" })
+          expect(yield* alice.call("broken", {})).toEqual({ is_error: true, result: "The tool broke" })
+          const invalid = yield* alice.call("weather", { city: "" })
+          expect(invalid.is_error).toBe(true)
+          expect(String(invalid.result)).toContain("city")
+          expect((yield* alice.call("nope", {})).is_error).toBe(true)
+          expect(yield* alice.call("weather", "Oslo")).toEqual({
+            is_error: true,
+            result: "Invalid arguments: send a JSON object"
+          })
 
-        expect(listings(server)).toBe(1)
-        expect(server.seen.length).toBeGreaterThan(3)
-        expect(server.seen.every((entry) => entry.authorization === "Bearer token-alice")).toBe(true)
+          expect(listings(server)).toBe(1)
+          expect(server.seen.length).toBeGreaterThan(3)
+          expect(server.seen.every((entry) => entry.authorization === "Bearer token-alice")).toBe(true)
 
-        // Another user's source carries that user's token and fetches its own list.
-        const bob = yield* McpToolSource.make({ url: server.url, token: "token-bob" })
-        expect(yield* bob.call("whoami", {})).toEqual({ is_error: false, result: "bob" })
-        expect(yield* alice.call("whoami", {})).toEqual({ is_error: false, result: "alice" })
-        expect(listings(server)).toBe(2)
-      })
+          // Another user's source carries that user's token and fetches its own list.
+          const bob = yield* McpToolSource.make({ url: server.url, token: "token-bob" })
+          expect(yield* bob.call("whoami", {})).toEqual({ is_error: false, result: "bob" })
+          expect(yield* alice.call("whoami", {})).toEqual({ is_error: false, result: "alice" })
+          expect(listings(server)).toBe(2)
+        })
     )
 
     it.effect("C18: a refused token or an unreachable server fails making the source", () =>

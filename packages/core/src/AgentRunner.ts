@@ -3,37 +3,23 @@
  * recent messages, calling the tools of a `ToolSource` on the way. The chat use case depends
  * on this port only; the OpenAI and offline adapters live in `@taskport/agent`.
  */
-import { Context, Data, Effect, Option, Schema, Stream } from "effect"
+import { Context, Effect, Option, Schema, Stream } from "effect"
 import type { Message, ToolCall } from "./Conversation.ts"
 
 /** A JSON Schema document as plain JSON. */
 export type JsonSchemaObject = { readonly [key: string]: unknown }
-
-/** Arguments that do not fit a tool's parameters; the message is meant for the model. */
-export class InvalidToolArguments extends Data.TaggedError("InvalidToolArguments")<{
-  readonly message: string
-}> {}
-
-/**
- * A tool's parameters in OpenAI's strict subset of JSON Schema (closed objects, every key
- * required, optional fields nullable), and the way back from arguments written against it.
- */
-export interface StrictParameters {
-  readonly schema: JsonSchemaObject
-  /**
-   * Turns arguments written against `schema` into arguments for `ToolSource.call`: a `null`
-   * in an optional field means the field is absent.
-   */
-  readonly toArguments: (args: unknown) => Effect.Effect<unknown, InvalidToolArguments>
-}
 
 export interface ToolDefinition {
   readonly name: string
   readonly description: string
   /** JSON Schema (draft 2020-12) of the arguments `ToolSource.call` accepts; an object at the root. */
   readonly parameters: JsonSchemaObject
-  /** The strict variant, when the source can give one; without it a model gets `parameters` as they are. */
-  readonly strict?: StrictParameters | undefined
+  /**
+   * The schema `call` decodes the arguments with, when the source has one in Effect. An
+   * adapter that offers the tool in another dialect derives it from this rather than from
+   * `parameters`, so every limit of the tool (lengths, ranges, patterns) stays enforced.
+   */
+  readonly parametersSchema?: Schema.Codec<unknown, unknown> | undefined
 }
 
 /** What a tool call produced. A failed call is a result too, with a message the model can act on. */

@@ -1,12 +1,12 @@
 /**
- * The `todo_*` tools as an agent's `ToolSource`: definitions derived from `TodoTools` (with
- * their OpenAI strict variants) and calls run through `runTodoTool` for the current user.
+ * The `todo_*` tools as an agent's `ToolSource`: definitions derived from `TodoTools` (JSON
+ * Schema and the Effect schema behind it) and calls run through `runTodoTool` for the
+ * current user.
  */
 import { Effect, type Schema } from "effect"
 import { Tool } from "effect/ai"
 import type { JsonSchemaObject, ToolDefinition, ToolOutcome, ToolSource } from "./AgentRunner.ts"
 import type { CurrentUser } from "./CurrentUser.ts"
-import { strictParameters } from "./StrictParameters.ts"
 import {
   describeToolFailure,
   runTodoTool,
@@ -23,7 +23,7 @@ export const todoToolDefinitions: ReadonlyArray<ToolDefinition> = Object.values(
     name: tool.name,
     description: Tool.getDescription(tool) ?? tool.name,
     parameters: todoToolParameterSchemas[tool.name as TodoToolName] as JsonSchemaObject,
-    strict: strictParameters(tool.parametersSchema as Schema.Codec<unknown, unknown>)
+    parametersSchema: tool.parametersSchema as Schema.Codec<unknown, unknown>
   })
 )
 

@@ -1,36 +1,28 @@
 /**
- * The todo tools as an agent's tool source: OpenAI strict variants derived from the tool
- * schemas (closed objects, every key required, optional fields nullable, null meaning
- * absent, limits still enforced on decoding), and calls bound to the current user whose
- * failures all come back as readable `is_error` results.
+ * The todo tools as an agent's tool source: definitions carrying the JSON Schema and the
+ * Effect schema of each tool (and nothing of a model's dialect), calls bound to the current
+ * user whose failures all come back as readable `is_error` results, and the tool-source
+ * conformance suite.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import {
-  strictParametersFromJsonSchema,
+  TodoService,
+  type TodoToolHandlers,
   TodoToolsLayer,
   type ToolSource,
   todoToolDefinitions,
-  todoToolSource
+  todoToolSource,
+  UserId
 } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { as, newUser } from "../../../test/support/ChatHarness.ts"
-
-type Json = Record<string, unknown>
+import { ToolSourcesUnderTest, toolSourceSuite } from "../../../test/support/ToolSourceConformance.ts"
 
 const definition = (name: string) => todoToolDefinitions.find((tool) => tool.name === name)!
 
-/** Walks every object schema of a JSON Schema document. */
-const objects = (schema: unknown): Array<Json> => {
-  if (Array.isArray(schema)) return schema.flatMap(objects)
-  if (typeof schema !== "object" || schema === null) return []
-  const node = schema as Json
-  const own = node.type === "object" ? [node] : []
-  return [...own, ...Object.values(node).flatMap(objects)]
-}
-
 describe("todo tool definitions", () => {
-  it("C8: every todo_* tool has a strict variant: closed objects, every key required, optional ones nullable", () => {
+  it("C8: every todo_* tool has its JSON Schema and the Effect schema behind it, and nothing of any model's dialect", () => {
     expect(todoToolDefinitions.map((tool) => tool.name).sort()).toEqual([
       "todo_complete",
       "todo_create",
@@ -42,107 +34,19 @@ describe("todo tool definitions", () => {
     for (const tool of todoToolDefinitions) {
       expect(tool.description.length, tool.name).toBeGreaterThan(10)
       expect(tool.parameters.type).toBe("object")
-      const strict = tool.strict!.schema
-      expect(strict.type).toBe("object")
-      for (const object of objects(strict)) {
-        expect(object.additionalProperties, tool.name).toBe(false)
-        expect([...((object.required as Array<string>) ?? [])].sort()).toEqual(
-          Object.keys((object.properties as Json) ?? {}).sort()
-        )
-      }
+      expect(Object.keys(tool).sort()).toEqual(["description", "name", "parameters", "parametersSchema"])
+      // The Effect schema is the one the JSON Schema was derived from.
+      expect(Schema.isSchema(tool.parametersSchema)).toBe(true)
     }
-    const create = definition("todo_create").strict!.schema.properties as Record<string, Json>
-    expect(create.title!.type).toBe("string")
-    // Nullable once, even for fields where null is also a value.
-    expect(create.description!.anyOf).toEqual([expect.objectContaining({ type: "string" }), { type: "null" }])
-    expect(create.priority!.anyOf).toEqual([
-      expect.objectContaining({ enum: ["low", "medium", "high"] }),
-      { type: "null" }
-    ])
+    expect(() =>
+      Schema.decodeUnknownSync(definition("todo_create").parametersSchema!)({ title: "" })
+    ).toThrow(/title/)
   })
-
-  it.effect(
-    "C8: strict arguments decode with null meaning absent, and limits strict mode cannot state still hold",
-    () =>
-      Effect.gen(function* () {
-        const create = definition("todo_create").strict!
-        expect(
-          yield* create.toArguments({
-            title: "  Buy milk ",
-            description: null,
-            priority: null,
-            due: null,
-            tags: null
-          })
-        ).toEqual({ title: "Buy milk", description: null, priority: "medium", due: null, tags: [] })
-        const update = definition("todo_update").strict!
-        expect(
-          yield* update.toArguments({
-            id: 4,
-            title: null,
-            description: "",
-            priority: "high",
-            due: null,
-            tags: ["Home"],
-            expected_version: null
-          })
-        ).toEqual({ id: 4, description: null, priority: "high", tags: ["home"] })
-        const tooLong = yield* Effect.flip(
-          create.toArguments({
-            title: "x".repeat(201),
-            description: null,
-            priority: "urgent",
-            due: null,
-            tags: null
-          })
-        )
-        expect(tooLong._tag).toBe("InvalidToolArguments")
-        expect(tooLong.message).toContain("title")
-        expect(tooLong.message).toContain("priority")
-        const notObject = yield* Effect.flip(create.toArguments("title"))
-        expect(notObject.message).toMatch(/^Invalid arguments/)
-      })
-  )
-
-  it.effect(
-    "C8: a tool known only by JSON Schema gets a strict variant too, or none when it cannot be expressed",
-    () =>
-      Effect.gen(function* () {
-        const strict = strictParametersFromJsonSchema({
-          type: "object",
-          properties: { city: { type: "string", minLength: 1 }, days: { type: "integer", minimum: 1 } },
-          required: ["city"]
-        })!
-        expect(strict.schema).toMatchObject({ additionalProperties: false, required: ["city", "days"] })
-        expect(yield* strict.toArguments({ city: "Paris", days: null })).toEqual({ city: "Paris" })
-        expect((yield* Effect.flip(strict.toArguments({ city: "", days: null }))).message).toContain("city")
-        // An object that merely allows extra keys is offered closed; one without parameters too.
-        const open = strictParametersFromJsonSchema({
-          type: "object",
-          properties: { q: { type: "string" } },
-          additionalProperties: true
-        })!
-        expect(open.schema).toMatchObject({ additionalProperties: false, required: ["q"] })
-        const none = strictParametersFromJsonSchema({
-          type: "object",
-          properties: {},
-          additionalProperties: true
-        })!
-        expect(none.schema).toEqual({
-          type: "object",
-          properties: {},
-          required: [],
-          additionalProperties: false
-        })
-        expect(yield* none.toArguments({})).toEqual({})
-        expect(strictParametersFromJsonSchema({ $ref: "https://example.com/elsewhere.json" })).toBeUndefined()
-      })
-  )
 })
 
 describe("todo tool source", () => {
   const database = PgDatabase.layerPglite()
-  layer(TodoToolsLayer.pipe(Layer.provideMerge(database)), {
+  layer(TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(database)), {
     timeout: 120_000
   })((it) => {
     const source = (user: ReturnType<typeof newUser>) => as(user)(todoToolSource)
@@ -186,3 +90,20 @@ describe("todo tool source", () => {
     )
   })
 })
+
+toolSourceSuite(
+  "the core's todo tool source",
+  Layer.effect(
+    ToolSourcesUnderTest,
+    Effect.gen(function* () {
+      const handlers = yield* Effect.context<TodoToolHandlers>()
+      return {
+        forUser: (user: string) => as(UserId.make(user))(todoToolSource).pipe(Effect.provideContext(handlers))
+      }
+    })
+  ).pipe(
+    Layer.provide(
+      TodoToolsLayer.pipe(Layer.provideMerge(TodoService.layer), Layer.provide(PgDatabase.layerPglite()))
+    )
+  )
+)

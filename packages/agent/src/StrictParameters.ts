@@ -1,12 +1,27 @@
 /**
  * OpenAI's strict mode for tool parameters (closed objects, every key required, optional
- * fields nullable), derived with Effect's OpenAI codec from an Effect schema or, for tools
- * known only by their JSON Schema (an MCP server's), from that schema imported into Effect.
+ * fields nullable), derived with Effect's OpenAI codec from a tool's Effect schema or, for
+ * tools known only by their JSON Schema (an MCP server's), from that schema imported into
+ * Effect. The core's tool definitions know nothing of OpenAI; the runner derives these.
  */
-import { Effect, JsonSchema, Schema, SchemaRepresentation } from "effect"
+import { describeSchemaError, type JsonSchemaObject, type ToolDefinition } from "@taskport/core"
+import { Data, Effect, JsonSchema, Schema, SchemaRepresentation } from "effect"
 import { OpenAiStructuredOutput } from "effect/ai"
-import { InvalidToolArguments, type JsonSchemaObject, type StrictParameters } from "./AgentRunner.ts"
-import { describeSchemaError } from "./SchemaIssues.ts"
+
+/** Arguments that do not fit a tool's parameters; the message is meant for the model. */
+export class InvalidToolArguments extends Data.TaggedError("InvalidToolArguments")<{
+  readonly message: string
+}> {}
+
+/** A tool's parameters in strict mode, and the way back from arguments written against them. */
+export interface StrictParameters {
+  readonly schema: JsonSchemaObject
+  /**
+   * Turns arguments written against `schema` into arguments for `ToolSource.call`: a `null`
+   * in an optional field means the field is absent.
+   */
+  readonly toArguments: (args: unknown) => Effect.Effect<unknown, InvalidToolArguments>
+}
 
 /**
  * Optional fields that may also be null get `null` twice in the derived `anyOf` (once as a
@@ -100,4 +115,24 @@ export const strictParametersFromJsonSchema = (
   } catch {
     return undefined
   }
+}
+
+const derived = new WeakMap<ToolDefinition, StrictParameters | null>()
+
+/**
+ * The strict variant of a tool: from its Effect schema when the source gives one (every
+ * limit then still holds on decoding), else from its JSON Schema; undefined when strict mode
+ * cannot express it. Derived once per definition, so a source's constant definitions cost
+ * one derivation per process.
+ */
+export const strictVariant = (tool: ToolDefinition): StrictParameters | undefined => {
+  let variant = derived.get(tool)
+  if (variant === undefined) {
+    variant =
+      (tool.parametersSchema === undefined
+        ? strictParametersFromJsonSchema(tool.parameters)
+        : strictParameters(tool.parametersSchema)) ?? null
+    derived.set(tool, variant)
+  }
+  return variant ?? undefined
 }

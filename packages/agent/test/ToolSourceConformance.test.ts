@@ -1,0 +1,28 @@
+/**
+ * The MCP tool source pointed at Taskport's own MCP endpoint over a real socket passes the
+ * tool-source conformance suite, as the core's in-process source does: an agent gets the
+ * same tools and the same behaviour whichever way it reaches them.
+ */
+import { McpToolSource } from "@taskport/agent"
+import { PgDatabase } from "@taskport/postgres"
+import { Effect, Layer } from "effect"
+import { servicesLayer } from "../../../test/support/RestHarness.ts"
+import { serveMcp } from "../../../test/support/TaskportMcp.ts"
+import { ToolSourcesUnderTest, toolSourceSuite } from "../../../test/support/ToolSourceConformance.ts"
+
+toolSourceSuite(
+  "the MCP tool source against Taskport's /mcp",
+  Layer.effect(
+    ToolSourcesUnderTest,
+    Effect.gen(function* () {
+      const mcp = yield* serveMcp
+      return {
+        forUser: (user: string) =>
+          Effect.gen(function* () {
+            const token = yield* mcp.tokenFor(user)
+            return yield* McpToolSource.make({ url: mcp.url, token })
+          })
+      }
+    })
+  ).pipe(Layer.provide(servicesLayer(PgDatabase.layerPglite())))
+)
