@@ -10,27 +10,35 @@ import { DateTime, Option, Schema } from "effect"
 
 const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/
 
-const Today = Schema.String.check(
-  Schema.makeFilter((s: string) => CALENDAR_DATE.test(s) && Option.isSome(parseDue(s)), {
-    message: "must be a calendar date such as 2026-12-01"
-  })
-).annotate({
-  description: "Today's date in the user's time zone, such as 2026-12-01 (default: today in UTC)."
-})
+/**
+ * An optional prompt argument: MCP sends every argument as a string, and lists only its name
+ * and description, which therefore sit on the string side of the decoding.
+ */
+const argument = <S extends Schema.Codec<unknown, string>>(schema: S, description: string) =>
+  Schema.optionalKey(Schema.String.annotate({ description }).pipe(Schema.decodeTo(schema)))
 
-const FocusTag = Tag.annotate({ description: "Only look at tasks with this tag." })
+const Today = argument(
+  Schema.String.check(
+    Schema.makeFilter((s: string) => CALENDAR_DATE.test(s) && Option.isSome(parseDue(s)), {
+      message: "must be a calendar date such as 2026-12-01"
+    })
+  ),
+  "Today's date in the user's time zone, such as 2026-12-01 (default: today in UTC)."
+)
 
-const StaleDays = Schema.NumberFromString.check(
-  Schema.makeFilter((n: number) => Number.isInteger(n) && n >= 1 && n <= 365, {
-    message: "must be a whole number of days from 1 to 365"
-  })
-).annotate({ description: "How many days without a change make a task stale (default 30)." })
+const FocusTag = argument(Tag, "Only look at tasks with this tag.")
 
-const ReviewArgs = Schema.Struct({ tag: Schema.optionalKey(FocusTag), today: Schema.optionalKey(Today) })
-const TriageArgs = Schema.Struct({
-  stale_days: Schema.optionalKey(StaleDays),
-  today: Schema.optionalKey(Today)
-})
+const StaleDays = argument(
+  Schema.NumberFromString.check(
+    Schema.makeFilter((n: number) => Number.isInteger(n) && n >= 1 && n <= 365, {
+      message: "must be a whole number of days from 1 to 365"
+    })
+  ),
+  "How many days without a change make a task stale (default 30)."
+)
+
+const ReviewArgs = Schema.Struct({ tag: FocusTag, today: Today })
+const TriageArgs = Schema.Struct({ stale_days: StaleDays, today: Today })
 
 interface PromptArgs {
   readonly tag?: string
