@@ -24,6 +24,17 @@ const encoder = new TextEncoder()
 /** The weight of a value as sent: the UTF-8 bytes of its JSON text. */
 export const jsonBytes = (value: unknown): number => encoder.encode(JSON.stringify(value)).length
 
+/**
+ * Whether a value's JSON fits the budget. Most results are settled by the text's length alone
+ * (a UTF-16 unit takes one to three UTF-8 bytes), so only a few are encoded to be weighed.
+ */
+export const fitsBudget = (value: unknown): boolean => {
+  const text = JSON.stringify(value)
+  if (text.length * 3 <= RESULT_BUDGET_BYTES) return true
+  if (text.length > RESULT_BUDGET_BYTES) return false
+  return encoder.encode(text).length <= RESULT_BUDGET_BYTES
+}
+
 /** `todo_list`'s parameters over MCP: the core's, plus the choice of full descriptions. */
 export const McpListParams = Schema.Struct({
   ...ListTasksParams.fields,

@@ -25,6 +25,7 @@ import {
   type EncodedListedTask,
   type EncodedMcpTaskPage,
   type EncodedTask,
+  fitsBudget,
   jsonBytes,
   listed,
   McpListParams,
@@ -179,10 +180,10 @@ const summarizePage = (page: EncodedMcpTaskPage, requested: number): string => {
   return [head, ...lines, ...notes].join("\n")
 }
 
-const pageResult = (page: EncodedMcpTaskPage, requested: number): CallToolResult => {
-  encodedResults.add(page)
-  return { content: [{ type: "text", text: summarizePage(page, requested) }], structuredContent: page }
-}
+const pageResult = (page: EncodedMcpTaskPage, requested: number): CallToolResult => ({
+  content: [{ type: "text", text: summarizePage(page, requested) }],
+  structuredContent: page
+})
 
 /**
  * How many of a page's tasks fit the budget, estimated from each task's share of the result
@@ -273,9 +274,10 @@ export const makeFactory = (
             ? { items, next_cursor: encoded.next_cursor, truncated: true }
             : { items, next_cursor: encoded.next_cursor }
         const result = pageResult(page, requested)
+        encodedResults.add(page)
         // No single task can exceed the budget (a test holds the largest one to it), so a page
         // of one is always sent.
-        if (limit === 1 || items.length <= 1 || jsonBytes(result) <= RESULT_BUDGET_BYTES) {
+        if (items.length <= 1 || fitsBudget(result)) {
           return Exit.succeed(result)
         }
         limit = Math.max(1, Math.min(items.length - 1, tasksThatFit(page, requested)))

@@ -56,7 +56,7 @@ const outputValidators = (client: Client) =>
   Effect.promise(async () => {
     const { tools } = await client.listTools()
     const ajv = new Ajv2020({ strict: false })
-    return Object.fromEntries(tools.map((tool) => [tool.name, ajv.compile(tool.outputSchema ?? {})]))
+    return Object.fromEntries(tools.map((tool) => [tool.name, ajv.compile(tool.outputSchema as object)]))
   })
 
 type Page = { items: Array<Json>; next_cursor: string | null; truncated?: boolean }
