@@ -34,8 +34,8 @@ const newUser = () => `user-${crypto.randomUUID()}`
 
 const endpoint = () => McpHttp.make({ allowedOrigins: [] })
 
-/** The longest due value: a date-time with seconds, milliseconds and a long zone name. */
-const LONG_DUE = "2026-12-01T09:00:00.123[America/Argentina/ComodRivadavia]"
+/** A due value as long as they come: seconds, milliseconds, an offset once stored, and one of the longest zone names. */
+const LONG_DUE = "2026-12-01T09:00:00.123[America/North_Dakota/New_Salem]"
 
 /**
  * A task with every field at its length limit. `fill` is the character repeated: a letter for
