@@ -13,6 +13,8 @@ import { Schema } from "effect"
  * tool results above 25,000 tokens, about 100 KB at the usual ~4 characters per token; JSON
  * punctuation, ids, timestamps and non-Latin text tokenise far more densely than prose, so
  * half of that keeps a page safely under the cap and leaves most of a context window free.
+ * The heaviest single task (every field at its limit, every character JSON-escaped to six
+ * bytes) weighs about 22 KB in a result, so a page of one always fits.
  */
 export const RESULT_BUDGET_BYTES = 50_000
 
