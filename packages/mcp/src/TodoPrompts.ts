@@ -47,7 +47,7 @@ interface PromptArgs {
 }
 
 /** Prompt arguments arrive as strings; unknown names are refused so a misspelt one is not silently ignored. */
-const standardArgs = (schema: Schema.Codec<unknown, unknown>): StandardSchemaWithJSON =>
+const standardArgs = (schema: Schema.Decoder<unknown>): StandardSchemaWithJSON =>
   Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema, { parseOptions: { onExcessProperty: "error", errors: "all" } })
   ) as StandardSchemaWithJSON
@@ -78,7 +78,7 @@ export const promptSpecs: ReadonlyArray<PromptSpec> = [
     title: "Daily review",
     description: "Go over what is overdue, due today and high priority, and suggest what to do first.",
     tools: ["todo_list", "todo_read"],
-    args: standardArgs(ReviewArgs as Schema.Codec<unknown, unknown>),
+    args: standardArgs(ReviewArgs),
     text: ({ tag }, today) =>
       [
         `Give me a daily review of my open tasks. Today is ${today}.${focus(tag)}`,
@@ -94,7 +94,7 @@ export const promptSpecs: ReadonlyArray<PromptSpec> = [
     title: "Plan the week",
     description: "Lay out the coming seven days from open tasks, and move due dates once agreed.",
     tools: ["todo_list", "todo_update"],
-    args: standardArgs(ReviewArgs as Schema.Codec<unknown, unknown>),
+    args: standardArgs(ReviewArgs),
     text: ({ tag }, today) =>
       [
         `Help me plan the week from ${today} to ${days(today, 6)}.${focus(tag)}`,
@@ -110,7 +110,7 @@ export const promptSpecs: ReadonlyArray<PromptSpec> = [
     title: "Triage untagged and stale tasks",
     description: "Find open tasks without tags or untouched for weeks, and tidy them up with your agreement.",
     tools: ["todo_list", "todo_update", "todo_complete", "todo_delete"],
-    args: standardArgs(TriageArgs as Schema.Codec<unknown, unknown>),
+    args: standardArgs(TriageArgs),
     text: ({ stale_days = 30 }, today) => {
       const cutoff = days(today, -stale_days)
       return [
