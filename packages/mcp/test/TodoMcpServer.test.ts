@@ -1,6 +1,7 @@
 /**
  * The tool specifications the MCP server registers: their output schemas skip only what the
- * tools encoded themselves, and validate anything else in full.
+ * tools encoded themselves, and validate anything else in full; todo_list's describe what MCP
+ * adds to it (previews, the truncated flag, full_descriptions).
  */
 import { describe, expect, it } from "@effect/vitest"
 import { TodoMcpServer } from "@taskport/mcp"
@@ -45,5 +46,24 @@ describe("TodoMcpServer tool specifications", () => {
     expect(
       (await page.validate({ items: [{ ...task, version: 0 }], next_cursor: null })).issues?.length
     ).toBe(1)
+  })
+
+  it("M15: todo_list's MCP schemas describe previews, the truncated flag and full_descriptions", async () => {
+    const page = spec("todo_list").output["~standard"]
+    const preview = { ...task, description: "Some notes…", description_truncated: true }
+    expect(
+      (await page.validate({ items: [preview], next_cursor: "abc", truncated: true })).issues
+    ).toBeUndefined()
+    for (const broken of [
+      { items: [preview], next_cursor: null, truncated: "yes" },
+      { items: [{ ...preview, description_truncated: 1 }], next_cursor: null }
+    ]) {
+      expect((await page.validate(broken)).issues?.length ?? 0).toBeGreaterThan(0)
+    }
+    const input = spec("todo_list").input["~standard"]
+    expect((await input.validate({ full_descriptions: true, limit: 5 })).issues).toBeUndefined()
+    expect((await input.validate({ full_descriptions: "yes" })).issues?.length ?? 0).toBeGreaterThan(0)
+    const advertised = spec("todo_list").input["~standard"].jsonSchema.input({ target: "draft-2020-12" })
+    expect(Object.keys(advertised.properties as object)).toContain("full_descriptions")
   })
 })
