@@ -67,7 +67,7 @@ describe("strict tool parameters", () => {
             due: null,
             tags: null
           })
-        ).toEqual({ title: "Buy milk" })
+        ).toEqual({ title: "Buy milk", description: null, priority: "medium", due: null, tags: [] })
         const update = strict("todo_update")
         expect(
           yield* update.toArguments({
@@ -79,7 +79,7 @@ describe("strict tool parameters", () => {
             tags: ["Home"],
             expected_version: null
           })
-        ).toEqual({ id: 4, description: "", priority: "high", tags: ["home"] })
+        ).toEqual({ id: 4, description: null, priority: "high", tags: ["home"] })
         const tooLong = yield* Effect.flip(
           create.toArguments({
             title: "x".repeat(201),

@@ -198,7 +198,7 @@ const notNull = <A>(value: Option.Option<A | null>): Option.Option<A> =>
   Option.filter(value, (a): a is A => a !== null)
 
 /** An optional key; null counts as absent. */
-const omittable = <S extends Schema.Top>(schema: S) =>
+export const omittable = <S extends Schema.Top>(schema: S) =>
   Schema.optionalKey(Schema.NullOr(schema)).pipe(
     Schema.decodeTo(
       Schema.optionalKey(Schema.toType(schema)),
@@ -207,7 +207,7 @@ const omittable = <S extends Schema.Top>(schema: S) =>
   )
 
 /** An optional key that decodes to `value` when absent or null. */
-const defaulted = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+export const defaulted = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
   Schema.optionalKey(Schema.NullOr(schema)).pipe(
     Schema.decodeTo(
       Schema.toType(schema),

@@ -213,6 +213,18 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
 )
 
 /**
+ * The JSON Schema (2020-12) of a parameter schema as clients should write it: its JSON form,
+ * with every object closed, since the use cases refuse keys they do not know.
+ */
+export const parametersJsonSchema = (schema: Schema.Top): Readonly<Record<string, unknown>> => {
+  const document = Schema.toJsonSchemaDocument(schema as Schema.Codec<unknown, unknown>, {
+    onExcessProperty: "error"
+  })
+  const definitions = Object.keys(document.definitions).length === 0 ? {} : { $defs: document.definitions }
+  return { ...document.schema, ...definitions }
+}
+
+/**
  * The JSON Schema of each tool's parameters, derived once. Objects are closed
  * (`additionalProperties: false`), as the use cases refuse unknown keys: clients such as
  * OpenAI's strict mode need closed objects to call a tool at all.

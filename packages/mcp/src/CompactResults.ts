@@ -4,7 +4,7 @@
  * budget. The MCP-specific parameter and result schemas of `todo_list` live here, so the
  * output schema a client validates against describes exactly what the server sends.
  */
-import { ListTasksParams, Task, TaskPage } from "@taskport/core"
+import { ListTasksParams, omittable, Task, TaskPage } from "@taskport/core"
 import { Schema } from "effect"
 
 /**
@@ -40,7 +40,7 @@ export const fitsBudget = (value: unknown): boolean => {
 /** `todo_list`'s parameters over MCP: the core's, plus the choice of full descriptions. */
 export const McpListParams = Schema.Struct({
   ...ListTasksParams.fields,
-  full_descriptions: Schema.optionalKey(
+  full_descriptions: omittable(
     Schema.Boolean.annotate({
       description: `true returns whole descriptions; by default each is cut to a ${DESCRIPTION_PREVIEW_LENGTH}-character preview.`
     })

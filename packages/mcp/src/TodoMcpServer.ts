@@ -10,6 +10,9 @@ import type { CallToolResult, StandardSchemaWithJSON } from "@modelcontextprotoc
 import { McpServer, ResourceNotFoundError, ResourceTemplate } from "@modelcontextprotocol/server"
 import {
   CurrentUser,
+  describeToolFailure,
+  invalidParameters,
+  parametersJsonSchema,
   runTodoTool,
   type Task,
   type TodoToolHandlers,
@@ -76,12 +79,13 @@ const deepFreeze = <A>(value: A): A => {
 const encodedResults = new WeakSet<object>()
 
 /**
- * The schema as the SDK takes it, with its JSON Schema derived once per process and target.
- * The SDK asks for it on every call (a fresh server instance serves each request), and the
- * derivation took a tenth of an MCP request's CPU time. The cached document is frozen, so a
- * consumer that tried to change the shared copy would fail loudly instead of corrupting it.
+ * A result schema as the SDK takes it, with its JSON Schema derived once per process and
+ * target. The SDK asks for it on every call (a fresh server instance serves each request),
+ * and the derivation took a tenth of an MCP request's CPU time. The cached document is
+ * frozen, so a consumer that tried to change the shared copy would fail loudly instead of
+ * corrupting it.
  */
-const standard = (schema: Schema.Top, side: "parameters" | "result"): StandardSchemaWithJSON => {
+const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const derived = Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>)
   ) as StandardSchemaWithJSON
@@ -102,15 +106,34 @@ const standard = (schema: Schema.Top, side: "parameters" | "result"): StandardSc
     "~standard": {
       version: props.version,
       vendor: props.vendor,
-      validate:
-        side === "result"
-          ? (value) =>
-              typeof value === "object" && value !== null && encodedResults.has(value)
-                ? { value }
-                : props.validate(value)
-          : props.validate,
+      validate: (value) =>
+        typeof value === "object" && value !== null && encodedResults.has(value)
+          ? { value }
+          : props.validate(value),
       jsonSchema: { input: once("input"), output: once("output") },
       ...(props.types === undefined ? {} : { types: props.types })
+    }
+  }
+}
+
+/**
+ * A tool's parameters as the SDK takes them: the closed JSON Schema the core derives, and a
+ * validation that lets every argument through unchanged. The use case decodes (and refuses)
+ * the arguments itself, so MCP clients read the same field-by-field reasons as REST and the
+ * agent, defaults such as MCP's own page size still see what the client sent, and nothing is
+ * decoded twice.
+ */
+const parametersSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
+  const document = deepFreeze({
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    ...parametersJsonSchema(schema)
+  })
+  return {
+    "~standard": {
+      version: 1,
+      vendor: "taskport",
+      validate: (value) => ({ value }),
+      jsonSchema: { input: () => document, output: () => document }
     }
   }
 }
@@ -140,8 +163,8 @@ export const toolSpecs: ReadonlyArray<ToolSpec> = Object.values(TodoTools.tools)
     name: tool.name as TodoToolName,
     title: EffectContext.getOption(tool.annotations, Tool.Title).pipe(Option.getOrElse(() => tool.name)),
     description: (tool.description ?? tool.name) + (isList ? LIST_DESCRIPTION_NOTE : ""),
-    input: standard(isList ? McpListParams : tool.parametersSchema, "parameters"),
-    output: standard(isList ? McpTaskPage : tool.successSchema, "result"),
+    input: parametersSchema(isList ? McpListParams : tool.parametersSchema),
+    output: resultSchema(isList ? McpTaskPage : tool.successSchema),
     annotations: {
       readOnlyHint: hint(Tool.Readonly),
       destructiveHint: hint(Tool.Destructive),
@@ -216,16 +239,10 @@ const summarize = (name: Exclude<TodoToolName, "todo_list">, value: unknown): st
 
 const GENERIC_FAILURE = "Taskport could not complete the request; try again later"
 
-const failureText = (name: string, failure: ToolFailure): string => {
-  switch (failure._tag) {
-    case "InvalidParameters":
-      return `Invalid arguments for ${name}: ${failure.message.replace(/\n\s*/g, " ")}`
-    case "UnknownTool":
-      return `Unknown tool ${failure.name}`
-    default:
-      return failure.message
-  }
-}
+const decodeFullDescriptions = Schema.decodeUnknownExit(
+  Schema.Struct({ full_descriptions: McpListParams.fields.full_descriptions }),
+  { errors: "all" }
+)
 
 const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
 
@@ -243,7 +260,7 @@ export const makeFactory = (
 
     const failed = (name: TodoToolName, cause: Cause.Cause<ToolFailure>): CallToolResult => {
       const failure = Cause.findErrorOption(cause)
-      if (Option.isSome(failure)) return errorResult(failureText(name, failure.value))
+      if (Option.isSome(failure)) return errorResult(describeToolFailure(name, failure.value))
       options.onDefect?.(cause)
       return errorResult(GENERIC_FAILURE)
     }
@@ -257,7 +274,12 @@ export const makeFactory = (
       user: UserId,
       args: Record<string, unknown>
     ): Promise<Exit.Exit<CallToolResult, ToolFailure>> => {
-      const { full_descriptions: full, ...params } = args
+      const { full_descriptions: given, ...params } = args
+      const choice = decodeFullDescriptions(given === undefined ? {} : { full_descriptions: given })
+      if (Exit.isFailure(choice)) {
+        return Exit.fail(invalidParameters(Option.getOrThrow(Exit.findErrorOption(choice))))
+      }
+      const full = choice.value.full_descriptions === true
       const requested = typeof params.limit === "number" ? params.limit : MCP_LIST_LIMIT
       let limit = requested
       for (;;) {
@@ -267,8 +289,7 @@ export const makeFactory = (
           items: ReadonlyArray<EncodedTask>
           next_cursor: string | null
         }
-        const items: ReadonlyArray<EncodedListedTask> =
-          full === true ? encoded.items : encoded.items.map(listed)
+        const items: ReadonlyArray<EncodedListedTask> = full ? encoded.items : encoded.items.map(listed)
         const page: EncodedMcpTaskPage =
           limit < requested
             ? { items, next_cursor: encoded.next_cursor, truncated: true }
@@ -285,11 +306,17 @@ export const makeFactory = (
     }
 
     const call = async (user: UserId, name: TodoToolName, args: unknown): Promise<CallToolResult> => {
-      const params: Record<string, unknown> = typeof args === "object" && args !== null ? { ...args } : {}
+      const isObject = typeof args === "object" && args !== null && !Array.isArray(args)
       if (name === "todo_list") {
-        const exit = await listPage(user, params)
+        if (!isObject) {
+          const refused = await run(user, name, args)
+          if (Exit.isFailure(refused)) return failed(name, refused.cause)
+        }
+        const exit = await listPage(user, isObject ? { ...args } : {})
         return Exit.isSuccess(exit) ? exit.value : failed(name, exit.cause)
       }
+      // Anything but an object reaches the use case as it came, which refuses it in its own words.
+      const params = isObject ? args : (args ?? {})
       const exit = await run(user, name, params)
       if (Exit.isFailure(exit)) return failed(name, exit.cause)
       const structuredContent = exit.value.encoded as Record<string, unknown>

@@ -115,7 +115,7 @@ for (const database of testDatabases()) {
               expect(deleted.structuredContent).toMatchObject({ id: task.id })
               const gone = yield* call(client, "todo_read", { id: task.id as number })
               expect(gone.isError).toBe(true)
-              expect(text(gone)).toBe(`Task ${task.id} not found`)
+              expect(text(gone)).toBe(`Task ${task.id} not found; list the tasks to find the right id`)
             }).pipe(Effect.scoped)
         )
 
@@ -169,7 +169,7 @@ for (const database of testDatabases()) {
             ] as const) {
               const result = yield* call(other, name, args)
               expect(result.isError).toBe(true)
-              expect(text(result)).toBe(`Task ${id} not found`)
+              expect(text(result)).toBe(`Task ${id} not found; list the tasks to find the right id`)
             }
             const listed = yield* call(other, "todo_list", { query: "secret" })
             expect(listed.structuredContent).toEqual({ items: [], next_cursor: null })
