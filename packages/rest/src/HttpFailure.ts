@@ -1,7 +1,8 @@
 /**
- * The REST error vocabulary: one JSON shape `{ error: { code, message, details? } }` with
- * stable codes, and the one place where core failures are mapped to HTTP statuses. Nothing
- * from a cause (stack, SQL, secret) is ever copied into a response.
+ * The REST error vocabulary: one JSON shape `{ error: { code, message, details?, request_id? } }`
+ * with stable codes, and the one place where every failure status is built, from the core's
+ * failures and from the HTTP layer's own refusals (401, 403, 405, 412, 413, 415, 500, 503).
+ * Nothing from a cause (stack, SQL, secret) is ever copied into a response.
  */
 import {
   AgentError,
@@ -10,6 +11,7 @@ import {
   type RepositoryError,
   type ToolFailure
 } from "@taskport/core"
+import type { BodyReader } from "@taskport/http"
 import { Data, Schema } from "effect"
 import { HTTPResponse } from "h3"
 
@@ -51,14 +53,76 @@ export const httpFailure = (
   headers?: Readonly<Record<string, string>>
 ): HttpFailure => new HttpFailure({ status, code, message, details, headers })
 
-export const errorBody = (code: ErrorCode, message: string, details?: unknown) =>
-  JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } })
+/**
+ * The JSON text of an error. A 500 names the request id instead of any detail: it is all
+ * the client can act on, by quoting it, and points the operator at the logged cause.
+ */
+export const errorBody = (failure: HttpFailure, requestId?: string): string =>
+  JSON.stringify({
+    error: {
+      code: failure.code,
+      message: failure.message,
+      ...(failure.details === undefined ? {} : { details: failure.details }),
+      ...(failure.status === 500 && requestId !== undefined ? { request_id: requestId } : {})
+    }
+  })
 
-export const failureResponse = (failure: HttpFailure): HTTPResponse =>
-  new HTTPResponse(errorBody(failure.code, failure.message, failure.details), {
+// Answers are h3 `HTTPResponse`s rather than web `Response`s: h3 then hands srvx the body as
+// one string with its length, which Node writes to the socket in one call with the headers.
+export const failureResponse = (failure: HttpFailure, requestId?: string): HTTPResponse =>
+  new HTTPResponse(errorBody(failure, requestId), {
     status: failure.status,
     headers: { "content-type": "application/json", ...failure.headers }
   })
+
+/** 401 with the bearer challenge of RFC 6750; a missing token gets the bare challenge. */
+export const unauthorized = (reason: string, description: string): HttpFailure => {
+  const challenge =
+    reason === "missing"
+      ? 'Bearer realm="taskport"'
+      : `Bearer realm="taskport", error="invalid_token", error_description="${description.replace(/["\\]/g, "")}"`
+  return httpFailure(401, "unauthenticated", description, undefined, { "www-authenticate": challenge })
+}
+
+export const forbiddenUser = (): HttpFailure =>
+  httpFailure(403, "forbidden", "The path names another user than the token's")
+
+export const methodNotAllowed = (path: string, allowed: ReadonlyArray<string>): HttpFailure =>
+  httpFailure(405, "method_not_allowed", `Use ${allowed.join(", ")} on ${path}`, undefined, {
+    allow: allowed.join(", ")
+  })
+
+export const preconditionFailed = (
+  message = "If-Match names no current version of this task",
+  details?: unknown
+): HttpFailure => httpFailure(412, "precondition_failed", message, details)
+
+/** A failure on our side: the message is generic unless the failure chose a safe one. */
+export const internalError = (message = "Internal error"): HttpFailure =>
+  httpFailure(500, "internal_error", message)
+
+/** `/ready`'s answer while the database does not answer. */
+export const notReady = (): HttpFailure =>
+  httpFailure(503, "service_unavailable", "The database is not answering", undefined, {
+    "retry-after": String(RETRY_AFTER_SECONDS)
+  })
+
+export const invalidJson = (message: string): HttpFailure => httpFailure(400, "invalid_json", message)
+
+export const unsupportedMediaType = (): HttpFailure =>
+  httpFailure(415, "unsupported_media_type", "Send a JSON body with Content-Type: application/json")
+
+/** Maps the shared body reader's refusals. */
+export const fromBodyError = (error: BodyReader.BodyError): HttpFailure => {
+  switch (error._tag) {
+    case "BodyTooLarge":
+      return httpFailure(413, "payload_too_large", `Request bodies are limited to ${error.limit} bytes`)
+    case "UnsupportedMediaType":
+      return unsupportedMediaType()
+    case "BodyUnreadable":
+      return invalidJson("The request body could not be read")
+  }
+}
 
 export const invalidRequest = (message: string, issues: ReadonlyArray<FieldIssue>) =>
   httpFailure(400, "invalid_request", message, { issues })
@@ -85,19 +149,19 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
         ? httpFailure(503, "service_unavailable", cause.message, undefined, {
             "retry-after": String(RETRY_AFTER_SECONDS)
           })
-        : httpFailure(500, "internal_error", cause.message)
+        : internalError(cause.message)
     case "UnknownTool":
       return notFound(`Unknown operation ${cause.name}`)
   }
 }
 
+export type ChatFailure = Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
+
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
  * message is already stored, so the client may simply retry the turn).
  */
-export const fromChatFailure = (
-  failure: Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
-): HttpFailure => {
+export const fromChatFailure = (failure: ChatFailure): HttpFailure => {
   if (Schema.isSchemaError(failure)) {
     return invalidRequest(`Invalid request: ${describeSchemaError(failure)}`, [])
   }
