@@ -16,7 +16,7 @@ export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType
 }> {}
 
 /** The connection failed or the body was malformed on the wire. */
-export class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{}> {}
+export class BodyUnreadable extends Data.TaggedError("BodyUnreadable")<{ readonly cause: unknown }> {}
 
 export type BodyError = BodyTooLarge | UnsupportedMediaType | BodyUnreadable
 
@@ -67,6 +67,8 @@ export const readText = (
     return Effect.tryPromise({
       try: () => (delimited ? request.text() : limitRequestBody(request, limit).text()),
       catch: (error) =>
-        error instanceof BodyTooLargeError ? new BodyTooLarge({ limit }) : new BodyUnreadable()
+        error instanceof BodyTooLargeError
+          ? new BodyTooLarge({ limit })
+          : new BodyUnreadable({ cause: error })
     })
   })

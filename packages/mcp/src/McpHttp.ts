@@ -4,7 +4,11 @@
  * stateless fallback, 2025-era clients). Before any JSON-RPC work it checks the Origin,
  * the body size and the bearer token with the same `Authenticator` as REST, answering 403,
  * 413 or 401 (with a challenge naming the protected-resource metadata) at the HTTP level.
+ * Every answer carries an X-Request-Id (the caller's, when valid) and every request is
+ * logged in the same one line as REST's, through the shared request log.
  */
+
+import { AsyncLocalStorage } from "node:async_hooks"
 import {
   type AuthInfo,
   bearerAuthChallengeResponse,
@@ -14,9 +18,8 @@ import {
   verifyBearerToken
 } from "@modelcontextprotocol/server"
 import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
-import { Effect, Exit, Schema } from "effect"
-import type { ServerRequest } from "srvx"
-import { BodyTooLargeError, limitRequestBody } from "srvx/body-limit"
+import { BodyReader, RequestLog } from "@taskport/http"
+import { Cause, Effect, Exit, Schema } from "effect"
 import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
 import * as ProtectedResource from "./ProtectedResource.ts"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
@@ -26,6 +29,8 @@ export interface McpHttpOptions extends McpOptions, ProtectedResourceOptions {
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
   /** Largest accepted request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined
+  /** Receives one entry per request and one per unexpected failure (none: not logged). */
+  readonly log?: RequestLog.Log | undefined
 }
 
 export interface McpHttpHandler {
@@ -67,7 +72,30 @@ export const make = (
 ): Effect.Effect<McpHttpHandler, never, Authenticator | TodoToolHandlers> =>
   Effect.gen(function* () {
     const authenticator = yield* Authenticator
-    const factory = yield* makeFactory(options)
+    const log = options.log ?? (() => {})
+    // The request a tool call belongs to, so a defect met inside the SDK is logged with its id.
+    const current = new AsyncLocalStorage<RequestLog.RequestScope>()
+    const factory = yield* makeFactory({
+      ...options,
+      onDefect: (cause) => {
+        options.onDefect?.(cause)
+        const scope = current.getStore()
+        log({
+          level: "error",
+          msg: "unexpected MCP failure",
+          ...(scope === undefined
+            ? {}
+            : {
+                request_id: scope.requestId,
+                method: scope.method,
+                path: scope.path,
+                route: scope.route,
+                ...(scope.user === undefined ? {} : { user: scope.user })
+              }),
+          cause: Cause.pretty(cause)
+        })
+      }
+    })
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
     const allowedOrigins = new Set(options.allowedOrigins ?? [])
     const resource = ProtectedResource.make(options)
@@ -103,7 +131,7 @@ export const make = (
       }
     }
 
-    const fetch = async (request: Request): Promise<Response> => {
+    const serve = async (request: Request, scope: RequestLog.RequestScope): Promise<Response> => {
       const resourceMetadataUrl = resource.metadataUrl(request)
       const origin = request.headers.get("origin")
       if (origin !== null && !allowedOrigins.has(origin) && origin !== new URL(request.url).origin) {
@@ -118,43 +146,38 @@ export const make = (
       } catch (error) {
         return bearerAuthChallengeResponse(error, { resourceMetadataUrl })
       }
-      const header = request.headers.get("content-length")
-      const declared = Number(header ?? "0")
-      if (declared > limit)
-        return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
-      // Node's HTTP parser reads exactly the declared length, so such a body within the limit
-      // is read directly; otherwise srvx stops reading once the limit is passed, so an
-      // oversized body is never buffered whole. (Asking for `request.body` builds a web stream.)
-      const delimited =
-        header !== null &&
-        Number.isSafeInteger(declared) &&
-        (request as ServerRequest).runtime?.node !== undefined
+      const user = authInfo.extra?.userId
+      if (typeof user === "string") scope.user = user
       let parsedBody: unknown
-      if (request.method === "POST" && (delimited ? declared > 0 : request.body !== null)) {
-        let text: string
-        try {
-          text = await (delimited ? request.text() : limitRequestBody(request, limit).text())
-        } catch (error) {
-          if (error instanceof BodyTooLargeError) {
-            return jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
-          }
-          return jsonError(400, "invalid_request", "The request body could not be read")
+      if (request.method === "POST") {
+        const read = await Effect.runPromiseExit(BodyReader.readText(request, { limit }))
+        if (Exit.isFailure(read)) {
+          const error = Cause.findErrorOption(read.cause)
+          return error._tag === "Some" && error.value._tag === "BodyTooLarge"
+            ? jsonError(413, "payload_too_large", `Request bodies are limited to ${limit} bytes`)
+            : jsonError(400, "invalid_request", "The request body could not be read")
         }
-        try {
-          parsedBody = JSON.parse(text)
-        } catch {
-          return new Response(
-            JSON.stringify({
-              jsonrpc: "2.0",
-              id: null,
-              error: { code: -32700, message: "Parse error: the body is not JSON" }
-            }),
-            { status: 400, headers: { "content-type": "application/json" } }
-          )
+        if (read.value !== undefined) {
+          try {
+            parsedBody = JSON.parse(read.value)
+          } catch {
+            return new Response(
+              JSON.stringify({
+                jsonrpc: "2.0",
+                id: null,
+                error: { code: -32700, message: "Parse error: the body is not JSON" }
+              }),
+              { status: 400, headers: { "content-type": "application/json" } }
+            )
+          }
         }
       }
-      return handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
+      return current.run(scope, () =>
+        handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
+      )
     }
+
+    const fetch = RequestLog.logged(log, "/mcp", serve)
 
     return {
       fetch,

@@ -2,15 +2,17 @@
  * The MCP endpoint through the official SDK client, for both protocol eras: tool listing with
  * derived schemas and hints, every tool's round trip, bad arguments, another user's ids,
  * resources, read-only mode, the HTTP-level checks (401, 403, 413, GET/DELETE) and the
- * protected-resource metadata; plus the size budget of what a client loads up front.
+ * protected-resource metadata; request ids and the request log line (the same as REST's);
+ * plus the size budget of what a client loads up front.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
+import type { RequestLog } from "@taskport/http"
 import { McpHttp, TodoMcpServer } from "@taskport/mcp"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect } from "effect"
 import { connect, ENDPOINT, type Era, MODERN_REVISION } from "../../../test/support/McpHarness.ts"
-import { servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
+import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
 import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
@@ -358,6 +360,79 @@ describe("MCP over HTTP: the HTTP level", () => {
           expect(tokens).toBeLessThanOrEqual(6_000)
           expect(TodoMcpServer.INSTRUCTIONS.length).toBeLessThan(1_000)
         }).pipe(Effect.scoped)
+    )
+  })
+})
+
+describe("MCP over HTTP: request ids and the request log", () => {
+  layer(servicesLayer(testDatabases()[0]!.layer()), { timeout: 120_000 })((it) => {
+    const listTools = (token: string, headers: Record<string, string> = {}) =>
+      new Request(ENDPOINT, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2025-06-18",
+          ...headers
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} })
+      })
+
+    it.effect("M10: every answer carries X-Request-Id: the caller's when valid, else a fresh one", () =>
+      Effect.gen(function* () {
+        const handler = yield* endpoint()
+        const token = yield* tokenFor(newUser())
+        const echoed = yield* Effect.promise(() =>
+          handler.fetch(listTools(token, { "x-request-id": "trace-42" }))
+        )
+        expect(echoed.status).toBe(200)
+        expect(echoed.headers.get("x-request-id")).toBe("trace-42")
+        const generated = yield* Effect.promise(() => handler.fetch(listTools(token)))
+        expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/)
+        // A header that could forge log fields is replaced, not echoed.
+        const forged = yield* Effect.promise(() =>
+          handler.fetch(listTools(token, { "x-request-id": 'a" level="error' }))
+        )
+        expect(forged.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/)
+        // Refusals before any JSON-RPC work carry one too.
+        const anonymous = yield* Effect.promise(() =>
+          handler.fetch(listTools(token, { authorization: "", "x-request-id": "trace-43" }))
+        )
+        expect(anonymous.status).toBe(401)
+        expect(anonymous.headers.get("x-request-id")).toBe("trace-43")
+      })
+    )
+
+    it.effect("M11: each request is logged in one line with its id and the same fields as REST's", () =>
+      Effect.gen(function* () {
+        const user = newUser()
+        const token = yield* tokenFor(user)
+        const mcpLines: Array<RequestLog.LogEntry> = []
+        const handler = yield* endpoint({ log: (entry) => mcpLines.push(entry) })
+        const reply = yield* Effect.promise(() =>
+          handler.fetch(listTools(token, { "x-request-id": "trace-44" }))
+        )
+        expect(reply.status).toBe(200)
+        expect(mcpLines).toHaveLength(1)
+        const line = mcpLines[0]!
+        expect(line).toMatchObject({
+          level: "info",
+          msg: "request",
+          request_id: "trace-44",
+          method: "POST",
+          path: "/mcp",
+          status: 200,
+          user
+        })
+        expect(typeof line.duration_ms).toBe("number")
+
+        const restLines: Array<RequestLog.LogEntry> = []
+        const app = yield* makeApp({ log: (entry) => restLines.push(entry) })
+        yield* send(app, "GET", "/api/v1/tasks", { token })
+        expect(restLines).toHaveLength(1)
+        expect(Object.keys(line).sort()).toEqual(Object.keys(restLines[0]!).sort())
+      })
     )
   })
 })

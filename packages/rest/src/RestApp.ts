@@ -114,7 +114,10 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       ) =>
       async (event: H3Event): Promise<HTTPResponse> => {
         const scope = RequestLog.begin(event.req, routeLabel)
-        const exit = await runWith(handler(event, scope))
+        // Annotated, so what the layers below log (a refused statement, say) names the request.
+        const exit = await runWith(
+          handler(event, scope).pipe(Effect.annotateLogs("request_id", scope.requestId))
+        )
         if (Exit.isSuccess(exit)) return RequestLog.finish(log, scope, exit.value)
         const known = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
         if (known !== undefined && known.status !== 500) {

@@ -4,12 +4,13 @@
  * scope drains it; the services it uses come from `AppLayer`.
  */
 import type { Authenticator, TodoToolHandlers } from "@taskport/core"
+import { RequestLog } from "@taskport/http"
 import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
 import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
 import { RestApp } from "@taskport/rest"
-import { Cause, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import type { H3, H3Event } from "h3"
+import type { H3 } from "h3"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
@@ -28,8 +29,7 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
       ),
       allowedOrigins: config.corsOrigins,
       readOnly: config.mcpReadOnly,
-      onDefect: (cause: Cause.Cause<unknown>) =>
-        log({ level: "error", msg: "unexpected MCP failure", cause: Cause.pretty(cause) })
+      log
     }
     const resource = ProtectedResource.make(options)
     const services = yield* Effect.context<Authenticator | TodoToolHandlers>()
@@ -38,30 +38,12 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
       (endpoint ??= import("@taskport/mcp/McpHttp").then((McpHttp) =>
         Effect.runPromise(McpHttp.make(options).pipe(Effect.provideContext(services)))
       ))
-    const timed =
-      (route: string, serve: (request: Request) => Promise<Response> | Response) =>
-      async (event: H3Event) => {
-        const started = performance.now()
-        const response = await serve(event.req)
-        log({
-          level: "info",
-          msg: "request",
-          method: event.req.method,
-          route,
-          status: response.status,
-          duration_ms: Math.round((performance.now() - started) * 100) / 100
-        })
-        return response
-      }
-    app.all(
-      "/mcp",
-      timed("/mcp", async (request) => (await mcp()).fetch(request))
-    )
-    app.get(resource.metadataPath, timed(resource.metadataPath, resource.metadata))
-    app.get(
-      "/.well-known/oauth-protected-resource",
-      timed("/.well-known/oauth-protected-resource", resource.metadata)
-    )
+    // The endpoint writes its own request lines, with the request id and the user.
+    app.all("/mcp", async (event) => (await mcp()).fetch(event.req))
+    for (const path of [resource.metadataPath, "/.well-known/oauth-protected-resource"]) {
+      const metadata = RequestLog.logged(log, path, resource.metadata)
+      app.get(path, (event) => metadata(event.req))
+    }
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
         if (endpoint !== undefined) await (await endpoint).close()
