@@ -3,12 +3,13 @@
  * `retryable` flag says whether trying again can help (connection loss can, a constraint
  * violation cannot) and whose message and serialised form carry no SQL text or data.
  * Checked on hand-made errors, on real errors from each driver, on a server that is not
- * there, and on a connection killed in the middle of a repository call.
+ * there, and on a connection killed in the middle of a repository call. Operators get what
+ * the client does not: the SQLSTATE and the server's message, in the log line.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { RepositoryError, TaskRepository, UserId } from "@taskport/core"
+import { RepositoryError, TaskId, TaskRepository, UserId } from "@taskport/core"
 import { PgDatabase, toRepositoryError } from "@taskport/postgres"
-import { Context, Effect, Exit, Fiber, Layer, Option, Redacted, Schema } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, References, Schema } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import { postgresLayer, testDatabases } from "../../../test/support/TestDatabase.ts"
 
@@ -116,6 +117,42 @@ for (const database of testDatabases()) {
           expect(error.retryable).toBe(false)
           expectNoSqlText(error, ["overlong-", "char_length"])
         })
+      )
+    })
+  })
+}
+
+for (const database of testDatabases()) {
+  describe(`a refused statement's log line on ${database.name}`, () => {
+    layer(database.layer(), { timeout: 120_000 })((it) => {
+      it.effect(
+        "R18: the log names the SQLSTATE and the server's message; the RepositoryError has neither",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const repo = yield* TaskRepository
+            const lines: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
+            const capture = Logger.layer([
+              Logger.make((options) =>
+                lines.push({
+                  message: options.message,
+                  annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+                })
+              )
+            ])
+            // A real refusal: the table the statement names is gone.
+            yield* sql`DROP TABLE tasks CASCADE`
+            const error = yield* Effect.flip(repo.find(newUser(), TaskId.make(1))).pipe(
+              Effect.provide(capture)
+            )
+            expect(error).toBeInstanceOf(RepositoryError)
+            const logged = lines.find((line) => line.annotations.sqlstate !== undefined)
+            expect(logged?.annotations).toMatchObject({
+              sqlstate: "42P01",
+              db_message: expect.stringContaining('relation "tasks" does not exist')
+            })
+            expect(exposed(error)).not.toMatch(/42P01|does not exist|relation/)
+          })
       )
     })
   })

@@ -7,7 +7,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Authenticator } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer, Logger, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { SignJWT } from "jose"
 import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "../../../test/support/RestHarness.ts"
@@ -445,7 +445,19 @@ describe("REST failure mapping", () => {
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
           const logged: Array<Record<string, unknown>> = []
-          const app = yield* RestApp.make({ log: (entry) => logged.push(entry) })
+          // What the layers below log through Effect, with the annotations the app adds.
+          const effectLogs: Array<Record<string, unknown>> = []
+          const capture = Logger.layer([
+            Logger.make((options) =>
+              effectLogs.push({
+                msg: options.message,
+                ...options.fiber.getRef(References.CurrentLogAnnotations)
+              })
+            )
+          ])
+          const app = yield* RestApp.make({ log: (entry) => logged.push(entry) }).pipe(
+            Effect.provide(capture)
+          )
           const token = yield* tokenFor(newUser())
           // A real refusal, not a retryable outage: the table the statement names is gone.
           yield* sql`DROP TABLE tasks`
@@ -454,10 +466,18 @@ describe("REST failure mapping", () => {
           const error = asJson(asJson(reply.body).error)
           expect(error.code).toBe("internal_error")
           expect(error.request_id).toBe(reply.headers.get("x-request-id"))
-          expect(reply.text).not.toMatch(/select|from tasks|relation|does not exist/i)
+          expect(reply.text).not.toMatch(/select|from tasks|relation|does not exist|42P01/i)
           expect(
             logged.some((entry) => entry.level === "error" && entry.request_id === error.request_id)
           ).toBe(true)
+          // The operator's line names the request, the SQLSTATE and the server's message.
+          expect(effectLogs).toContainEqual(
+            expect.objectContaining({
+              request_id: error.request_id,
+              sqlstate: "42P01",
+              db_message: expect.stringContaining("does not exist")
+            })
+          )
         })
     )
   })

@@ -1,17 +1,18 @@
 /**
  * Structured logs: one JSON object per line on stderr (stdout stays free for program output
- * and, for the stdio MCP server, protocol messages), filtered by LOG_LEVEL.
+ * and, for the stdio MCP server, protocol messages), filtered by LOG_LEVEL. The surfaces'
+ * request lines and Effect's own log calls, with their annotations, share the format.
  */
+import type { RequestLog } from "@taskport/http"
 import { Cause, Layer, Logger, References } from "effect"
 import type { LogLevel } from "./ServerConfig.ts"
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
-export interface LogEntry {
-  readonly level: "debug" | "info" | "warn" | "error"
-  readonly msg: string
-  readonly [key: string]: unknown
-}
+export type LogEntry = RequestLog.LogEntry
+
+// The line's own fields win over annotations of the same name.
+const RESERVED = new Set(["time", "level", "msg", "cause"])
 
 /** A writer of JSON log lines that drops entries below `minimum`. */
 export const makeLog =
@@ -35,7 +36,10 @@ const toLevel = (label: string): LogEntry["level"] => {
   }
 }
 
-/** Routes Effect's own logging (`Effect.log*`) into the same JSON lines. */
+/**
+ * Routes Effect's own logging (`Effect.log*`) into the same JSON lines, each annotation
+ * (`Effect.annotateLogs`) a field of its own.
+ */
 export const layer = (minimum: LogLevel, log = makeLog(minimum)) =>
   Layer.mergeAll(
     Logger.layer([
@@ -43,7 +47,12 @@ export const layer = (minimum: LogLevel, log = makeLog(minimum)) =>
         const message = Array.isArray(options.message)
           ? options.message.map(String).join(" ")
           : String(options.message)
+        const annotations: Record<string, unknown> = {}
+        for (const [key, value] of Object.entries(options.fiber.getRef(References.CurrentLogAnnotations))) {
+          if (!RESERVED.has(key)) annotations[key] = value
+        }
         log({
+          ...annotations,
           level: toLevel(options.logLevel),
           msg: message,
           ...(options.cause.reasons.length === 0 ? {} : { cause: Cause.pretty(options.cause) })
