@@ -7,7 +7,6 @@ import {
   ChatReply,
   ChatService,
   ChatTurnParams,
-  ConversationId,
   ConversationPage,
   CurrentUser,
   ListConversationsParams,
@@ -23,9 +22,9 @@ import { readJsonObject } from "./JsonBody.ts"
 import { decodeOrFail, pathDecoder, queryDecoder } from "./RequestDecoding.ts"
 import { json, noContent } from "./Responses.ts"
 import type { Route, RouteResult } from "./Route.ts"
-import { type ChatRoute, chatRoutes, PREFIX_USER, PREFIX_V1 } from "./Routes.ts"
+import { type ChatRoute, ConversationPath, chatRoutes, PREFIX_USER, PREFIX_V1 } from "./Routes.ts"
 
-const decodeConversationId = pathDecoder("id", ConversationId)
+const decodeConversationId = pathDecoder("id", ConversationPath.fields.id)
 const decodeListQuery = queryDecoder(ListConversationsParams)
 const encodeList = Schema.encodeSync(ListConversationsParams)
 const encodeReply = Schema.encodeSync(ChatReply)

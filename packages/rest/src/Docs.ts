@@ -5,7 +5,7 @@
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import { Option } from "effect"
+import { Option, Schema } from "effect"
 
 const ASSETS: Record<string, string> = {
   "swagger-ui.css": "text/css; charset=utf-8",
@@ -13,6 +13,11 @@ const ASSETS: Record<string, string> = {
   "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
   "favicon-32x32.png": "image/png"
 }
+
+/** The asset route's path parameter. */
+export const DocsAssetPath = Schema.Struct({
+  file: Schema.String.annotate({ description: "One of the documentation page's files." })
+})
 
 const assetDirectory = Path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"))
 const cache = new Map<string, Uint8Array<ArrayBuffer>>()

@@ -1,6 +1,7 @@
 /**
  * The OpenAPI 3.1 document of the REST surface, derived from the route table and the core's
- * schemas through Effect's JSON Schema output: no schema is written by hand here. It is
+ * schemas through Effect's JSON Schema output: no schema is written by hand here, and path,
+ * query and header parameters come from the same schemas the handlers decode with. It is
  * built once per app, never per request.
  */
 import {
@@ -13,6 +14,7 @@ import {
   TaskPage
 } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
+import { DocsAssetPath } from "./Docs.ts"
 import {
   type ChatRoute,
   CompleteTaskBody,
@@ -22,7 +24,8 @@ import {
   PREFIX_V1,
   ReplaceTaskBody,
   type TaskRoute,
-  taskRoutes
+  taskRoutes,
+  UserPath
 } from "./Routes.ts"
 
 export const ErrorResponse = Schema.Struct({
@@ -53,22 +56,6 @@ const componentSchemas = [
   ConversationPage,
   MessagePage
 ]
-
-const USER_PARAMETER: JsonObject = {
-  name: "user_id",
-  in: "path",
-  required: true,
-  description: "Must equal the token's sub; any other user is refused with 403.",
-  schema: { type: "string" }
-}
-
-const idParameter = (description: string, schema: JsonObject): JsonObject => ({
-  name: "id",
-  in: "path",
-  required: true,
-  description,
-  schema
-})
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
   description,
@@ -146,25 +133,35 @@ export const makeOpenApi = (): JsonObject => {
     const index = componentSchemas.indexOf(schema as (typeof componentSchemas)[number])
     return multi.schemas[index] as JsonObject
   }
-  const queryParameters = (schema: Schema.Top): Array<JsonObject> => {
+  /** Path, query or header parameters from a struct schema, with its limits and descriptions. */
+  const parametersOf = (schema: Schema.Top, location: "path" | "query" | "header"): Array<JsonObject> => {
     const document = Schema.toJsonSchemaDocument(Schema.toCodecJson(schema))
     const root = document.schema as { properties?: Record<string, JsonObject>; required?: Array<string> }
     return Object.entries(root.properties ?? {}).map(([name, property]) => {
-      // Optional fields render as `T | null` for JSON bodies; a query string has no null.
+      // Optional fields render as `T | null` for JSON bodies; a query string or header has no null.
       const anyOf = property.anyOf as Array<JsonObject> | undefined
       const nonNull = anyOf?.filter((member) => member.type !== "null")
       const propertySchema = nonNull?.length === 1 ? nonNull[0]! : property
+      const { description, ...rest } = propertySchema
       return {
         name,
-        in: "query",
-        required: root.required?.includes(name) ?? false,
-        ...(typeof propertySchema.description === "string"
-          ? { description: propertySchema.description }
-          : {}),
-        schema: propertySchema
+        in: location,
+        // A path parameter is always required (OpenAPI 3.1, 4.8.12.1).
+        required: location === "path" || (root.required?.includes(name) ?? false),
+        ...(typeof description === "string" ? { description } : {}),
+        schema: rest
       }
     })
   }
+  const routeParameters = (
+    route: { readonly params?: Schema.Top; readonly query?: Schema.Top; readonly headers?: Schema.Top },
+    byPathUser: boolean
+  ): Array<JsonObject> => [
+    ...(byPathUser ? parametersOf(UserPath, "path") : []),
+    ...(route.params === undefined ? [] : parametersOf(route.params, "path")),
+    ...(route.query === undefined ? [] : parametersOf(route.query, "query")),
+    ...(route.headers === undefined ? [] : parametersOf(route.headers, "header"))
+  ]
 
   const paths: Record<string, Record<string, JsonObject>> = {}
   const add = (path: string, method: string, operation: JsonObject) => {
@@ -175,30 +172,7 @@ export const makeOpenApi = (): JsonObject => {
   for (const route of taskRoutes) {
     for (const prefix of [PREFIX_V1, PREFIX_USER]) {
       const byPathUser = prefix === PREFIX_USER
-      const parameters: Array<JsonObject> = []
-      if (byPathUser) parameters.push(USER_PARAMETER)
-      if (route.path.includes("{id}")) {
-        parameters.push(idParameter("The task's id.", { type: "integer", minimum: 1 }))
-      }
-      if (route.query !== undefined) parameters.push(...queryParameters(route.query))
-      if (route.kind === "replace" || route.kind === "patch") {
-        parameters.push({
-          name: "If-Match",
-          in: "header",
-          required: false,
-          description: "An ETag from a previous response; a stale one is refused with 412.",
-          schema: { type: "string" }
-        })
-      }
-      if (route.kind === "read") {
-        parameters.push({
-          name: "If-None-Match",
-          in: "header",
-          required: false,
-          description: "An ETag; 304 when the task is still at that version.",
-          schema: { type: "string" }
-        })
-      }
+      const parameters = routeParameters(route, byPathUser)
       const success: JsonObject =
         route.status === 204
           ? { description: "Deleted." }
@@ -235,12 +209,7 @@ export const makeOpenApi = (): JsonObject => {
   for (const route of chatRoutes) {
     for (const prefix of [PREFIX_V1, PREFIX_USER]) {
       const byPathUser = prefix === PREFIX_USER
-      const parameters: Array<JsonObject> = []
-      if (byPathUser) parameters.push(USER_PARAMETER)
-      if (route.path.includes("{id}")) {
-        parameters.push(idParameter("The conversation's id.", { type: "string", format: "uuid" }))
-      }
-      if (route.query !== undefined) parameters.push(...queryParameters(route.query))
+      const parameters = routeParameters(route, byPathUser)
       const content: JsonObject =
         route.response === undefined ? {} : { "application/json": { schema: refOf(route.response) } }
       if (route.kind === "chat") {
@@ -283,7 +252,7 @@ export const makeOpenApi = (): JsonObject => {
     operationId: "docs_asset",
     summary: "Static files of the documentation page",
     tags: ["meta"],
-    parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+    parameters: parametersOf(DocsAssetPath, "path"),
     responses: { "200": { description: "The file." }, "404": errorResponse("No such file.") }
   })
   add("/health", "GET", {

@@ -3,8 +3,24 @@
  * on a write becomes the tool's `expected_version` (a stale one answers 412 rather than 409),
  * and If-None-Match on a read answers 304 while the task is unchanged.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { type HttpFailure, preconditionFailed } from "./HttpFailure.ts"
+
+/** The request headers a conditional write reads; the document shows them from here. */
+export const ConditionalWriteHeaders = Schema.Struct({
+  "If-Match": Schema.optionalKey(
+    Schema.String.annotate({
+      description: "An ETag from a previous response; a stale one is refused with 412."
+    })
+  )
+})
+
+/** The request header a conditional read reads. */
+export const ConditionalReadHeaders = Schema.Struct({
+  "If-None-Match": Schema.optionalKey(
+    Schema.String.annotate({ description: "An ETag; 304 when the task is still at that version." })
+  )
+})
 
 export const etagOf = (version: number): string => `"v${version}"`
 

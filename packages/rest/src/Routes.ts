@@ -7,6 +7,7 @@ import {
   ChatReply,
   ChatTurnParams,
   CompleteTaskParams,
+  ConversationId,
   ConversationPage,
   CreateTaskParams,
   ListConversationsParams,
@@ -16,10 +17,20 @@ import {
   ReplaceTaskParams,
   Task,
   TaskPage,
+  TaskRef,
   type TodoToolName,
-  UpdateTaskParams
+  UpdateTaskParams,
+  UserId
 } from "@taskport/core"
 import { Schema } from "effect"
+import { ConditionalReadHeaders, ConditionalWriteHeaders } from "./Preconditions.ts"
+
+// Path parameters: the handlers decode them with these schemas and the document shows them.
+export const TaskPath = Schema.Struct({ id: TaskRef.fields.id.annotate({ description: "The task's id." }) })
+export const ConversationPath = Schema.Struct({ id: ConversationId })
+export const UserPath = Schema.Struct({
+  user_id: UserId.annotate({ description: "Must equal the token's sub; any other user is refused with 403." })
+})
 
 const { id: _completeId, ...completeFields } = CompleteTaskParams.fields
 const { id: _updateId, ...patchFields } = UpdateTaskParams.fields
@@ -47,7 +58,9 @@ export interface TaskRoute {
   readonly tool: TodoToolName
   readonly summary: string
   readonly status: 200 | 201 | 204
+  readonly params?: Schema.Struct<Schema.Struct.Fields>
   readonly query?: Schema.Top
+  readonly headers?: Schema.Struct<Schema.Struct.Fields>
   readonly body?: Schema.Top
   readonly bodyRequired?: boolean
   readonly response?: Schema.Top
@@ -85,6 +98,8 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     tool: "todo_read",
     summary: "Read a task (ETag; If-None-Match answers 304)",
     status: 200,
+    params: TaskPath,
+    headers: ConditionalReadHeaders,
     response: Task
   },
   {
@@ -95,6 +110,8 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     tool: "todo_update",
     summary: "Replace a task's editable fields (If-Match honoured)",
     status: 200,
+    params: TaskPath,
+    headers: ConditionalWriteHeaders,
     body: ReplaceTaskBody,
     bodyRequired: true,
     response: Task
@@ -107,6 +124,8 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     tool: "todo_update",
     summary: "Change some fields of a task (If-Match honoured)",
     status: 200,
+    params: TaskPath,
+    headers: ConditionalWriteHeaders,
     body: PatchTaskBody,
     bodyRequired: true,
     response: Task
@@ -118,7 +137,8 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     operationId: "todo_delete",
     tool: "todo_delete",
     summary: "Delete a task",
-    status: 204
+    status: 204,
+    params: TaskPath
   },
   {
     kind: "complete",
@@ -128,6 +148,7 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     tool: "todo_complete",
     summary: "Mark a task done, or reopen it with completed: false",
     status: 200,
+    params: TaskPath,
     body: CompleteTaskBody,
     bodyRequired: false,
     response: Task
@@ -145,6 +166,7 @@ export interface ChatRoute {
   readonly operationId: string
   readonly summary: string
   readonly status: 200 | 204
+  readonly params?: Schema.Struct<Schema.Struct.Fields>
   readonly query?: Schema.Top
   readonly body?: Schema.Top
   readonly response?: Schema.Top
@@ -179,6 +201,7 @@ export const chatRoutes: ReadonlyArray<ChatRoute> = [
     operationId: "conversation_messages",
     summary: "List a conversation's messages in order, with their tool calls",
     status: 200,
+    params: ConversationPath,
     query: ListMessagesParams,
     response: MessagePage
   },
@@ -188,7 +211,8 @@ export const chatRoutes: ReadonlyArray<ChatRoute> = [
     path: "/conversations/{id}",
     operationId: "conversation_delete",
     summary: "Delete a conversation and its messages (its tasks stay)",
-    status: 204
+    status: 204,
+    params: ConversationPath
   }
 ]
 

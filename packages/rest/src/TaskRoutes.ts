@@ -3,7 +3,7 @@
  * of one `todo_*` tool, runs the tool for the verified user and shapes the answer (201 with
  * Location, ETag, 304, 204).
  */
-import { CurrentUser, runTodoTool, TodoTools, type UserId } from "@taskport/core"
+import { CurrentUser, runTodoTool, type UserId } from "@taskport/core"
 import { Effect, Schema } from "effect"
 import type { H3Event } from "h3"
 import { fromToolFailure, type HttpFailure } from "./HttpFailure.ts"
@@ -12,9 +12,9 @@ import { asPreconditionFailure, etagOf, expectedVersion, notModified, versionOf 
 import { decodeOrFail, pathDecoder, queryDecoder } from "./RequestDecoding.ts"
 import { json, noContent, notModified as notModifiedResponse } from "./Responses.ts"
 import type { Route } from "./Route.ts"
-import { PREFIX_USER, PREFIX_V1, ReplaceTaskBody, type TaskRoute, taskRoutes } from "./Routes.ts"
+import { PREFIX_USER, PREFIX_V1, ReplaceTaskBody, TaskPath, type TaskRoute, taskRoutes } from "./Routes.ts"
 
-const decodeTaskId = pathDecoder("id", TodoTools.tools.todo_read.parametersSchema.fields.id)
+const decodeTaskId = pathDecoder("id", TaskPath.fields.id)
 
 /** Runs a tool for the user; its typed failure names the fields at fault. */
 const runTool = (route: TaskRoute, user: UserId, params: Record<string, unknown>) =>

@@ -13,7 +13,7 @@ import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/Re
 type Operation = {
   operationId: string
   responses: Record<string, unknown>
-  parameters?: Array<{ name: string; in: string }>
+  parameters?: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }>
 }
 const document = makeOpenApi() as {
   paths: Record<string, Record<string, Operation>>
@@ -66,6 +66,30 @@ describe("OpenAPI document", () => {
     expect(Object.keys(document.components.schemas)).toEqual(
       expect.arrayContaining(["Task", "TaskPage", "ErrorResponse"])
     )
+  })
+
+  it("R36: path and header parameters carry the limits of the schemas the app decodes with", () => {
+    const parameter = (path: string, method: string, name: string) =>
+      document.paths[path]?.[method]?.parameters?.find((p) => p.name === name)
+    expect(parameter("/api/{user_id}/tasks/{id}", "patch", "id")).toMatchObject({
+      in: "path",
+      required: true,
+      schema: { type: "integer", minimum: 1, maximum: 2147483647 }
+    })
+    expect(parameter("/api/{user_id}/tasks/{id}", "patch", "user_id")).toMatchObject({
+      in: "path",
+      required: true,
+      schema: { type: "string", minLength: 1, maxLength: 255 }
+    })
+    expect(parameter("/api/v1/tasks/{id}", "put", "If-Match")).toMatchObject({
+      in: "header",
+      required: false
+    })
+    expect(parameter("/api/v1/tasks/{id}", "get", "If-None-Match")).toMatchObject({
+      in: "header",
+      required: false
+    })
+    expect(parameter("/api/v1/conversations/{id}", "delete", "id")?.schema).toMatchObject({ format: "uuid" })
   })
 })
 
