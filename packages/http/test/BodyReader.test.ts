@@ -26,7 +26,7 @@ const streamOf = (chunks: number, size: number) => {
 }
 
 describe("BodyReader", () => {
-  it.effect("H1: reads a body within the limit, and answers undefined when there is none", () =>
+  it.effect("O1: reads a body within the limit, and answers undefined when there is none", () =>
     Effect.gen(function* () {
       expect(yield* BodyReader.readText(post('{"a":1}'), { limit: 100 })).toBe('{"a":1}')
       const none = new Request("http://test.local/x", { method: "POST" })
@@ -34,7 +34,7 @@ describe("BodyReader", () => {
     })
   )
 
-  it.effect("H2: a declared length above the limit and a streamed body past it are both refused", () =>
+  it.effect("O2: a declared length above the limit and a streamed body past it are both refused", () =>
     Effect.gen(function* () {
       const declared = yield* Effect.flip(
         BodyReader.readText(post("x".repeat(200), { "content-length": "200" }), { limit: 100 })
@@ -46,7 +46,7 @@ describe("BodyReader", () => {
     })
   )
 
-  it.effect("H3: a body of another media type is refused when the caller names one", () =>
+  it.effect("O3: a body of another media type is refused when the caller names one", () =>
     Effect.gen(function* () {
       const options = { limit: 100, mediaType: BodyReader.JSON_MEDIA_TYPE }
       const text = yield* Effect.flip(

@@ -9,7 +9,7 @@ const request = (headers: Record<string, string> = {}) =>
   new Request("http://test.local/api/v1/tasks?query=secret", { method: "GET", headers })
 
 describe("RequestLog", () => {
-  it("H4: keeps a plain caller id and replaces one that is not", () => {
+  it("O4: keeps a plain caller id and replaces one that is not", () => {
     expect(RequestLog.requestIdOf(request({ "x-request-id": "abc-1.2:3" }))).toBe("abc-1.2:3")
     for (const bad of ['a"b', "a b", "x".repeat(129)]) {
       expect(RequestLog.requestIdOf(request({ "x-request-id": bad }))).toMatch(/^[0-9a-f-]{36}$/)
@@ -17,7 +17,7 @@ describe("RequestLog", () => {
     expect(RequestLog.requestIdOf(request())).toMatch(/^[0-9a-f-]{36}$/)
   })
 
-  it("H5: one line per request with the id, the path without its query, the status and the user", async () => {
+  it("O5: one line per request with the id, the path without its query, the status and the user", async () => {
     const lines: Array<RequestLog.LogEntry> = []
     const handler = RequestLog.logged(
       (entry) => lines.push(entry),

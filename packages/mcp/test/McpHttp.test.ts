@@ -379,7 +379,7 @@ describe("MCP over HTTP: request ids and the request log", () => {
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} })
       })
 
-    it.effect("M10: every answer carries X-Request-Id: the caller's when valid, else a fresh one", () =>
+    it.effect("O6: every answer carries X-Request-Id: the caller's when valid, else a fresh one", () =>
       Effect.gen(function* () {
         const handler = yield* endpoint()
         const token = yield* tokenFor(newUser())
@@ -404,7 +404,7 @@ describe("MCP over HTTP: request ids and the request log", () => {
       })
     )
 
-    it.effect("M11: each request is logged in one line with its id and the same fields as REST's", () =>
+    it.effect("O7: each request is logged in one line with its id and the same fields as REST's", () =>
       Effect.gen(function* () {
         const user = newUser()
         const token = yield* tokenFor(user)

@@ -16,7 +16,7 @@ const captured = (minimum: "debug" | "info" | "warn" | "error") => {
 }
 
 describe("Logging", () => {
-  it.effect("L1: annotations appear as fields of the JSON line", () =>
+  it.effect("O8: annotations appear as fields of the JSON line", () =>
     Effect.gen(function* () {
       const { lines, layer } = captured("info")
       yield* Effect.logWarning("outer").pipe(Effect.annotateLogs("user", "alice")).pipe(Effect.provide(layer))
@@ -31,7 +31,7 @@ describe("Logging", () => {
     })
   )
 
-  it.effect("L2: an annotation cannot overwrite the line's own level or message", () =>
+  it.effect("O9: an annotation cannot overwrite the line's own level or message", () =>
     Effect.gen(function* () {
       const { lines, layer } = captured("info")
       yield* Effect.logInfo("real").pipe(
@@ -42,7 +42,7 @@ describe("Logging", () => {
     })
   )
 
-  it.effect("L3: lines below the minimum level are dropped", () =>
+  it.effect("O10: lines below the minimum level are dropped", () =>
     Effect.gen(function* () {
       const { lines, layer } = captured("warn")
       yield* Effect.logInfo("quiet").pipe(Effect.provide(layer))
