@@ -50,6 +50,19 @@ export const begin = (request: Request, route: string): RequestScope => ({
   user: undefined
 })
 
+/** The fields naming a request, shared by its request line and any error line about it. */
+export const fieldsOf = (scope: RequestScope): Record<string, unknown> => ({
+  request_id: scope.requestId,
+  method: scope.method,
+  path: scope.path,
+  route: scope.route,
+  ...(scope.user === undefined ? {} : { user: scope.user })
+})
+
+/** Writes an error line about a request (its cause for operators, never for the client). */
+export const failure = (log: Log, scope: RequestScope | undefined, msg: string, cause: string): void =>
+  log({ level: "error", msg, ...(scope === undefined ? {} : fieldsOf(scope)), cause })
+
 /** Stamps the answer with the request id and writes the request's line. */
 export const finish = <R extends { readonly status?: number | undefined; readonly headers: Headers }>(
   log: Log,
@@ -60,13 +73,9 @@ export const finish = <R extends { readonly status?: number | undefined; readonl
   log({
     level: "info",
     msg: "request",
-    request_id: scope.requestId,
-    method: scope.method,
-    path: scope.path,
-    route: scope.route,
+    ...fieldsOf(scope),
     status: response.status ?? 200,
-    duration_ms: Math.round((performance.now() - scope.started) * 100) / 100,
-    ...(scope.user === undefined ? {} : { user: scope.user })
+    duration_ms: Math.round((performance.now() - scope.started) * 100) / 100
   })
   return response
 }

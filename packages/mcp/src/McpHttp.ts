@@ -79,21 +79,7 @@ export const make = (
       ...options,
       onDefect: (cause) => {
         options.onDefect?.(cause)
-        const scope = current.getStore()
-        log({
-          level: "error",
-          msg: "unexpected MCP failure",
-          ...(scope === undefined
-            ? {}
-            : {
-                request_id: scope.requestId,
-                method: scope.method,
-                path: scope.path,
-                route: scope.route,
-                ...(scope.user === undefined ? {} : { user: scope.user })
-              }),
-          cause: Cause.pretty(cause)
-        })
+        RequestLog.failure(log, current.getStore(), "unexpected MCP failure", Cause.pretty(cause))
       }
     })
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES

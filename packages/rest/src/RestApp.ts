@@ -62,17 +62,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       scope: RequestLog.RequestScope,
       cause: Cause.Cause<unknown>,
       msg = "unexpected failure"
-    ) =>
-      log({
-        level: "error",
-        msg,
-        request_id: scope.requestId,
-        method: scope.method,
-        path: scope.path,
-        route: scope.route,
-        ...(scope.user === undefined ? {} : { user: scope.user }),
-        cause: Cause.pretty(cause)
-      })
+    ) => RequestLog.failure(log, scope, msg, Cause.pretty(cause))
 
     const routes: ReadonlyArray<Route> = [
       ...TaskRoutes.routes(limit),
