@@ -49,7 +49,7 @@ export const routes = (options: ChatRouteOptions): Effect.Effect<ReadonlyArray<R
         Effect.gen(function* () {
           switch (route.kind) {
             case "chat": {
-              const body = yield* readJsonObject(event.req, options.limit, true)
+              const body = yield* readJsonObject(event.req, options.limit, route.bodyRequired ?? false)
               yield* decodeOrFail(ChatTurnParams, body, "request")
               const params = body as unknown as ChatTurnParams
               if (STREAM_ACCEPT.test(event.req.headers.get("accept") ?? "")) {

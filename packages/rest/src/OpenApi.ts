@@ -227,7 +227,7 @@ export const makeOpenApi = (): JsonObject => {
           ? {}
           : {
               requestBody: {
-                required: true,
+                required: route.bodyRequired ?? false,
                 content: { "application/json": { schema: refOf(route.body) } }
               }
             }),

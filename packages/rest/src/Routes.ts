@@ -49,13 +49,16 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 export type RouteKind = "list" | "create" | "read" | "replace" | "patch" | "delete" | "complete"
 
-export interface TaskRoute {
-  readonly kind: RouteKind
+/**
+ * What a route table entry says about an operation: how it is reached, what it decodes and
+ * what it answers. The handlers and the OpenAPI document both read it.
+ */
+export interface RouteSpec<Kind extends string> {
+  readonly kind: Kind
   readonly method: Method
   /** Path below the prefix, in OpenAPI form. */
   readonly path: string
   readonly operationId: string
-  readonly tool: TodoToolName
   readonly summary: string
   readonly status: 200 | 201 | 204
   readonly params?: Schema.Struct<Schema.Struct.Fields>
@@ -64,6 +67,11 @@ export interface TaskRoute {
   readonly body?: Schema.Top
   readonly bodyRequired?: boolean
   readonly response?: Schema.Top
+}
+
+/** A task route runs one `todo_*` tool. */
+export interface TaskRoute extends RouteSpec<RouteKind> {
+  readonly tool: TodoToolName
 }
 
 export const taskRoutes: ReadonlyArray<TaskRoute> = [
@@ -157,20 +165,8 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
 
 export type ChatRouteKind = "chat" | "list_conversations" | "list_messages" | "delete_conversation"
 
-/** A chat or conversation route; like the task routes, one table registers and documents them. */
-export interface ChatRoute {
-  readonly kind: ChatRouteKind
-  readonly method: Method
-  /** Path below the prefix, in OpenAPI form; `{id}` is a conversation id. */
-  readonly path: string
-  readonly operationId: string
-  readonly summary: string
-  readonly status: 200 | 204
-  readonly params?: Schema.Struct<Schema.Struct.Fields>
-  readonly query?: Schema.Top
-  readonly body?: Schema.Top
-  readonly response?: Schema.Top
-}
+/** A chat or conversation route; `{id}` in its path is a conversation id. */
+export type ChatRoute = RouteSpec<ChatRouteKind>
 
 export const chatRoutes: ReadonlyArray<ChatRoute> = [
   {
@@ -182,6 +178,7 @@ export const chatRoutes: ReadonlyArray<ChatRoute> = [
       "Send a message to the agent; with Accept: text/event-stream the answer streams as server-sent events",
     status: 200,
     body: ChatTurnParams,
+    bodyRequired: true,
     response: ChatReply
   },
   {
