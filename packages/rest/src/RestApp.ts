@@ -103,7 +103,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         ) => Effect.Effect<HTTPResponse, HttpFailure, RestServices>
       ) =>
       async (event: H3Event): Promise<HTTPResponse> => {
-        const scope = RequestLog.begin(event.req, routeLabel)
+        const scope = RequestLog.begin(event.req, routeLabel, event.url.pathname)
         // Annotated, so what the layers below log (a refused statement, say) names the request.
         const exit = await runWith(
           handler(event, scope).pipe(Effect.annotateLogs("request_id", scope.requestId))
@@ -141,7 +141,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     app.all(
       "/**",
       serve("unmatched", (event) => {
-        const path = new URL(event.req.url).pathname
+        const path = event.url.pathname
         const allowed = [
           ...new Set(patterns.filter((entry) => entry.pattern.test(path)).map((entry) => entry.method))
         ]
