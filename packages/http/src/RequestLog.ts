@@ -61,8 +61,13 @@ export const fieldsOf = (scope: RequestScope): Record<string, unknown> => ({
 })
 
 /** Writes an error line about a request (its cause for operators, never for the client). */
-export const failure = (log: Log, scope: RequestScope | undefined, msg: string, cause: string): void =>
-  log({ level: "error", msg, ...(scope === undefined ? {} : fieldsOf(scope)), cause })
+export const failure = (log: Log, scope: RequestScope | undefined, msg: string, cause?: string): void =>
+  log({
+    level: "error",
+    msg,
+    ...(scope === undefined ? {} : fieldsOf(scope)),
+    ...(cause === undefined ? {} : { cause })
+  })
 
 /** Stamps the answer with the request id and writes the request's line. */
 export const finish = <R extends { readonly status?: number | undefined; readonly headers: Headers }>(

@@ -115,7 +115,9 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         }
         // A failure on our side, a defect or a statement the database refused: the client
         // gets only the request id to quote, the operator the log line it points to.
-        logDefect(scope, exit.cause, known?.message)
+        // A known failure was logged where it arose (with its SQLSTATE, say); a defect's cause is logged here.
+        if (known === undefined) logDefect(scope, exit.cause)
+        else RequestLog.failure(log, scope, known.message)
         return RequestLog.finish(log, scope, failureResponse(known ?? internalError(), scope.requestId))
       }
 
