@@ -2,10 +2,9 @@
  * Decoding of path, query and body values with the core's schemas, every error collected
  * into a 400 that names each field and its rule.
  */
-import { Cause, Effect, Exit, Option, Schema, SchemaIssue } from "effect"
-import { type FieldIssue, type HttpFailure, invalidRequest } from "./HttpFailure.ts"
-
-const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+import { fieldIssues } from "@taskport/core"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
+import { type HttpFailure, invalidRequest } from "./HttpFailure.ts"
 
 // Decoders are built once per schema: building one costs more than most requests do.
 const decoders = new WeakMap<Schema.Top, (input: unknown) => Exit.Exit<unknown, Schema.SchemaError>>()
@@ -30,14 +29,7 @@ export const decodeOrFail = <S extends Schema.Top>(
   const exit = decoderOf(schema)(input) as Exit.Exit<S["Type"], Schema.SchemaError>
   if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
   const error = Cause.findErrorOption(exit.cause)
-  const issues: Array<FieldIssue> = Option.isSome(error)
-    ? formatIssues(error.value.issue).issues.map((issue) => ({
-        field: (issue.path ?? [])
-          .map((segment) => String(typeof segment === "object" ? segment.key : segment))
-          .join("."),
-        message: issue.message === "Missing key" ? "is required" : issue.message
-      }))
-    : []
+  const issues = Option.isSome(error) ? fieldIssues(error.value) : []
   const summary = issues
     .map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message))
     .join("; ")
