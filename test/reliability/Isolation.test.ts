@@ -196,7 +196,10 @@ describe("isolation", () => {
                   )
                   if (!target.own) {
                     expect(result.isError).toBe(true)
-                    expect(result.content.map((c) => c.text).join("")).toBe(notFound(target.id))
+                    // MCP gets the one failure description the agent gets too, hint included.
+                    expect(result.content.map((c) => c.text).join("")).toBe(
+                      `${notFound(target.id)}; list the tasks to find the right id`
+                    )
                   } else expect(result.isError).toBeFalsy()
                 } else {
                   const message =

@@ -4,7 +4,7 @@
  * its streamed variant, and listing and deleting conversations. Nothing is kept in memory
  * between turns, so any process over the same database can serve the next one.
  */
-import { Context, Effect, Layer, Option, Schema, SchemaIssue, Stream } from "effect"
+import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import {
   type AgentError,
   type AgentEvent,
@@ -15,7 +15,13 @@ import {
 import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
-import { ConversationNotFound, type RepositoryError } from "./Errors.ts"
+import {
+  ConversationNotFound,
+  InvalidCursor,
+  type InvalidParameters,
+  type RepositoryError
+} from "./Errors.ts"
+import { invalidParameters } from "./SchemaIssues.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
 import type { TodoToolHandlers } from "./TodoTools.ts"
@@ -87,7 +93,10 @@ export type ChatEvent =
   | Exclude<AgentEvent, { readonly type: "done" }>
   | { readonly type: "done"; readonly reply: ChatReply }
 
-export type ChatTurnError = Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
+/** Input a chat use case refuses: parameters that do not decode, or a cursor it did not hand out. */
+export type ChatInputError = InvalidParameters | InvalidCursor
+
+export type ChatTurnError = ChatInputError | ConversationNotFound | AgentError | RepositoryError
 
 export interface ChatServiceShape {
   readonly turn: (params: ChatTurnParams) => Effect.Effect<ChatReply, ChatTurnError, CurrentUser>
@@ -99,19 +108,19 @@ export interface ChatServiceShape {
     params: ChatTurnParams
   ) => Effect.Effect<
     Stream.Stream<ChatEvent, AgentError | ConversationNotFound | RepositoryError>,
-    Schema.SchemaError | ConversationNotFound | RepositoryError,
+    ChatInputError | ConversationNotFound | RepositoryError,
     CurrentUser
   >
   readonly listConversations: (
     params: ListConversationsParams
-  ) => Effect.Effect<ConversationPage, Schema.SchemaError | RepositoryError, CurrentUser>
+  ) => Effect.Effect<ConversationPage, ChatInputError | RepositoryError, CurrentUser>
   readonly listMessages: (
     conversationId: string,
     params: ListMessagesParams
-  ) => Effect.Effect<MessagePage, Schema.SchemaError | ConversationNotFound | RepositoryError, CurrentUser>
+  ) => Effect.Effect<MessagePage, ChatInputError | ConversationNotFound | RepositoryError, CurrentUser>
   readonly deleteConversation: (
     conversationId: string
-  ) => Effect.Effect<void, Schema.SchemaError | ConversationNotFound | RepositoryError, CurrentUser>
+  ) => Effect.Effect<void, ChatInputError | ConversationNotFound | RepositoryError, CurrentUser>
 }
 
 export interface ChatOptions {
@@ -135,17 +144,15 @@ const decodeConversationCursor = Schema.decodeUnknownOption(ConversationCursor)
 const encodeMessageCursor = Schema.encodeSync(MessageCursor)
 const decodeMessageCursor = Schema.decodeUnknownOption(MessageCursor)
 
-const invalidCursor = (input: unknown) =>
-  new Schema.SchemaError(
-    new SchemaIssue.Pointer(
-      ["cursor"],
-      new SchemaIssue.InvalidValue({ message: "is not a next_cursor from this listing" }, input)
-    )
-  )
+const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownEffect(schema, { errors: "all" })
+  return (input: unknown): Effect.Effect<S["Type"], InvalidParameters> =>
+    Effect.mapError(decode(input), invalidParameters)
+}
 
-const decodeTurn = Schema.decodeUnknownEffect(ChatTurnParams)
-const decodeListParams = Schema.decodeUnknownEffect(ListConversationsParams)
-const decodeConversationId = Schema.decodeUnknownEffect(Schema.Struct({ conversation_id: ConversationId }))
+const decodeTurn = decoder(ChatTurnParams)
+const decodeListParams = decoder(ListConversationsParams)
+const decodeConversationId = decoder(Schema.Struct({ conversation_id: ConversationId }))
 
 const make = (options: ChatOptions) =>
   Effect.gen(function* () {
@@ -243,7 +250,7 @@ const make = (options: ChatOptions) =>
       let after: { readonly updatedAt: string; readonly id: string } | undefined
       if (input.cursor !== undefined) {
         const cursor = decodeConversationCursor(input.cursor)
-        if (Option.isNone(cursor)) return yield* invalidCursor(input.cursor)
+        if (Option.isNone(cursor)) return yield* new InvalidCursor()
         after = { updatedAt: cursor.value.u, id: cursor.value.i }
       }
       const slice = yield* repo.list(user.id, after === undefined ? { limit } : { limit, after })
@@ -266,7 +273,7 @@ const make = (options: ChatOptions) =>
         let after: number | undefined
         if (input.cursor !== undefined) {
           const cursor = decodeMessageCursor(input.cursor)
-          if (Option.isNone(cursor)) return yield* invalidCursor(input.cursor)
+          if (Option.isNone(cursor)) return yield* new InvalidCursor()
           after = cursor.value.m
         }
         const slice = yield* repo.messages(user.id, id, after === undefined ? { limit } : { limit, after })

@@ -14,6 +14,7 @@ import {
   AgentRunner,
   type ChatEvent,
   ChatService,
+  type InvalidParameters,
   MAX_MESSAGE_LENGTH,
   titleFrom
 } from "@taskport/core"
@@ -97,8 +98,12 @@ for (const database of testDatabases()) {
             const user = newUser()
             for (const message of ["", "   ", "x".repeat(MAX_MESSAGE_LENGTH + 1)]) {
               const error = yield* errorOf(as(user)(turn({ message })))
-              expect(error._tag).toBe("SchemaError")
+              expect(error._tag).toBe("InvalidParameters")
               expect(String(error.message)).toContain("message")
+              // The one formatter names the field for every surface.
+              expect(new Set((error as InvalidParameters).issues.map((issue) => issue.field))).toEqual(
+                new Set(["message"])
+              )
             }
             const missing = yield* errorOf(as(user)(turn({} as never)))
             expect(String(missing.message)).toContain("message")
@@ -210,7 +215,7 @@ for (const database of testDatabases()) {
 
             // Bad input and unknown conversations fail before any stream exists.
             const bad = yield* errorOf(as(user)(chat.turnStream({ message: "" })))
-            expect(bad._tag).toBe("SchemaError")
+            expect(bad._tag).toBe("InvalidParameters")
             const unknown = yield* errorOf(
               as(user)(chat.turnStream({ message: "hi", conversation_id: crypto.randomUUID() }))
             )

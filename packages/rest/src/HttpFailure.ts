@@ -6,13 +6,13 @@
  */
 import {
   AgentError,
+  type ChatInputError,
   ConversationNotFound,
-  describeSchemaError,
   type RepositoryError,
   type ToolFailure
 } from "@taskport/core"
 import type { BodyReader } from "@taskport/http"
-import { Data, Schema } from "effect"
+import { Data } from "effect"
 import { HTTPResponse } from "h3"
 
 export type ErrorCode =
@@ -155,16 +155,13 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
   }
 }
 
-export type ChatFailure = Schema.SchemaError | ConversationNotFound | AgentError | RepositoryError
+export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | RepositoryError
 
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
  * message is already stored, so the client may simply retry the turn).
  */
 export const fromChatFailure = (failure: ChatFailure): HttpFailure => {
-  if (Schema.isSchemaError(failure)) {
-    return invalidRequest(`Invalid request: ${describeSchemaError(failure)}`, [])
-  }
   if (failure instanceof ConversationNotFound) return notFound(failure.message)
   if (failure instanceof AgentError) {
     // Retry-After only when the model said when to come back; no guess is made for it.
