@@ -123,5 +123,9 @@ export const make = (
       )
     }
 
-    return { tools, call }
+    // Each call is a span of its own, so a trace shows the remote tool under the model's turn.
+    return {
+      tools,
+      call: (name: string, args: unknown) => Effect.withSpan(call(name, args), "McpToolSource.call")
+    }
   })

@@ -5,7 +5,7 @@
  * shapes gets a help reply. It acts only through the turn's `ToolSource`, so its calls are
  * recorded like a model's. Used when no model is configured, and in examples and tests.
  */
-import { type AgentInput, type AgentReply, AgentRunner, type ToolOutcome } from "@taskport/core"
+import { type AgentInput, type AgentReply, AgentRunner, type ToolOutcome, traced } from "@taskport/core"
 import { Effect, Layer } from "effect"
 import { type Emit, makeRecorder, runner, type ToolRecorder } from "./TurnEvents.ts"
 
@@ -285,7 +285,7 @@ const interpret = (input: AgentInput, emit: Emit) =>
   })
 
 /** The offline runner as an `AgentRunner` value. */
-export const make = AgentRunner.of(runner(interpret))
+export const make = AgentRunner.of(traced(AgentRunner, "OfflineAgentRunner", runner(interpret)))
 
 /** `AgentRunner` as the offline command interpreter. */
 export const layer: Layer.Layer<AgentRunner> = Layer.succeed(AgentRunner, make)

@@ -6,7 +6,7 @@
  * to it as tool errors. A model that cannot be reached, times out or answers nonsense ends
  * the turn with an `AgentError`.
  */
-import { type AgentEvent, type AgentInput, AgentRunner, type AgentRunnerShape } from "@taskport/core"
+import { type AgentEvent, type AgentInput, AgentRunner, type AgentRunnerShape, traced } from "@taskport/core"
 import { Effect, Layer, Redacted } from "effect"
 import OpenAI from "openai"
 import { chatDialect } from "./ChatCompletionsDialect.ts"
@@ -109,4 +109,4 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
 
 /** `AgentRunner` over an OpenAI(-compatible) model. */
 export const layer = (options: OpenAiAgentOptions): Layer.Layer<AgentRunner> =>
-  Layer.sync(AgentRunner, () => AgentRunner.of(make(options)))
+  Layer.sync(AgentRunner, () => AgentRunner.of(traced(AgentRunner, "OpenAiAgentRunner", make(options))))

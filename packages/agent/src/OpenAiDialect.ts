@@ -67,7 +67,8 @@ export const logFailure = (error: unknown) =>
 export const request = <A>(send: (signal: AbortSignal) => Promise<A>): Effect.Effect<A, AgentError> =>
   Effect.tryPromise({ try: send, catch: (error) => error }).pipe(
     Effect.tapError(logFailure),
-    Effect.mapError(toAgentError)
+    Effect.mapError(toAgentError),
+    Effect.withSpan("OpenAiAgentRunner.modelRequest")
   )
 
 /**

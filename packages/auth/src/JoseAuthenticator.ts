@@ -8,7 +8,7 @@
  * claims ever appear in an error or a log line.
  */
 import { createHash } from "node:crypto"
-import { Authenticator, Unauthenticated, UserId } from "@taskport/core"
+import { Authenticator, traced, Unauthenticated, UserId } from "@taskport/core"
 import { Effect, Layer, Option, type Redacted, Schema } from "effect"
 import {
   createRemoteJWKSet,
@@ -315,7 +315,7 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
         return subject.value
       })
 
-    return Authenticator.of({ authenticate })
+    return Authenticator.of(traced(Authenticator, "JoseAuthenticator", { authenticate }))
   })
 
 /** `Authenticator` over jose, configured once when the layer is built. */

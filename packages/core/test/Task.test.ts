@@ -196,7 +196,7 @@ describe("operation parameters", () => {
     }
   })
 
-  it("R36: defaults live in the schemas, for absent and null keys alike", () => {
+  it("K2: defaults live in the schemas, for absent and null keys alike", () => {
     const create = Schema.decodeUnknownSync(CreateTaskParams)
     const defaults = { description: null, priority: "medium", due: null, tags: [] }
     expect(create({ title: "a" })).toEqual({ title: "a", ...defaults })

@@ -95,7 +95,7 @@ for (const database of testDatabases()) {
 
     layer(services, { timeout: 120_000, excludeTestServices: true })((it) => {
       it.effect(
-        "R37: the library path trims and lower-cases as every surface does; stored, returned and listed agree",
+        "K3: the library path trims and lower-cases as every surface does; stored, returned and listed agree",
         () =>
           Effect.gen(function* () {
             const todos = yield* TodoService
@@ -110,7 +110,7 @@ for (const database of testDatabases()) {
           }).pipe(as(newUser()))
       )
 
-      it.effect("R37: invalid library input is InvalidParameters naming the field, and writes nothing", () =>
+      it.effect("K3: invalid library input is InvalidParameters naming the field, and writes nothing", () =>
         Effect.gen(function* () {
           const todos = yield* TodoService
           const failure = yield* Effect.flip(todos.create({ title: "   ", tags: ["x".repeat(40)] }))

@@ -59,7 +59,7 @@ const objectSchemas = (schema: unknown): ReadonlyArray<Record<string, unknown>> 
 }
 
 describe("TodoTools definitions", () => {
-  it("R35: every tool's parameter objects are closed, so strict clients can call them", () => {
+  it("K1: every tool's parameter objects are closed, so strict clients can call them", () => {
     for (const name of todoToolNames) {
       const objects = objectSchemas(todoToolParameterSchemas[name])
       expect(objects.length, name).toBeGreaterThan(0)

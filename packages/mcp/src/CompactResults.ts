@@ -37,6 +37,36 @@ export const fitsBudget = (value: unknown): boolean => {
   return encoder.encode(text).length <= RESULT_BUDGET_BYTES
 }
 
+// A character JSON leaves as it is weighs at most 3 UTF-8 bytes; one it escapes (quotes,
+// backslashes, control characters), at most 6.
+const ESCAPED = /["\\\p{Cc}]/u
+const textBound = (text: string): number => text.length * (ESCAPED.test(text) ? 6 : 3)
+
+/**
+ * The most a listed task can add to a result, from its texts alone: its structured form, and
+ * its line in the text content, which repeats the title, due and tags. The other fields
+ * (numbers, flags, timestamps, keys and punctuation) stay within the fixed allowance.
+ */
+const taskBound = (task: EncodedListedTask): number => {
+  let texts = textBound(task.title) * 2 + (task.description === null ? 0 : textBound(task.description))
+  if (task.due !== null) texts += textBound(task.due) * 2
+  for (const tag of task.tags) texts += textBound(tag) * 2 + 8
+  return texts + 600
+}
+
+/**
+ * Whether a page certainly fits the budget, judged without serialising it: most pages are
+ * far below it, and weighing their JSON cost a tenth of an MCP listing's CPU time.
+ */
+export const certainlyFits = (items: ReadonlyArray<EncodedListedTask>, cursor: string | null): boolean => {
+  let bound = 1_000 + (cursor === null ? 0 : textBound(cursor))
+  for (const task of items) {
+    bound += taskBound(task)
+    if (bound > RESULT_BUDGET_BYTES) return false
+  }
+  return true
+}
+
 /** `todo_list`'s parameters over MCP: the core's, plus the choice of full descriptions. */
 export const McpListParams = Schema.Struct({
   ...ListTasksParams.fields,

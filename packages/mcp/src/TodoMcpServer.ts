@@ -24,6 +24,7 @@ import {
 import { Cause, Effect, Context as EffectContext, Exit, Option, Schema } from "effect"
 import { Tool } from "effect/ai"
 import {
+  certainlyFits,
   DESCRIPTION_PREVIEW_LENGTH,
   type EncodedListedTask,
   type EncodedMcpTaskPage,
@@ -298,7 +299,7 @@ export const makeFactory = (
         encodedResults.add(page)
         // No single task can exceed the budget (a test holds the largest one to it), so a page
         // of one is always sent.
-        if (items.length <= 1 || fitsBudget(result)) {
+        if (items.length <= 1 || certainlyFits(items, page.next_cursor) || fitsBudget(result)) {
           return Exit.succeed(result)
         }
         limit = Math.max(1, Math.min(items.length - 1, tasksThatFit(page, requested)))

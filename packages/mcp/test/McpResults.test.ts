@@ -65,7 +65,7 @@ for (const database of testDatabases()) {
   describe(`MCP result sizes on ${database.name}`, () => {
     layer(servicesLayer(database.layer()), { timeout: 300_000 })((it) => {
       it.effect(
-        "R1: 100 maximal tasks at limit 100 come in pages under the budget, each saying it was cut, every task exactly once",
+        "M17: 100 maximal tasks at limit 100 come in pages under the budget, each saying it was cut, every task exactly once",
         () =>
           Effect.gen(function* () {
             const client = yield* connect(yield* endpoint(), yield* tokenFor(newUser()), "modern")
@@ -116,7 +116,7 @@ for (const database of testDatabases()) {
           }).pipe(Effect.scoped)
       )
 
-      it.effect("R2: the heaviest possible task stays under the budget in every tool's result", () =>
+      it.effect("M18: the heaviest possible task stays under the budget in every tool's result", () =>
         Effect.gen(function* () {
           const client = yield* connect(yield* endpoint(), yield* tokenFor(newUser()), "modern")
           const validate = yield* outputValidators(client)
@@ -145,7 +145,7 @@ for (const database of testDatabases()) {
       )
 
       it.effect(
-        "R3: the default page shows previews far smaller than full descriptions, which are there on request",
+        "M19: the default page shows previews far smaller than full descriptions, which are there on request",
         () =>
           Effect.gen(function* () {
             const client = yield* connect(yield* endpoint(), yield* tokenFor(newUser()), "legacy")
@@ -191,10 +191,62 @@ for (const database of testDatabases()) {
 }
 
 describe("description previews", () => {
-  it("R4: a preview never splits a surrogate pair and is marked with an ellipsis", () => {
+  it("M20: a preview never splits a surrogate pair and is marked with an ellipsis", () => {
     const length = CompactResults.DESCRIPTION_PREVIEW_LENGTH
     const astral = `${"a".repeat(length - 1)}😀 and more`
     expect(CompactResults.preview(astral)).toBe(`${"a".repeat(length - 1)}…`)
     expect(CompactResults.preview(`${"b".repeat(length - 1)}  tail`)).toBe(`${"b".repeat(length - 1)}…`)
+  })
+})
+
+describe("the budget's quick check", () => {
+  const listedTask = (text: string, tags: ReadonlyArray<string>, due: string | null) => ({
+    id: 2_147_483_647,
+    title: text.slice(0, 200),
+    description: text,
+    priority: "medium" as const,
+    completed: true,
+    completed_at: "2026-12-01T09:00:00.000Z",
+    due,
+    tags,
+    version: 2_147_483_647,
+    created_at: "2026-12-01T09:00:00.000Z",
+    updated_at: "2026-12-01T09:00:00.000Z",
+    description_truncated: true
+  })
+
+  it("M22: a page it passes unweighed is never over the budget, whatever its texts", () => {
+    const pieces = ["a", "é", "😀", '"', "\\", "\u0001", "\n", "工"]
+    let passed = 0
+    for (let round = 0; round < 400; round++) {
+      const piece = pieces[round % pieces.length]!
+      const length = 1 + ((round * 37) % 200)
+      const tags = Array.from({ length: round % 21 }, (_, i) => `${piece}${i}`.slice(0, 32))
+      const items = Array.from({ length: 1 + (round % 40) }, () =>
+        listedTask(piece.repeat(length), tags, round % 2 === 0 ? null : LONG_DUE)
+      )
+      const cursor = round % 3 === 0 ? null : "c".repeat(400)
+      if (CompactResults.certainlyFits(items, cursor)) {
+        passed++
+        const result = {
+          // The text content names each task on a line, as the server writes it.
+          content: [
+            {
+              type: "text",
+              text: items
+                .map(
+                  (task) =>
+                    `#${task.id} ${JSON.stringify(task.title)} [done, medium, due ${task.due}, tags ${task.tags.join(",")}, v${task.version}]`
+                )
+                .join("\n")
+            }
+          ],
+          structuredContent: { items, next_cursor: cursor, truncated: true }
+        }
+        expect(CompactResults.jsonBytes(result)).toBeLessThanOrEqual(CompactResults.RESULT_BUDGET_BYTES)
+      }
+    }
+    // It is a shortcut, not a refusal: ordinary small pages pass it.
+    expect(passed).toBeGreaterThan(50)
   })
 })

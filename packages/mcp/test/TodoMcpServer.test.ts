@@ -48,7 +48,7 @@ describe("TodoMcpServer tool specifications", () => {
     ).toBe(1)
   })
 
-  it("M15: todo_list's MCP schemas describe previews, the truncated flag and full_descriptions", async () => {
+  it("M21: todo_list's MCP schemas describe previews, the truncated flag and full_descriptions", async () => {
     const page = spec("todo_list").output["~standard"]
     const preview = { ...task, description: "Some notes…", description_truncated: true }
     expect(

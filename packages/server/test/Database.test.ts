@@ -9,7 +9,7 @@ import { Database, ServerConfig } from "@taskport/server"
 import { Effect, Redacted } from "effect"
 
 describe("Database.choose", () => {
-  it.effect("D1: DATABASE_URL picks Postgres, its absence the embedded database in the data directory", () =>
+  it.effect("E8: DATABASE_URL picks Postgres, its absence the embedded database in the data directory", () =>
     Effect.gen(function* () {
       const postgres = Database.choose(
         yield* ServerConfig.load({

@@ -33,7 +33,7 @@ const refused = (url: string) =>
   )
 
 describe("Listener", () => {
-  it.live("L1: closing the scope refuses new connections and waits for the request in flight", () =>
+  it.live("E6: closing the scope refuses new connections and waits for the request in flight", () =>
     Effect.gen(function* () {
       const { app, entered, release } = yield* slowApp
       const scope = yield* Scope.make()
@@ -61,7 +61,7 @@ describe("Listener", () => {
   )
 
   it.live(
-    "L2: interrupted, a request still running after the grace period is cut off and the scope closes",
+    "E7: interrupted, a request still running after the grace period is cut off and the scope closes",
     () =>
       Effect.gen(function* () {
         const { app, entered } = yield* slowApp

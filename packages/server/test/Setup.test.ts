@@ -33,7 +33,7 @@ const run = (file: string, args: ReadonlyArray<string>, cwd: string): Promise<Ou
   )
 
 describe("taskport from a checkout", () => {
-  it("S1: `npx taskport --help` runs the command npm linked at install", async () => {
+  it("E1: `npx taskport --help` runs the command npm linked at install", async () => {
     const help = await run("npx", ["--no-install", "taskport", "--help"], ROOT)
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: taskport <command> \[options\]\n/)
@@ -41,7 +41,7 @@ describe("taskport from a checkout", () => {
     expect(help.stdout).toContain("migrate")
   }, 60_000)
 
-  it("S2: without a build the linked bin says in one line how to build, and exits non-zero", async () => {
+  it("E2: without a build the linked bin says in one line how to build, and exits non-zero", async () => {
     // The linked bin alone, as in a checkout before its first build: no dist beside it.
     const unbuilt = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-unbuilt-"))
     Fs.mkdirSync(Path.join(unbuilt, "bin"))
@@ -60,7 +60,7 @@ describe("the Node version check before npm start and npm test", () => {
     requiredRange: () => string
   }
 
-  it("S3: refuses a Node older than engines.node in one line naming the version needed", () => {
+  it("E3: refuses a Node older than engines.node in one line naming the version needed", () => {
     expect(requiredRange()).toBe(
       (JSON.parse(Fs.readFileSync(Path.join(ROOT, "package.json"), "utf8")) as { engines: { node: string } })
         .engines.node
@@ -75,7 +75,7 @@ describe("the Node version check before npm start and npm test", () => {
     expect(check("24.1.0", ">=22.12")).toBeUndefined()
   })
 
-  it("S4: as a script it exits non-zero with that one line for an old version, and passes on this Node", async () => {
+  it("E4: as a script it exits non-zero with that one line for an old version, and passes on this Node", async () => {
     const old = await run(process.execPath, [CHECK, "20.20.2"], ROOT)
     expect(old.code).toBe(1)
     expect(old.stdout).toBe("")
@@ -86,7 +86,7 @@ describe("the Node version check before npm start and npm test", () => {
     expect(current).toEqual({ code: 0, stdout: "", stderr: "" })
   })
 
-  it("S5: npm runs it before start and test", () => {
+  it("E5: npm runs it before start and test", () => {
     const { scripts } = JSON.parse(Fs.readFileSync(Path.join(ROOT, "package.json"), "utf8")) as {
       scripts: Record<string, string>
     }
