@@ -8,12 +8,12 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
 import { AgentRunner } from "@taskport/core"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
+import { lastToolResult, strictArguments } from "@taskport/test-support/ScriptedModel"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Context, Effect, Layer } from "effect"
 import type { H3 } from "h3"
-import { makeApp, send, servicesLayer, tokenFor } from "./support/RestHarness.ts"
-import * as ScriptedModel from "./support/ScriptedModel.ts"
-import { lastToolResult, strictArguments } from "./support/ScriptedModel.ts"
-import { testDatabases } from "./support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 

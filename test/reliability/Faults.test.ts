@@ -9,11 +9,15 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { TokenMinter } from "@taskport/auth"
+import {
+  createScratchDatabase,
+  realPostgresUrl,
+  type ScratchDatabase
+} from "@taskport/test-support/ScratchDatabase"
+import { exited, killAll, start } from "@taskport/test-support/ServerProcess"
+import { startProxy } from "@taskport/test-support/TcpProxy"
 import { Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { createScratchDatabase, realPostgresUrl, type ScratchDatabase } from "../support/ScratchDatabase.ts"
-import { exited, killAll, start } from "../support/ServerProcess.ts"
-import { startProxy } from "../support/TcpProxy.ts"
 
 const SECRET = "reliability-suite-secret-0123456789-abcdefgh"
 const tokenFor = (user: string) =>

@@ -7,12 +7,12 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { McpHttp } from "@taskport/mcp"
+import { connect } from "@taskport/test-support/McpHarness"
+import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 import fc from "fast-check"
-import { connect } from "../support/McpHarness.ts"
-import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "../support/RestHarness.ts"
-import { testDatabases } from "../support/TestDatabase.ts"
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647)
 const REST_RUNS = 7_000

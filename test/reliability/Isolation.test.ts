@@ -8,12 +8,12 @@
 import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
 import { McpHttp } from "@taskport/mcp"
+import { connect } from "@taskport/test-support/McpHarness"
+import { makeApp, type Reply, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
 import fc from "fast-check"
 import type { H3 } from "h3"
-import { connect } from "../support/McpHarness.ts"
-import { makeApp, type Reply, send, servicesLayer, tokenFor } from "../support/RestHarness.ts"
-import { testDatabases } from "../support/TestDatabase.ts"
 
 const SEED = Number(process.env.ISOLATION_SEED ?? Date.now() % 2_147_483_647)
 const OPERATIONS = Number(process.env.ISOLATION_OPERATIONS ?? 10_000)

@@ -7,9 +7,9 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { OpenAiAgentRunner } from "@taskport/agent"
 import { PgDatabase } from "@taskport/postgres"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
 import { Context, Effect, Layer } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../support/RestHarness.ts"
-import * as ScriptedModel from "../support/ScriptedModel.ts"
 
 type Json = Record<string, unknown>
 

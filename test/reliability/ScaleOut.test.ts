@@ -8,10 +8,14 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { TokenMinter } from "@taskport/auth"
+import {
+  createScratchDatabase,
+  realPostgresUrl,
+  type ScratchDatabase
+} from "@taskport/test-support/ScratchDatabase"
+import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
 import { Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
-import { createScratchDatabase, realPostgresUrl, type ScratchDatabase } from "../support/ScratchDatabase.ts"
-import { killAll, type Started, start } from "../support/ServerProcess.ts"
 
 const SECRET = "scale-out-suite-secret-0123456789-abcdefghijk"
 const scratch: Array<ScratchDatabase> = []

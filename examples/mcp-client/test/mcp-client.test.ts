@@ -7,8 +7,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { exited, killAll, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, describe, expect, it } from "vitest"
-import { exited, killAll, start } from "../../../test/support/ServerProcess.ts"
 
 afterAll(killAll)
 

@@ -9,10 +9,10 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { createMcpHandler, McpServer, type StandardSchemaWithJSON } from "@modelcontextprotocol/server"
 import { McpToolSource, OfflineAgentRunner, OpenAiAgentRunner, StrictParameters } from "@taskport/agent"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
+import { lastToolResult } from "@taskport/test-support/ScriptedModel"
 import { Context, Effect, Layer, Schema } from "effect"
 import { H3, serve } from "h3"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
-import { lastToolResult } from "../../../test/support/ScriptedModel.ts"
 
 const standard = (schema: Schema.Top): StandardSchemaWithJSON =>
   Schema.toStandardJSONSchemaV1(

@@ -8,8 +8,9 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { OfflineAgentRunner } from "@taskport/agent"
 import type { ChatReply, UserId } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { allTasks, as, chatLayer, createTask, turn } from "@taskport/test-support/ChatHarness"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect } from "effect"
-import { allTasks, as, chatLayer, createTask, newUser, turn } from "../../../test/support/ChatHarness.ts"
 
 const calls = (reply: ChatReply) => reply.tool_calls.map((call) => [call.name, call.arguments])
 

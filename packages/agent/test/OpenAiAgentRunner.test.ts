@@ -14,26 +14,21 @@ import {
   type ChatEvent,
   ChatService,
   type ChatTurnParams,
+  todoToolNames,
   todoToolSource,
   type UserId
 } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
-import { Context, Effect, Layer, Stream } from "effect"
-import {
-  allMessages,
-  allTasks,
-  as,
-  chatLayer,
-  createTask,
-  newUser
-} from "../../../test/support/ChatHarness.ts"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
+import { allMessages, allTasks, as, chatLayer, createTask } from "@taskport/test-support/ChatHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
 import {
   chatMessages,
   lastToolResult,
   type RecordedRequest,
   strictArguments
-} from "../../../test/support/ScriptedModel.ts"
+} from "@taskport/test-support/ScriptedModel"
+import { newUser } from "@taskport/test-support/Users"
+import { Context, Effect, Layer, Stream } from "effect"
 
 class Model extends Context.Service<Model, ScriptedModel.ScriptedModel>()("test/ScriptedModel") {}
 
@@ -121,14 +116,7 @@ describe("OpenAiAgentRunner against a scripted model", () => {
           expect(first!.headers.authorization).toBe("Bearer test-key")
           expect(first!.body.model).toBe("gpt-4.1-mini")
           const tools = first!.body.tools as Array<{ type: string; function: Json }>
-          expect(tools.map((tool) => tool.function.name).sort()).toEqual([
-            "todo_complete",
-            "todo_create",
-            "todo_delete",
-            "todo_list",
-            "todo_read",
-            "todo_update"
-          ])
+          expect(tools.map((tool) => tool.function.name).sort()).toEqual([...todoToolNames].sort())
           for (const tool of tools) {
             expect(tool.type).toBe("function")
             expect(tool.function.strict).toBe(true)

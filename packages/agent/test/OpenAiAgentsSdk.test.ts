@@ -14,16 +14,16 @@ import {
   run,
   setTracingDisabled
 } from "@openai/agents"
-import { UserId } from "@taskport/core"
+import { todoToolNames, UserId } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { allTasks, as } from "@taskport/test-support/ChatHarness"
+import { servicesLayer } from "@taskport/test-support/RestHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
+import { chatMessages, type RecordedRequest } from "@taskport/test-support/ScriptedModel"
+import { serveMcp, type TaskportMcp } from "@taskport/test-support/TaskportMcp"
 import { Context, Effect, Layer } from "effect"
 import OpenAI from "openai"
 import { type MockInstance, vi } from "vitest"
-import { allTasks, as } from "../../../test/support/ChatHarness.ts"
-import { servicesLayer } from "../../../test/support/RestHarness.ts"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
-import { chatMessages, type RecordedRequest } from "../../../test/support/ScriptedModel.ts"
-import { serveMcp, type TaskportMcp } from "../../../test/support/TaskportMcp.ts"
 
 setTracingDisabled(true)
 
@@ -109,14 +109,7 @@ describe("OpenAI Agents SDK against Taskport's /mcp", () => {
         const tools = yield* Effect.promise(() =>
           getAllMcpTools({ mcpServers: [server], convertSchemasToStrict: true })
         )
-        expect(tools.map((tool) => tool.name).sort()).toEqual([
-          "todo_complete",
-          "todo_create",
-          "todo_delete",
-          "todo_list",
-          "todo_read",
-          "todo_update"
-        ])
+        expect(tools.map((tool) => tool.name).sort()).toEqual([...todoToolNames].sort())
         for (const tool of tools) {
           expect(tool.type, tool.name).toBe("function")
           if (tool.type !== "function") continue

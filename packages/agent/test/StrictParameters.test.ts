@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { StrictParameters } from "@taskport/agent"
-import { todoToolDefinitions } from "@taskport/core"
+import { todoToolDefinitions, todoToolNames } from "@taskport/core"
 import { Effect } from "effect"
 
 type Json = Record<string, unknown>
@@ -24,14 +24,7 @@ const objects = (schema: unknown): Array<Json> => {
 
 describe("strict tool parameters", () => {
   it("C8: every todo_* tool has a strict variant: closed objects, every key required, optional ones nullable", () => {
-    expect(todoToolDefinitions.map((tool) => tool.name).sort()).toEqual([
-      "todo_complete",
-      "todo_create",
-      "todo_delete",
-      "todo_list",
-      "todo_read",
-      "todo_update"
-    ])
+    expect(todoToolDefinitions.map((tool) => tool.name).sort()).toEqual([...todoToolNames].sort())
     for (const tool of todoToolDefinitions) {
       expect(tool.description.length, tool.name).toBeGreaterThan(10)
       expect(tool.parameters.type).toBe("object")

@@ -5,10 +5,10 @@
  */
 import { McpToolSource } from "@taskport/agent"
 import { PgDatabase } from "@taskport/postgres"
+import { servicesLayer } from "@taskport/test-support/RestHarness"
+import { serveMcp } from "@taskport/test-support/TaskportMcp"
+import { ToolSourcesUnderTest, toolSourceSuite } from "@taskport/test-support/ToolSourceConformance"
 import { Effect, Layer } from "effect"
-import { servicesLayer } from "../../../test/support/RestHarness.ts"
-import { serveMcp } from "../../../test/support/TaskportMcp.ts"
-import { ToolSourcesUnderTest, toolSourceSuite } from "../../../test/support/ToolSourceConformance.ts"
 
 toolSourceSuite(
   "the MCP tool source against Taskport's /mcp",

@@ -18,9 +18,10 @@ import {
   MAX_MESSAGE_LENGTH,
   titleFrom
 } from "@taskport/core"
+import { allMessages, allTasks, as, chatLayer, turn } from "@taskport/test-support/ChatHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Stream } from "effect"
-import { allMessages, allTasks, as, chatLayer, newUser, turn } from "../../../test/support/ChatHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 const seen: Array<AgentInput> = []
 

@@ -18,13 +18,12 @@ import {
   type TaskSort,
   TodoService,
   type UpdateTaskInput,
-  UserId
+  type UserId
 } from "@taskport/core"
+import { referenceOrder } from "@taskport/test-support/ReferenceOrder"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer } from "effect"
-import { referenceOrder } from "../../../test/support/ReferenceOrder.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
-
-const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 
 const as =
   (id: UserId) =>

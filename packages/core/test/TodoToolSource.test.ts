@@ -11,26 +11,21 @@ import {
   TodoToolsLayer,
   type ToolSource,
   todoToolDefinitions,
+  todoToolNames,
   todoToolSource,
   UserId
 } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { as } from "@taskport/test-support/ChatHarness"
+import { ToolSourcesUnderTest, toolSourceSuite } from "@taskport/test-support/ToolSourceConformance"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Schema } from "effect"
-import { as, newUser } from "../../../test/support/ChatHarness.ts"
-import { ToolSourcesUnderTest, toolSourceSuite } from "../../../test/support/ToolSourceConformance.ts"
 
 const definition = (name: string) => todoToolDefinitions.find((tool) => tool.name === name)!
 
 describe("todo tool definitions", () => {
   it("C8: every todo_* tool has its JSON Schema and the Effect schema behind it, and nothing of any model's dialect", () => {
-    expect(todoToolDefinitions.map((tool) => tool.name).sort()).toEqual([
-      "todo_complete",
-      "todo_create",
-      "todo_delete",
-      "todo_list",
-      "todo_read",
-      "todo_update"
-    ])
+    expect(todoToolDefinitions.map((tool) => tool.name).sort()).toEqual([...todoToolNames].sort())
     for (const tool of todoToolDefinitions) {
       expect(tool.description.length, tool.name).toBeGreaterThan(10)
       expect(tool.parameters.type).toBe("object")

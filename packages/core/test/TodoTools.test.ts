@@ -18,13 +18,12 @@ import {
   todoToolNames,
   todoToolParameterSchemas,
   UnknownTool,
-  UserId
+  type UserId
 } from "@taskport/core"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Context, Effect, Layer, Schema } from "effect"
 import { Tool } from "effect/ai"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
-
-const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 
 const as =
   (id: UserId) =>

@@ -9,11 +9,12 @@ import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
 import type { RequestLog } from "@taskport/http"
 import { McpHttp, TodoMcpServer } from "@taskport/mcp"
+import { connect, ENDPOINT, type Era, MODERN_REVISION } from "@taskport/test-support/McpHarness"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect } from "effect"
-import { connect, ENDPOINT, type Era, MODERN_REVISION } from "../../../test/support/McpHarness.ts"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 type ToolResult = {
@@ -28,8 +29,6 @@ const call = (client: Client, name: string, args?: Json) =>
   )
 
 const text = (result: ToolResult) => result.content.map((block) => block.text ?? "").join("\n")
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 const endpoint = (options: Partial<McpHttp.McpHttpOptions> = {}) =>
   McpHttp.make({ allowedOrigins: ["http://localhost:3000"], ...options })

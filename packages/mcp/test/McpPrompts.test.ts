@@ -7,12 +7,11 @@
 import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
 import { McpHttp } from "@taskport/mcp"
+import { connect } from "@taskport/test-support/McpHarness"
+import { servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect } from "effect"
-import { connect } from "../../../test/support/McpHarness.ts"
-import { servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 const promptText = (client: Client, name: string, args?: Record<string, string>) =>
   Effect.promise(async () => {

@@ -8,11 +8,12 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
 import { CompactResults, McpHttp } from "@taskport/mcp"
+import { connect } from "@taskport/test-support/McpHarness"
+import { servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Ajv2020 } from "ajv/dist/2020.js"
 import { Effect } from "effect"
-import { connect } from "../../../test/support/McpHarness.ts"
-import { servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 type ToolResult = {
@@ -29,8 +30,6 @@ const text = (result: ToolResult) => result.content.map((block) => block.text ??
 /** What a client receives and counts: text and structured content together, as JSON. */
 const weight = (result: ToolResult) =>
   CompactResults.jsonBytes({ content: result.content, structuredContent: result.structuredContent })
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 const endpoint = () => McpHttp.make({ allowedOrigins: [] })
 

@@ -1,8 +1,8 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { MIGRATIONS_TABLE, migrate } from "@taskport/postgres"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 for (const database of testDatabases()) {
   describe(`migrations on ${database.name}`, () => {

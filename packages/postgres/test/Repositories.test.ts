@@ -3,7 +3,7 @@
  * and the real Postgres server whenever TEST_DATABASE_URL is set.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { suite } from "./RepositoryConformance.ts"
 
 for (const database of testDatabases()) suite(database.name, database.layer)

@@ -23,15 +23,13 @@ import {
   type TaskQuery,
   TaskRepository,
   type TaskSort,
-  type UpdateOutcome,
-  UserId
+  type UpdateOutcome
 } from "@taskport/core"
 import type { PgDatabase } from "@taskport/postgres"
+import { referenceOrder } from "@taskport/test-support/ReferenceOrder"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, type Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { referenceOrder } from "../../../test/support/ReferenceOrder.ts"
-
-const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 
 const due = (text: string): StoredDue => Option.getOrThrow(parseDue(text))
 

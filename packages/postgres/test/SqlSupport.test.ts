@@ -7,13 +7,12 @@
  * the client does not: the SQLSTATE and the server's message, in the log line.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { RepositoryError, TaskId, TaskRepository, UserId } from "@taskport/core"
+import { RepositoryError, TaskId, TaskRepository } from "@taskport/core"
 import { PgDatabase, toRepositoryError } from "@taskport/postgres"
+import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Context, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, References, Schema } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { postgresLayer, testDatabases } from "../../../test/support/TestDatabase.ts"
-
-const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 
 // Text that must never leave the adapter: the statement and the values in it.
 const STATEMENT = "INSERT INTO tasks (user_id, title) VALUES ('alice-7f3a', 'quarterly-payroll-9c1d')"

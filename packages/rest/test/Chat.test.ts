@@ -10,8 +10,9 @@ import { OfflineAgentRunner } from "@taskport/agent"
 import { AgentError, AgentRunner } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
 import { chatRoutes, makeOpenApi } from "@taskport/rest"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Stream } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json
@@ -62,8 +63,6 @@ const parseSse = (text: string): Array<SseEvent> =>
         .join("\n")
       return { event, data: JSON.parse(data) as Json }
     })
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 describe("chat routes", () => {
   layer(servicesLayer(PgDatabase.layerPglite(), flakyRunner), { timeout: 120_000 })((it) => {

@@ -7,8 +7,8 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Validator } from "@seriousme/openapi-schema-validator"
 import { PgDatabase } from "@taskport/postgres"
 import { makeOpenApi, taskRoutes } from "@taskport/rest"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
 import { Effect } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
 
 type Operation = {
   operationId: string

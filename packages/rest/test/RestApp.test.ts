@@ -7,17 +7,16 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Authenticator } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
+import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Logger, Redacted, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { SignJWT } from "jose"
-import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json
 const errorCode = (value: unknown) => asJson(asJson(value).error).code
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 for (const database of testDatabases()) {
   describe(`REST on ${database.name}`, () => {

@@ -8,10 +8,10 @@ import { PassThrough } from "node:stream"
 import { describe, expect, layer } from "@effect/vitest"
 import { PgDatabase } from "@taskport/postgres"
 import { ChatCommand } from "@taskport/server"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
 import { Effect } from "effect"
 import { serve } from "h3"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
 
 type Json = Record<string, unknown>
 

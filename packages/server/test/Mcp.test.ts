@@ -4,15 +4,15 @@
  * SDK client, and the official MCP Inspector CLI listing and calling tools with a bearer
  * header.
  */
-import { execFile, spawn } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { promisify } from "node:util"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
+import { exited, killAll, runCli, spawnCli, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN, env, exited, killAll, start } from "../../../test/support/ServerProcess.ts"
 
 afterAll(killAll)
 
@@ -21,11 +21,7 @@ const tempDir = (prefix: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix
 describe("taskport mcp (stdio)", () => {
   it("M10: answers initialize, tools/list and tools/call on stdout with nothing else, and exits when stdin closes", async () => {
     const cwd = tempDir("taskport-stdio-")
-    const child = spawn(process.execPath, [BIN, "mcp", "--user", "stdio-user"], {
-      cwd,
-      env: env(Path.join(cwd, "data")),
-      stdio: ["pipe", "pipe", "pipe"]
-    })
+    const child = spawnCli(["mcp", "--user", "stdio-user"], Path.join(cwd, "data"), cwd)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
@@ -78,13 +74,7 @@ describe("taskport mcp (stdio)", () => {
   it("M11: refuses to start without TASKPORT_TOKEN, and --user outside dev mode", async () => {
     const cwd = tempDir("taskport-stdio-")
     const run = (args: Array<string>, extra: NodeJS.ProcessEnv) =>
-      promisify(execFile)(process.execPath, [BIN, ...args], {
-        cwd,
-        env: env(Path.join(cwd, "data"), extra)
-      }).then(
-        () => ({ code: 0, stderr: "" }),
-        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr })
-      )
+      runCli(args, Path.join(cwd, "data"), cwd, extra)
     const none = await run(["mcp"], {})
     expect(none.code).not.toBe(0)
     expect(none.stderr).toContain("TASKPORT_TOKEN")

@@ -3,12 +3,11 @@
  * use over HTTP, refusal of a second server on the same directory, graceful SIGTERM with
  * exit code 0, data surviving a restart, and the token and error paths of the CLI.
  */
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { BIN, exited, killAll, runCli, spawnCli, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN, env, exited, killAll, runCli, start } from "../../../test/support/ServerProcess.ts"
 
 afterAll(killAll)
 
@@ -81,30 +80,12 @@ describe("taskport command line", () => {
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain("unknown command")
 
-    const badPort = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "serve"], {
-        cwd,
-        env: { ...env(dataDir), PORT: "not-a-port" },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stderr = ""
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-      child.on("exit", (code) => resolve({ code, stderr }))
-    })
+    const badPort = await runCli(["serve"], dataDir, cwd, { PORT: "not-a-port" })
     expect(badPort.code).not.toBe(0)
     expect(badPort.stderr).toContain("PORT")
     expect(badPort.stderr).not.toMatch(/\n\s+at /)
 
-    const shortSecret = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "serve"], {
-        cwd,
-        env: { ...env(dataDir), BETTER_AUTH_SECRET: "too-short" },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let stderr = ""
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-      child.on("exit", (code) => resolve({ code, stderr }))
-    })
+    const shortSecret = await runCli(["serve"], dataDir, cwd, { BETTER_AUTH_SECRET: "too-short" })
     expect(shortSecret.code).not.toBe(0)
     expect(shortSecret.stderr).toContain("BETTER_AUTH_SECRET")
   }, 60_000)
@@ -113,11 +94,7 @@ describe("taskport command line", () => {
 describe("taskport chat --local", () => {
   it("R40: chats with the agent in process over the embedded database, showing tool calls", async () => {
     const cwd = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-chat-local-"))
-    const child = spawn(process.execPath, [BIN, "chat", "--local"], {
-      cwd,
-      env: env(Path.join(cwd, "data"), { LOG_LEVEL: "info" }),
-      stdio: ["pipe", "pipe", "pipe"]
-    })
+    const child = spawnCli(["chat", "--local"], Path.join(cwd, "data"), cwd, { LOG_LEVEL: "info" })
     let stdout = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
     child.stdin.end("add a task to water the plants\nwhat's pending?\n")

@@ -13,7 +13,7 @@ import {
   type Task,
   TodoService,
   TodoToolsLayer,
-  UserId
+  type UserId
 } from "@taskport/core"
 import type { PgDatabase } from "@taskport/postgres"
 import { Effect, Layer } from "effect"
@@ -30,8 +30,6 @@ export const chatLayer = (
   const todos = TodoToolsLayer.pipe(Layer.provideMerge(database))
   return ChatService.layer(options).pipe(Layer.provideMerge(Layer.merge(todos, runner)))
 }
-
-export const newUser = () => UserId.make(`user-${crypto.randomUUID()}`)
 
 export const as =
   (id: UserId) =>

@@ -5,8 +5,9 @@
  * (invalid arguments naming the field, an unknown tool) as `is_error` outcomes.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import type { ToolOutcome, ToolSource } from "@taskport/core"
+import { type ToolOutcome, type ToolSource, todoToolNames } from "@taskport/core"
 import { Context, Effect, type Layer, type Scope } from "effect"
+import { newUser } from "./Users.ts"
 
 export interface ToolSources {
   /** A tool source bound to `user` (a fresh user id each time the suite asks). */
@@ -18,8 +19,6 @@ export class ToolSourcesUnderTest extends Context.Service<ToolSourcesUnderTest, 
 ) {}
 
 type Json = Record<string, unknown>
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 const ok = (outcome: ToolOutcome): Json => {
   expect(outcome.is_error, JSON.stringify(outcome.result)).toBe(false)
@@ -33,7 +32,7 @@ const failed = (outcome: ToolOutcome): string => {
 
 const titles = (page: Json) => (page.items as Array<Json>).map((task) => task.title)
 
-const TOOLS = ["todo_complete", "todo_create", "todo_delete", "todo_list", "todo_read", "todo_update"]
+const TOOLS = [...todoToolNames].sort()
 
 /** Runs the suite against the sources the layer provides. */
 export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnderTest, unknown>) =>

@@ -3,10 +3,10 @@
  * server and wait until it listens (and, in dev mode, printed its token), run one-shot
  * commands, clean up after.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
-export const BIN = fileURLToPath(new URL("../../packages/server/dist/bin.js", import.meta.url))
+export const BIN = fileURLToPath(new URL("../../server/dist/bin.js", import.meta.url))
 
 export interface Started {
   readonly child: ChildProcess
@@ -63,6 +63,19 @@ export const exited = (child: ChildProcess): Promise<number | null> =>
     : new Promise((resolve) => child.on("exit", (code) => resolve(code)))
 
 /** Runs a CLI command to completion. */
+/** Starts any `taskport` command with its standard streams piped, to talk to it as a user would. */
+export const spawnCli = (
+  args: ReadonlyArray<string>,
+  dataDir: string,
+  cwd: string,
+  extra: NodeJS.ProcessEnv = {}
+): ChildProcessWithoutNullStreams => {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: env(dataDir, extra), stdio: "pipe" })
+  children.push(child)
+  return child
+}
+
+/** Runs a one-shot `taskport` command to its end and reports its exit code and output. */
 export const runCli = (
   args: ReadonlyArray<string>,
   dataDir: string,
