@@ -24,6 +24,7 @@ import * as MetaRoutes from "./MetaRoutes.ts"
 import type { RestServices, Route } from "./Route.ts"
 import { toH3Path } from "./Routes.ts"
 import * as TaskRoutes from "./TaskRoutes.ts"
+import * as WebRoutes from "./WebRoutes.ts"
 
 export type { RestServices } from "./Route.ts"
 export type RequestLogEntry = RequestLog.LogEntry
@@ -37,6 +38,8 @@ export interface RestOptions {
   readonly ready?: Effect.Effect<unknown, unknown> | undefined
   /** Receives one structured entry per request and one per unexpected failure. */
   readonly log?: RequestLog.Log | undefined
+  /** Serves the web app at `/` when given. */
+  readonly web?: WebRoutes.WebOptions | undefined
 }
 
 const PATH_USER = "{user_id}"
@@ -70,7 +73,8 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")
       })),
-      ...MetaRoutes.routes(options.ready)
+      ...MetaRoutes.routes(options.ready),
+      ...(options.web === undefined ? [] : WebRoutes.routes(options.web))
     ]
 
     /** Verifies the token and, under `/api/{user_id}`, that the path names its user. */
