@@ -9,6 +9,7 @@ import { Authenticator, type UserId } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
 import { H3, type H3Event, type HTTPResponse, handleCors } from "h3"
+import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import {
   failureResponse,
@@ -73,6 +74,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")
       })),
+      ...AuthRoutes.routes(),
       ...MetaRoutes.routes(options.ready),
       ...(options.web === undefined ? [] : WebRoutes.routes(options.web))
     ]
