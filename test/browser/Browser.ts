@@ -97,13 +97,19 @@ export const VIEWPORTS = {
 } as const
 
 /** Screenshots of the page at both sizes in both colour schemes, each checked by axe too. */
-export const captureViews = async (page: Page, view: string): Promise<ReadonlyArray<Violation>> => {
+export const captureViews = async (
+  page: Page,
+  view: string,
+  /** Brings the view up after a resize (on a narrow screen the chat is behind a tab). */
+  show: (page: Page) => Promise<void> = async () => {}
+): Promise<ReadonlyArray<Violation>> => {
   Fs.mkdirSync(SCREENSHOTS, { recursive: true })
   const found: Array<Violation> = []
   for (const [size, viewport] of Object.entries(VIEWPORTS)) {
     for (const colorScheme of ["light", "dark"] as const) {
       await page.setViewportSize(viewport)
       await page.emulateMedia({ colorScheme })
+      await show(page)
       await page.screenshot({
         path: Path.join(SCREENSHOTS, `${view}-${size}-${colorScheme}.png`),
         fullPage: true

@@ -6,13 +6,14 @@
  */
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { killAll, type Started, start } from "../support/ServerProcess.ts"
-import { captureViews, type Launched, launch, seriousViolations } from "./Browser.ts"
+import { captureViews, type Launched, launch, seriousViolations, VIEWPORTS } from "./Browser.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -37,6 +38,16 @@ afterAll(async () => {
   for (const dir of dataDirs) Fs.rmSync(dir, { recursive: true, force: true })
 })
 
+/** A port nothing listens on: the model behind it refuses every connection. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const probe = Net.createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+
 const devLink = () => /Open the web app signed in: (\S+)/.exec(server.output())?.[1] ?? ""
 
 /** A page signed in by the dev link, showing the task list. */
@@ -45,6 +56,12 @@ const signedInPage = async (): Promise<Page> => {
   await page.goto(devLink())
   await page.getByRole("heading", { name: "Tasks" }).waitFor()
   return page
+}
+
+/** On a narrow screen the chat sits behind its tab. */
+const showChat = async (page: Page) => {
+  const tab = page.getByRole("navigation", { name: "Views" }).getByRole("button", { name: "Chat" })
+  if (await tab.isVisible()) await tab.click()
 }
 
 const addForm = (page: Page) => page.getByRole("form", { name: "Add a task" })
@@ -226,12 +243,15 @@ describe("the web app at /", () => {
     await addTask(first, "Water the plants")
     const second = await signedInPage()
 
+    // A background tab gets no animation frames: act on the tab in front, as a person does.
+    await first.bringToFront()
     await taskRow(first, "Water the plants").getByRole("button", { name: /^Edit/ }).click()
     await first
       .getByRole("form", { name: "Edit “Water the plants”" })
       .getByLabel("Description")
       .fill("Balcony too")
 
+    await second.bringToFront()
     await taskRow(second, "Water the plants").getByRole("button", { name: /^Edit/ }).click()
     const otherForm = second.getByRole("form", { name: "Edit “Water the plants”" })
     await otherForm.getByLabel("Title").fill("Water the garden")
@@ -239,6 +259,7 @@ describe("the web app at /", () => {
     await taskRow(second, "Water the garden").waitFor()
 
     // The form is named after the task, which now shows the other tab's title.
+    await first.bringToFront()
     const form = first.getByRole("form", { name: /^Edit/ })
     await form.getByRole("button", { name: "Save" }).click()
     const alert = form.getByRole("alert")
@@ -269,15 +290,28 @@ describe("the web app at /", () => {
     const line = page.locator(".tool-line", { hasText: "Created" })
     await line.waitFor()
     await taskRow(page, "Book the dentist").waitFor()
-    const link = line.getByRole("link", { name: /task #\d+ “Book the dentist”/ })
-    await link.click()
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id ?? "")).toMatch(/^task-\d+$/)
-
     const conversation = page.getByRole("navigation", { name: "Conversations" })
     await conversation
       .locator(".conversation-title", { hasText: /add a task to book the dentist/i })
       .waitFor()
-    await captureViews(page, "chat").then((violations) => expect(violations).toEqual([]))
+    await captureViews(page, "chat", showChat).then((violations) => expect(violations).toEqual([]))
+
+    // On a narrow screen the link switches to the task list and focuses the task.
+    await page.setViewportSize(VIEWPORTS.narrow)
+    await showChat(page)
+    const link = line.getByRole("link", { name: /task #\d+ “Book the dentist”/ })
+    await link.click()
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id ?? "")).toMatch(/^task-\d+$/)
+    expect(await taskRow(page, "Book the dentist").isVisible()).toBe(true)
+    await page.setViewportSize(VIEWPORTS.desktop)
+
+    await conversation
+      .getByRole("button", { name: /^Rename/ })
+      .first()
+      .click()
+    await conversation.getByLabel("New title").fill("Dentist")
+    await conversation.getByLabel("New title").press("Enter")
+    await conversation.locator(".conversation-title", { hasText: "Dentist" }).waitFor()
 
     await conversation
       .getByRole("button", { name: /^Delete conversation/ })
@@ -318,5 +352,39 @@ describe("the web app at /", () => {
     expect(outline).toBe("solid")
     expect(await seriousViolations(page)).toEqual([])
     await page.close()
+  })
+
+  it("U11: when the model fails the chat says the message was kept and offers a retry", async () => {
+    const closed = await closedPort()
+    const failing = await start(tempDir(), root, {
+      OPENAI_API_KEY: "sk-test-not-a-key",
+      OPENAI_BASE_URL: `http://127.0.0.1:${closed}/v1`,
+      OPENAI_MAX_RETRIES: "0"
+    })
+    const link = /Open the web app signed in: (\S+)/.exec(failing.output())?.[1] ?? ""
+    const page = await browser.context.newPage()
+    await page.goto(link)
+    await page.getByRole("heading", { name: "Chat" }).waitFor()
+    const box = page.getByLabel("Message to the agent")
+    await box.fill("add a task to call the bank")
+    await page.getByRole("button", { name: "Send" }).click()
+    const alert = page.locator(".chat-error")
+    await alert.waitFor()
+    expect(await alert.textContent()).toContain("Your message was kept")
+    // The kept message is shown in its conversation.
+    await page.locator(".message.user", { hasText: "add a task to call the bank" }).waitFor()
+    await captureViews(page, "chat-error", showChat).then((violations) => expect(violations).toEqual([]))
+    const retried = page.waitForResponse((response) => response.url().endsWith("/api/v1/chat"))
+    await alert.getByRole("button", { name: "Retry" }).click()
+    expect((await retried).status()).toBe(503)
+    await alert.waitFor()
+    const stored = (await (
+      await fetch(`${failing.base}/api/v1/conversations`, {
+        headers: { authorization: `Bearer ${failing.token}` }
+      })
+    ).json()) as { items: Array<unknown> }
+    expect(stored.items).toHaveLength(1)
+    await page.close()
+    failing.child.kill("SIGTERM")
   })
 })

@@ -200,16 +200,25 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
     } catch (failure) {
       setTurn(undefined)
       const reason = failure instanceof ApiError ? failure.message : "The server could not be reached."
-      const kept = failure instanceof ApiError && failure.status === 503
+      const modelDown = failure instanceof ApiError && failure.status === 503
       setFailed({
         message,
-        text: kept ? `The model did not answer (${reason}). Your message was kept.` : `Not sent: ${reason}`
+        text: modelDown
+          ? `The model did not answer (${reason}). Your message was kept.`
+          : `Not sent: ${reason}`
       })
-      if (conversation !== undefined && conversation === active) {
-        api
-          .listMessages(conversation)
-          .then((page) => setMessages(page.items))
-          .catch(() => undefined)
+      // The server kept the message; show it where it was kept. A new conversation's id is
+      // not in the error, but it is the one this person touched last.
+      const kept = modelDown
+        ? (conversation ?? (await api.listConversations().catch(() => undefined))?.items[0]?.id)
+        : undefined
+      if (kept !== undefined) {
+        if (kept !== active) setActive(kept)
+        else
+          api
+            .listMessages(kept)
+            .then((page) => setMessages(page.items))
+            .catch(() => undefined)
       }
     } finally {
       if (changed) onTasksChanged()

@@ -238,6 +238,16 @@ const draftOf = (task: Task): Draft => ({
   tags: task.tags.join(", ")
 })
 
+/** The draft's fields that differ from the task it was opened on: what the person edited. */
+const editedFields = (task: Task, draft: Draft): Partial<Draft> => {
+  const original = draftOf(task)
+  return Object.fromEntries(
+    (Object.keys(draft) as Array<keyof Draft>)
+      .filter((key) => draft[key] !== original[key])
+      .map((key) => [key, draft[key]])
+  )
+}
+
 /** Only the fields the person changed, so a save never overwrites the others. */
 const changesOf = (task: Task, draft: Draft): TaskInput => {
   const original = draftOf(task)
@@ -308,6 +318,7 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
         try {
           const fresh = await api.readTask(task.id)
           setConflict(fresh)
+          setDraft({ ...draftOf(fresh), ...editedFields(base, draft) })
           setBase(fresh)
           onReplace(fresh)
         } catch (readFailure) {
