@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { killAll, type Started, start } from "../support/ServerProcess.ts"
-import { captureViews, type Launched, launch, seriousViolations, VIEWPORTS } from "./Browser.ts"
+import { captureViews, type Launched, launch, SCREENSHOTS, seriousViolations, VIEWPORTS } from "./Browser.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -295,6 +295,8 @@ describe("the web app at /", () => {
       .locator(".conversation-title", { hasText: /add a task to book the dentist/i })
       .waitFor()
     await captureViews(page, "chat", showChat).then((violations) => expect(violations).toEqual([]))
+    // The README's picture (docs/images/web-app.png is a copy of it): the window, not the whole list.
+    await page.screenshot({ path: Path.join(SCREENSHOTS, "readme.png") })
 
     // On a narrow screen the link switches to the task list and focuses the task.
     await page.setViewportSize(VIEWPORTS.narrow)

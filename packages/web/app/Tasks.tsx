@@ -402,8 +402,8 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
               <strong>Someone else changed this task first</strong> (now version {conflict.version}): “
               {conflict.title}”, {conflict.priority} priority
               {conflict.due === null || conflict.due === undefined ? "" : `, due ${formatDue(conflict.due)}`}
-              {conflict.completed ? ", completed" : ""}. Your edits are kept below; save again to apply them
-              to the new version, or close to keep theirs.
+              {conflict.completed ? ", completed" : ""}. Your own edits are laid over it below: save again to
+              apply them, or cancel to keep it as it is.
             </div>
           )}
           <div className="field">
