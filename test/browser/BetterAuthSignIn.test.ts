@@ -10,9 +10,9 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as BetterAuth from "@taskport/test-support/BetterAuthServer"
+import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as BetterAuth from "../support/BetterAuthServer.ts"
-import { killAll, type Started, start } from "../support/ServerProcess.ts"
 import { captureViews, type Launched, launch } from "./Browser.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))

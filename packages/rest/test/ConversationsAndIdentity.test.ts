@@ -6,13 +6,13 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { PgDatabase } from "@taskport/postgres"
 import { makeOpenApi } from "@taskport/rest"
+import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "@taskport/test-support/RestHarness"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Redacted } from "effect"
 import { SignJWT } from "jose"
-import { makeApp, send, servicesLayer, TEST_SECRET, tokenFor } from "../../../test/support/RestHarness.ts"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json
-const newUser = () => `user-${crypto.randomUUID()}`
 
 describe("conversation and identity routes", () => {
   layer(servicesLayer(PgDatabase.layerPglite()), { timeout: 120_000 })((it) => {
