@@ -191,7 +191,7 @@ describe("the web app at /", () => {
     await page.close()
   })
 
-  it("U4: the list filters by status, priority and tag, searches text, sorts, and loads further pages on scroll", async () => {
+  it("U4: the list filters by status, due view, priority and tag, searches text, sorts, and loads further pages on scroll", async () => {
     const page = await signedInPage()
     const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" }
     // Enough tasks for two pages (the app asks for 20 at a time).
@@ -235,6 +235,27 @@ describe("the web app at /", () => {
     await filters.getByLabel("Status").selectOption("pending")
     await expect.poll(() => page.locator("li.task").count()).toBe(20)
     expect(await taskRow(page, "Filler 03").count()).toBe(0)
+
+    // The due views: overdue is pending and due before now, upcoming is due after now.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+    for (const [title, due] of [
+      ["Renew the lease", `${day(-1)}T12:00[UTC]`],
+      ["Plan the party", `${day(1)}T12:00[UTC]`]
+    ]) {
+      await fetch(`${server.base}/api/v1/tasks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title, due })
+      })
+    }
+    await filters.getByLabel("Status").selectOption("all")
+    await filters.getByLabel("Tag").fill("")
+    await filters.getByLabel("Due").selectOption("overdue")
+    await expect
+      .poll(() => page.locator("li.task .task-title").allTextContents())
+      .toEqual(["Renew the lease"])
+    await filters.getByLabel("Due").selectOption("upcoming")
+    await expect.poll(() => page.locator("li.task .task-title").allTextContents()).toEqual(["Plan the party"])
     await page.close()
   })
 

@@ -45,7 +45,7 @@ const identify = async (token: string, capabilities: Capabilities): Promise<Iden
   setToken(token)
   if (capabilities.me) return api.me()
   await api.listTasks(
-    { status: "all", priority: "", tag: "", query: "", sort: "created_at", order: "" },
+    { status: "all", due: "", priority: "", tag: "", query: "", sort: "created_at", order: "" },
     undefined,
     1
   )

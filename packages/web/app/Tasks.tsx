@@ -172,6 +172,19 @@ const Filters = ({
         </select>
       </div>
       <div className="field">
+        <label htmlFor={`${id}-due`}>Due</label>
+        <select
+          id={`${id}-due`}
+          value={filters.due}
+          onChange={(event) => onChange({ ...filters, due: event.target.value as TaskFilters["due"] })}
+        >
+          <option value="">any time</option>
+          <option value="overdue">overdue</option>
+          <option value="today">today</option>
+          <option value="upcoming">upcoming</option>
+        </select>
+      </div>
+      <div className="field">
         <label htmlFor={`${id}-priority`}>Priority</label>
         <select
           id={`${id}-priority`}
@@ -481,6 +494,7 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
 
 const INITIAL_FILTERS: TaskFilters = {
   status: "all",
+  due: "",
   priority: "",
   tag: "",
   query: "",
@@ -595,7 +609,11 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
   )
 
   const filtered =
-    filters.status !== "all" || filters.priority !== "" || filters.tag !== "" || filters.query !== ""
+    filters.status !== "all" ||
+    filters.due !== "" ||
+    filters.priority !== "" ||
+    filters.tag !== "" ||
+    filters.query !== ""
   return (
     <section className="tasks" aria-labelledby="tasks-heading">
       <h2 id="tasks-heading">Tasks</h2>

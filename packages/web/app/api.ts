@@ -98,7 +98,7 @@ export const request = async <A>(path: string, options: RequestOptions = {}): Pr
 
 export const errorResponse = toError
 
-const query = (params: Record<string, string | number | undefined>) => {
+const query = (params: Readonly<Record<string, string | number | undefined>>) => {
   const search = new URLSearchParams()
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== "") search.set(key, String(value))
@@ -109,6 +109,7 @@ const query = (params: Record<string, string | number | undefined>) => {
 
 export interface TaskFilters {
   readonly status: "all" | "pending" | "completed"
+  readonly due: "" | "overdue" | "today" | "upcoming"
   readonly priority: "" | "low" | "medium" | "high"
   readonly tag: string
   readonly query: string
@@ -124,13 +125,38 @@ export interface TaskInput {
   readonly tags?: ReadonlyArray<string>
 }
 
+const pad = (value: number) => String(value).padStart(2, "0")
+/** A moment as the API's due text, in this browser's time zone. */
+const localDue = (date: Date) =>
+  `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(
+    date.getMinutes()
+  )}:${pad(date.getSeconds())}[${Intl.DateTimeFormat().resolvedOptions().timeZone}]`
+
+/** The due views as the API's due_before / due_after bounds, in the person's own day. */
+const dueBounds = (view: TaskFilters["due"], now = new Date()) => {
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate())
+  const justBefore = new Date(midnight.getTime() - 1000)
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1)
+  switch (view) {
+    case "overdue":
+      return { due_before: localDue(now) }
+    case "today":
+      return { due_after: localDue(justBefore), due_before: localDue(tomorrow) }
+    case "upcoming":
+      return { due_after: localDue(now) }
+    case "":
+      return {}
+  }
+}
+
 export const etagOf = (task: Task) => `"v${task.version}"`
 
 export const api = {
   listTasks: (filters: TaskFilters, cursor: string | undefined, limit = 20) =>
     request<TaskPage>(
       `/tasks${query({
-        status: filters.status,
+        status: filters.due === "overdue" && filters.status === "all" ? "pending" : filters.status,
+        ...dueBounds(filters.due),
         priority: filters.priority,
         tag: filters.tag.trim().toLowerCase(),
         query: filters.query.trim(),
