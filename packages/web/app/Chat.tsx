@@ -200,11 +200,11 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
     } catch (failure) {
       setTurn(undefined)
       const reason = failure instanceof ApiError ? failure.message : "The server could not be reached."
-      const modelDown = failure instanceof ApiError && failure.status === 503
+      const modelDown = failure instanceof ApiError && failure.code === "model_unavailable"
       setFailed({
         message,
         text: modelDown
-          ? `The model did not answer (${reason}). Your message was kept.`
+          ? "The model did not answer, so there is no reply yet. Your message was kept."
           : `Not sent: ${reason}`
       })
       // The server kept the message; show it where it was kept. A new conversation's id is
