@@ -533,6 +533,17 @@ const targetsOf = (
       }
     )
   }
+  // Written by the web app's build, which `npm run bench` runs first.
+  const webSize = Path.join(import.meta.dirname, "../packages/web/build/size.json")
+  if (Fs.existsSync(webSize)) {
+    const size = JSON.parse(Fs.readFileSync(webSize, "utf8")) as { gzip_bytes: number; budget_bytes: number }
+    targets.push({
+      name: "web app JS+CSS, gzipped",
+      value: `${(size.gzip_bytes / 1024).toFixed(1)} kB`,
+      limit: `<= ${(size.budget_bytes / 1024).toFixed(0)} kB`,
+      met: size.gzip_bytes <= size.budget_bytes
+    })
+  }
   return targets
 }
 

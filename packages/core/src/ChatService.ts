@@ -56,6 +56,19 @@ export const ChatReply = Schema.Struct({
 }).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
 export type ChatReply = typeof ChatReply.Type
 
+export const ConversationTitle = Schema.String.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(MAX_TITLE_LENGTH),
+  Schema.isPattern(/\S/, { message: "title must not be blank" }),
+  isStorableText
+).annotate({ description: "The conversation's title, 1 to 80 characters (trimmed)." })
+
+export const RenameConversationParams = Schema.Struct({ title: ConversationTitle }).annotate({
+  identifier: "RenameConversation",
+  description: "A new title for a conversation."
+})
+export type RenameConversationParams = typeof RenameConversationParams.Encoded
+
 const PageCursor = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(1000)).annotate({
   description: "The next_cursor of the previous page."
 })
@@ -121,6 +134,13 @@ export interface ChatServiceShape {
   readonly deleteConversation: (
     conversationId: string
   ) => Effect.Effect<void, ChatInputError | ConversationNotFound | RepositoryError, CurrentUser>
+  readonly readConversation: (
+    conversationId: string
+  ) => Effect.Effect<Conversation, ChatInputError | ConversationNotFound | RepositoryError, CurrentUser>
+  readonly renameConversation: (
+    conversationId: string,
+    params: RenameConversationParams
+  ) => Effect.Effect<Conversation, ChatInputError | ConversationNotFound | RepositoryError, CurrentUser>
 }
 
 export interface ChatOptions {
@@ -153,6 +173,11 @@ const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
 const decodeTurn = decoder(ChatTurnParams)
 const decodeListParams = decoder(ListConversationsParams)
 const decodeConversationId = decoder(Schema.Struct({ conversation_id: ConversationId }))
+const decodeRenameStrict = Schema.decodeUnknownEffect(RenameConversationParams, {
+  errors: "all",
+  onExcessProperty: "error"
+})
+const decodeRename = (input: unknown) => Effect.mapError(decodeRenameStrict(input), invalidParameters)
 
 const make = (options: ChatOptions) =>
   Effect.gen(function* () {
@@ -296,7 +321,36 @@ const make = (options: ChatOptions) =>
       if (!deleted) return yield* new ConversationNotFound({ id })
     })
 
-    return ChatService.of({ turn, turnStream, listConversations, listMessages, deleteConversation })
+    const readConversation: ChatServiceShape["readConversation"] = Effect.fn("ChatService.readConversation")(
+      function* (conversationId) {
+        const { conversation_id: id } = yield* decodeConversationId({ conversation_id: conversationId })
+        const user = yield* CurrentUser
+        return yield* ownedConversation(user.id, id)
+      }
+    )
+
+    const renameConversation: ChatServiceShape["renameConversation"] = Effect.fn(
+      "ChatService.renameConversation"
+    )(function* (conversationId, params) {
+      const { conversation_id: id } = yield* decodeConversationId({ conversation_id: conversationId })
+      const { title } = yield* decodeRename(
+        typeof params.title === "string" ? { ...params, title: params.title.trim() } : params
+      )
+      const user = yield* CurrentUser
+      const renamed = yield* repo.rename(user.id, id, title)
+      if (Option.isNone(renamed)) return yield* new ConversationNotFound({ id })
+      return renamed.value
+    })
+
+    return ChatService.of({
+      turn,
+      turnStream,
+      listConversations,
+      listMessages,
+      deleteConversation,
+      readConversation,
+      renameConversation
+    })
   })
 
 export class ChatService extends Context.Service<ChatService, ChatServiceShape>()(

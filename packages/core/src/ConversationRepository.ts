@@ -40,6 +40,12 @@ export class ConversationRepository extends Context.Service<
       }
     ) => Effect.Effect<ConversationSlice, RepositoryError>
     readonly delete: (owner: UserId, id: ConversationId) => Effect.Effect<boolean, RepositoryError>
+    /** Sets the title, leaving `updated_at` (the last message's time) as it is; none when not the owner's. */
+    readonly rename: (
+      owner: UserId,
+      id: ConversationId,
+      title: string
+    ) => Effect.Effect<Option.Option<Conversation>, RepositoryError>
     /** Appends at the end of the conversation's order; none when the conversation is not the owner's. */
     readonly append: (
       owner: UserId,

@@ -69,6 +69,14 @@ export const make = Effect.gen(function* () {
         )
       },
 
+      rename: (owner, id, title) =>
+        sql`UPDATE conversations SET title = ${title} WHERE user_id = ${owner} AND id = ${id}::uuid RETURNING ${conversationColumns}`.pipe(
+          Effect.flatMap((rows) =>
+            rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeConversation(rows[0]))
+          ),
+          repositoryErrors
+        ),
+
       delete: (owner, id) =>
         sql`DELETE FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid RETURNING id`.pipe(
           Effect.map((rows) => rows.length > 0),

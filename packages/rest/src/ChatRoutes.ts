@@ -7,10 +7,12 @@ import {
   ChatReply,
   ChatService,
   ChatTurnParams,
+  Conversation,
   ConversationPage,
   CurrentUser,
   ListConversationsParams,
   MessagePage,
+  RenameConversationParams,
   type UserId
 } from "@taskport/core"
 import type { RequestLog } from "@taskport/http"
@@ -30,6 +32,7 @@ const encodeList = Schema.encodeSync(ListConversationsParams)
 const encodeReply = Schema.encodeSync(ChatReply)
 const encodeConversations = Schema.encodeSync(ConversationPage)
 const encodeMessages = Schema.encodeSync(MessagePage)
+const encodeConversation = Schema.encodeSync(Conversation)
 
 const STREAM_ACCEPT = /\btext\/event-stream\b/i
 
@@ -71,6 +74,20 @@ export const routes = (options: ChatRouteOptions): Effect.Effect<ReadonlyArray<R
               const params = encodeList(yield* decodeListQuery(event.req))
               const page = yield* chat.listMessages(id, params).pipe(Effect.mapError(fromChatFailure))
               return json(encodeMessages(page))
+            }
+            case "read_conversation": {
+              const id = yield* decodeConversationId(event.context.params?.id)
+              const conversation = yield* chat.readConversation(id).pipe(Effect.mapError(fromChatFailure))
+              return json(encodeConversation(conversation))
+            }
+            case "rename_conversation": {
+              const id = yield* decodeConversationId(event.context.params?.id)
+              const body = yield* readJsonObject(event.req, options.limit, route.bodyRequired ?? false)
+              yield* decodeOrFail(RenameConversationParams, body, "request")
+              const renamed = yield* chat
+                .renameConversation(id, body as unknown as RenameConversationParams)
+                .pipe(Effect.mapError(fromChatFailure))
+              return json(encodeConversation(renamed))
             }
             case "delete_conversation": {
               const id = yield* decodeConversationId(event.context.params?.id)

@@ -7,13 +7,16 @@
 import {
   ChatReply,
   ChatTurnParams,
+  Conversation,
   ConversationPage,
   CreateTaskParams,
   MessagePage,
+  RenameConversationParams,
   Task,
   TaskPage
 } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
+import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
 import { DocsAssetPath } from "./Docs.ts"
 import {
   type ChatRoute,
@@ -54,7 +57,10 @@ const componentSchemas = [
   ChatTurnParams,
   ChatReply,
   ConversationPage,
-  MessagePage
+  MessagePage,
+  Conversation,
+  RenameConversationParams,
+  Identity
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -235,6 +241,18 @@ export const makeOpenApi = (): JsonObject => {
       })
     }
   }
+
+  add(AUTH_ME_PATH, "GET", {
+    operationId: "auth_me",
+    summary: "Who the bearer token is for: its user id, name and email claims when present, and expiry",
+    tags: ["auth"],
+    security: [{ bearerAuth: [] }],
+    responses: {
+      "200": { description: "Success.", content: { "application/json": { schema: refOf(Identity) } } },
+      "401": ERRORS["401"],
+      "500": ERRORS["500"]
+    }
+  })
 
   add("/api/v1/openapi.json", "GET", {
     operationId: "openapi",

@@ -9,6 +9,7 @@ import { Authenticator, type UserId } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
 import { H3, type H3Event, type HTTPResponse, handleCors } from "h3"
+import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import {
   failureResponse,
@@ -24,6 +25,7 @@ import * as MetaRoutes from "./MetaRoutes.ts"
 import type { RestServices, Route } from "./Route.ts"
 import { toH3Path } from "./Routes.ts"
 import * as TaskRoutes from "./TaskRoutes.ts"
+import * as WebRoutes from "./WebRoutes.ts"
 
 export type { RestServices } from "./Route.ts"
 export type RequestLogEntry = RequestLog.LogEntry
@@ -37,6 +39,8 @@ export interface RestOptions {
   readonly ready?: Effect.Effect<unknown, unknown> | undefined
   /** Receives one structured entry per request and one per unexpected failure. */
   readonly log?: RequestLog.Log | undefined
+  /** Serves the web app at `/` when given. */
+  readonly web?: WebRoutes.WebOptions | undefined
 }
 
 const PATH_USER = "{user_id}"
@@ -70,7 +74,9 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")
       })),
-      ...MetaRoutes.routes(options.ready)
+      ...AuthRoutes.routes(),
+      ...MetaRoutes.routes(options.ready),
+      ...(options.web === undefined ? [] : WebRoutes.routes(options.web))
     ]
 
     /** Verifies the token and, under `/api/{user_id}`, that the path names its user. */

@@ -7,6 +7,7 @@ import {
   ChatReply,
   ChatTurnParams,
   CompleteTaskParams,
+  Conversation,
   ConversationId,
   ConversationPage,
   CreateTaskParams,
@@ -14,6 +15,7 @@ import {
   ListMessagesParams,
   ListTasksParams,
   MessagePage,
+  RenameConversationParams,
   ReplaceTaskParams,
   Task,
   TaskPage,
@@ -163,7 +165,13 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
   }
 ]
 
-export type ChatRouteKind = "chat" | "list_conversations" | "list_messages" | "delete_conversation"
+export type ChatRouteKind =
+  | "chat"
+  | "list_conversations"
+  | "list_messages"
+  | "delete_conversation"
+  | "read_conversation"
+  | "rename_conversation"
 
 /** A chat or conversation route; `{id}` in its path is a conversation id. */
 export type ChatRoute = RouteSpec<ChatRouteKind>
@@ -201,6 +209,28 @@ export const chatRoutes: ReadonlyArray<ChatRoute> = [
     params: ConversationPath,
     query: ListMessagesParams,
     response: MessagePage
+  },
+  {
+    kind: "read_conversation",
+    method: "GET",
+    path: "/conversations/{id}",
+    operationId: "conversation_read",
+    summary: "Read one conversation (its title and times)",
+    status: 200,
+    params: ConversationPath,
+    response: Conversation
+  },
+  {
+    kind: "rename_conversation",
+    method: "PATCH",
+    path: "/conversations/{id}",
+    operationId: "conversation_rename",
+    summary: "Change a conversation's title",
+    status: 200,
+    params: ConversationPath,
+    body: RenameConversationParams,
+    bodyRequired: true,
+    response: Conversation
   },
   {
     kind: "delete_conversation",

@@ -8,6 +8,7 @@ import { RequestLog } from "@taskport/http"
 import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
 import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
 import { RestApp } from "@taskport/rest"
+import * as WebApp from "@taskport/web"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
@@ -56,7 +57,11 @@ export const serve = (config: ServerConfig) =>
   Effect.gen(function* () {
     const log = Logging.makeLog(config.logLevel)
     const sql = yield* SqlClient.SqlClient
-    const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log })
+    const web = {
+      files: WebApp.load(),
+      connectOrigins: Option.toArray(Option.map(config.betterAuthUrl, (url) => url.origin))
+    }
+    const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log, web })
     yield* mountMcp(app, config, log)
     return yield* Listener.make(app, {
       port: config.port,

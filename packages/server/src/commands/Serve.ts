@@ -22,7 +22,9 @@ const devModeHelp = (config: ServerConfig, base: string) =>
       "Dev mode: no BETTER_AUTH_SECRET or BETTER_AUTH_JWKS_URL is set, so tokens are signed with a",
       `local secret kept in ${Path.resolve(config.dataDir, Authentication.DEV_SECRET_FILE)}. Not for production.`,
       `Token for user "demo" (valid 24 h): ${token}`,
-      `Try: curl -H "Authorization: Bearer ${token}" ${base}/api/v1/tasks`
+      `Try: curl -H "Authorization: Bearer ${token}" ${base}/api/v1/tasks`,
+      // The token travels in the fragment, which browsers never send, so no log records it.
+      `Open the web app signed in: ${base}/#token=${token}`
     ].join("\n")
   })
 

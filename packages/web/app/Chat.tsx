@@ -1,0 +1,395 @@
+/**
+ * The chat view: the person's conversations (open, rename, delete), the messages of the open
+ * one, and a message box whose turn streams back as server-sent events from `POST /chat`.
+ * Each tool call is one line saying what the agent did, linking to the task it touched;
+ * when a call changed tasks the task list is told to reload. A model failure (503) keeps
+ * the person's message (the server stored it) and offers to send it again.
+ */
+import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from "react"
+import {
+  ApiError,
+  api,
+  authHeaders,
+  BASE,
+  type Capabilities,
+  type Conversation,
+  errorResponse,
+  type Message,
+  type ToolCall
+} from "./api.ts"
+import type { NoticeState } from "./Notice.tsx"
+
+type Notify = (notice: NoticeState) => void
+
+const CHANGING_TOOLS = new Set(["todo_create", "todo_update", "todo_complete", "todo_delete"])
+
+interface StreamingTurn {
+  readonly user: string
+  readonly text: string
+  readonly calls: ReadonlyArray<ToolCall | Omit<ToolCall, "result" | "is_error">>
+}
+
+interface FailedTurn {
+  readonly message: string
+  readonly text: string
+}
+
+const VERBS: Record<string, string> = {
+  todo_create: "Created",
+  todo_read: "Read",
+  todo_update: "Updated",
+  todo_complete: "Completed",
+  todo_delete: "Deleted",
+  todo_list: "Listed tasks"
+}
+
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {}
+
+/** One compact line for a tool call: what was done, to which task. */
+const ToolLine = ({
+  call,
+  onShowTask
+}: {
+  call: ToolCall | Omit<ToolCall, "result" | "is_error">
+  onShowTask: (id: number) => void
+}) => {
+  const result = "result" in call ? record(call.result) : {}
+  const args = record(call.arguments)
+  const failed = "is_error" in call && call.is_error
+  const pending = !("result" in call)
+  const id = typeof result.id === "number" ? result.id : typeof args.id === "number" ? args.id : undefined
+  const title =
+    typeof result.title === "string" ? result.title : typeof args.title === "string" ? args.title : ""
+  let verb = VERBS[call.name] ?? call.name
+  if (call.name === "todo_complete" && args.completed === false) verb = "Reopened"
+  const count = Array.isArray(result.tasks) ? ` (${result.tasks.length})` : ""
+  return (
+    <li className={`tool-line${failed ? " failed" : ""}`}>
+      <span aria-hidden="true">{failed ? "✗" : pending ? "…" : "✓"}</span> {verb}
+      {count}
+      {id === undefined ? null : (
+        <>
+          {" "}
+          <a
+            href={`#task-${id}`}
+            onClick={(event) => {
+              event.preventDefault()
+              onShowTask(id)
+            }}
+          >
+            task #{id}
+            {title === "" ? "" : ` “${title}”`}
+          </a>
+        </>
+      )}
+      {failed ? <span className="muted"> (failed)</span> : null}
+    </li>
+  )
+}
+
+const parseEvents = (buffer: string) => {
+  const events: Array<{ event: string; data: string }> = []
+  const blocks = buffer.split(/\r?\n\r?\n/)
+  const rest = blocks.pop() ?? ""
+  for (const block of blocks) {
+    let event = "message"
+    const data: Array<string> = []
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith("event:")) event = line.slice(6).trim()
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
+    }
+    events.push({ event, data: data.join("\n") })
+  }
+  return { events, rest }
+}
+
+export interface ChatProps {
+  readonly capabilities: Capabilities
+  readonly notify: Notify
+  readonly onTasksChanged: () => void
+  readonly onShowTask: (id: number) => void
+}
+
+export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatProps) => {
+  const [conversations, setConversations] = useState<ReadonlyArray<Conversation>>([])
+  const [active, setActive] = useState<string>()
+  const [messages, setMessages] = useState<ReadonlyArray<Message>>([])
+  const [draft, setDraft] = useState("")
+  const [turn, setTurn] = useState<StreamingTurn>()
+  const [failed, setFailed] = useState<FailedTurn>()
+  const [renaming, setRenaming] = useState<string>()
+  const [newTitle, setNewTitle] = useState("")
+  const id = useId()
+  const log = useRef<HTMLOListElement>(null)
+
+  const loadConversations = useCallback(async () => {
+    try {
+      setConversations((await api.listConversations()).items)
+    } catch (failure) {
+      if (failure instanceof ApiError) notify({ text: failure.explanation, tone: "error" })
+    }
+  }, [notify])
+
+  useEffect(() => {
+    void loadConversations()
+  }, [loadConversations])
+
+  useEffect(() => {
+    if (active === undefined) {
+      setMessages([])
+      return
+    }
+    api
+      .listMessages(active)
+      .then((page) => setMessages(page.items))
+      .catch((failure: unknown) => {
+        if (failure instanceof ApiError) notify({ text: failure.explanation, tone: "error" })
+      })
+  }, [active, notify])
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the log grows
+  useEffect(() => {
+    log.current?.lastElementChild?.scrollIntoView({ block: "end" })
+  }, [messages, turn])
+
+  const send = async (message: string) => {
+    setFailed(undefined)
+    setTurn({ user: message, text: "", calls: [] })
+    let conversation = active
+    let changed = false
+    try {
+      const response = await fetch(`${BASE}/chat`, {
+        method: "POST",
+        headers: { ...authHeaders(), "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify(active === undefined ? { message } : { message, conversation_id: active })
+      })
+      if (!response.ok || response.body === null) throw await errorResponse(response)
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+      let buffer = ""
+      let text = ""
+      let calls: StreamingTurn["calls"] = []
+      for (;;) {
+        const chunk = await reader.read()
+        if (chunk.done) break
+        const parsed = parseEvents(buffer + chunk.value)
+        buffer = parsed.rest
+        for (const { event, data } of parsed.events) {
+          const payload = record(JSON.parse(data === "" ? "{}" : data))
+          if (event === "delta" && typeof payload.text === "string") text += payload.text
+          else if (event === "tool_call") calls = [...calls, payload as unknown as ToolCall]
+          else if (event === "tool_result") {
+            const call = payload as unknown as ToolCall
+            calls = calls.map((each) => (each.id === call.id ? call : each))
+            if (CHANGING_TOOLS.has(call.name) && !call.is_error) changed = true
+          } else if (event === "done" && typeof payload.conversation_id === "string") {
+            conversation = payload.conversation_id
+          } else if (event === "error") {
+            const error = record(payload.error)
+            throw new ApiError(503, String(error.code ?? "error"), String(error.message ?? "The turn failed"))
+          }
+          setTurn({ user: message, text, calls })
+        }
+      }
+      if (conversation !== undefined) {
+        const page = await api.listMessages(conversation)
+        setMessages(page.items)
+      }
+      setTurn(undefined)
+      if (conversation !== active) setActive(conversation)
+    } catch (failure) {
+      setTurn(undefined)
+      const reason = failure instanceof ApiError ? failure.message : "The server could not be reached."
+      const modelDown = failure instanceof ApiError && failure.code === "model_unavailable"
+      setFailed({
+        message,
+        text: modelDown
+          ? "The model did not answer, so there is no reply yet. Your message was kept."
+          : `Not sent: ${reason}`
+      })
+      // The server kept the message; show it where it was kept. A new conversation's id is
+      // not in the error, but it is the one this person touched last.
+      const kept = modelDown
+        ? (conversation ?? (await api.listConversations().catch(() => undefined))?.items[0]?.id)
+        : undefined
+      if (kept !== undefined) {
+        if (kept !== active) setActive(kept)
+        else
+          api
+            .listMessages(kept)
+            .then((page) => setMessages(page.items))
+            .catch(() => undefined)
+      }
+    } finally {
+      if (changed) onTasksChanged()
+      void loadConversations()
+    }
+  }
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault()
+    const message = draft.trim()
+    if (message === "" || turn !== undefined) return
+    setDraft("")
+    void send(message)
+  }
+
+  const onMessageKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault()
+      event.currentTarget.form?.requestSubmit()
+    }
+  }
+
+  const rename = async (event: FormEvent, conversation: Conversation) => {
+    event.preventDefault()
+    try {
+      const updated = await api.renameConversation(conversation.id, newTitle)
+      setConversations((current) => current.map((each) => (each.id === updated.id ? updated : each)))
+      setRenaming(undefined)
+    } catch (failure) {
+      notify({ text: failure instanceof ApiError ? failure.explanation : "Rename failed.", tone: "error" })
+    }
+  }
+
+  const remove = async (conversation: Conversation) => {
+    try {
+      await api.deleteConversation(conversation.id)
+      if (active === conversation.id) setActive(undefined)
+      setConversations((current) => current.filter((each) => each.id !== conversation.id))
+      notify({ text: `Deleted the conversation “${conversation.title}”.`, tone: "info" })
+    } catch (failure) {
+      notify({ text: failure instanceof ApiError ? failure.explanation : "Delete failed.", tone: "error" })
+    }
+  }
+
+  return (
+    <section className="chat" aria-labelledby="chat-heading">
+      <h2 id="chat-heading">Chat</h2>
+      <div className="chat-layout">
+        <nav className="conversations" aria-label="Conversations">
+          <button
+            type="button"
+            onClick={() => setActive(undefined)}
+            aria-current={active === undefined ? "true" : undefined}
+          >
+            New conversation
+          </button>
+          <ul>
+            {conversations.map((conversation) => (
+              <li key={conversation.id}>
+                {renaming === conversation.id ? (
+                  <form onSubmit={(event) => void rename(event, conversation)} className="rename">
+                    <label htmlFor={`${id}-rename`} className="visually-hidden">
+                      New title
+                    </label>
+                    <input
+                      id={`${id}-rename`}
+                      value={newTitle}
+                      onChange={(event) => setNewTitle(event.target.value)}
+                      onKeyDown={(event) => {
+                        if (event.key === "Escape") setRenaming(undefined)
+                      }}
+                      // biome-ignore lint/a11y/noAutofocus: the person just asked to rename
+                      autoFocus
+                    />
+                    <button type="submit">Save</button>
+                  </form>
+                ) : (
+                  <div className="conversation">
+                    <button
+                      type="button"
+                      className="conversation-title"
+                      onClick={() => setActive(conversation.id)}
+                      aria-current={active === conversation.id ? "true" : undefined}
+                    >
+                      {conversation.title}
+                    </button>
+                    {capabilities.renameConversation ? (
+                      <button
+                        type="button"
+                        className="quiet"
+                        onClick={() => {
+                          setRenaming(conversation.id)
+                          setNewTitle(conversation.title)
+                        }}
+                      >
+                        Rename<span className="visually-hidden"> “{conversation.title}”</span>
+                      </button>
+                    ) : null}
+                    <button type="button" className="quiet danger" onClick={() => void remove(conversation)}>
+                      Delete<span className="visually-hidden"> conversation “{conversation.title}”</span>
+                    </button>
+                  </div>
+                )}
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="thread">
+          <ol className="messages" ref={log} aria-label="Messages" aria-live="polite">
+            {messages.length === 0 && turn === undefined ? (
+              <li className="muted hint">Ask the agent, for example “add a task to buy groceries”.</li>
+            ) : null}
+            {messages.map((message) => (
+              <li key={message.id} className={`message ${message.role}`}>
+                <span className="visually-hidden">{message.role === "user" ? "You: " : "Agent: "}</span>
+                {message.tool_calls.length === 0 ? null : (
+                  <ul className="tool-lines">
+                    {message.tool_calls.map((call) => (
+                      <ToolLine key={call.id} call={call} onShowTask={onShowTask} />
+                    ))}
+                  </ul>
+                )}
+                <p>{message.content}</p>
+              </li>
+            ))}
+            {turn === undefined ? null : (
+              <>
+                <li className="message user">
+                  <span className="visually-hidden">You: </span>
+                  <p>{turn.user}</p>
+                </li>
+                <li className="message assistant streaming" aria-busy="true">
+                  <span className="visually-hidden">Agent: </span>
+                  {turn.calls.length === 0 ? null : (
+                    <ul className="tool-lines">
+                      {turn.calls.map((call) => (
+                        <ToolLine key={call.id} call={call} onShowTask={onShowTask} />
+                      ))}
+                    </ul>
+                  )}
+                  <p>{turn.text === "" ? "…" : turn.text}</p>
+                </li>
+              </>
+            )}
+          </ol>
+          {failed === undefined ? null : (
+            <div className="chat-error" role="alert">
+              <span>{failed.text}</span>
+              <button type="button" onClick={() => void send(failed.message)}>
+                Retry
+              </button>
+            </div>
+          )}
+          <form className="message-box" onSubmit={submit}>
+            <label htmlFor={`${id}-message`} className="visually-hidden">
+              Message to the agent
+            </label>
+            <textarea
+              id={`${id}-message`}
+              value={draft}
+              rows={2}
+              placeholder="Message the agent"
+              onChange={(event) => setDraft(event.target.value)}
+              onKeyDown={onMessageKey}
+            />
+            <button type="submit" className="primary" disabled={turn !== undefined}>
+              Send
+            </button>
+          </form>
+        </div>
+      </div>
+    </section>
+  )
+}

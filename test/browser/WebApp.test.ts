@@ -1,0 +1,413 @@
+/**
+ * The web app in a real browser against a real `taskport serve`: served files and their
+ * headers, sign-in by the dev link, the task journeys (add, edit, complete, reopen, delete,
+ * filter, search, a conflict from a second tab), a chat turn that creates a task, the error
+ * paths, keyboard use and the accessibility check on each main view, with screenshots.
+ */
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
+import type { Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { captureViews, type Launched, launch, SCREENSHOTS, seriousViolations, VIEWPORTS } from "./Browser.ts"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+let server: Started
+let browser: Launched
+const dataDirs: Array<string> = []
+const tempDir = () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-web-"))
+  dataDirs.push(dir)
+  return dir
+}
+
+beforeAll(async () => {
+  // The suite needs the built app; the build script does nothing when it is up to date.
+  execFileSync(process.execPath, [Path.join(root, "packages/web/scripts/build.ts")], { stdio: "inherit" })
+  ;[server, browser] = await Promise.all([start(tempDir(), root, { LOG_LEVEL: "info" }), launch()])
+})
+
+afterAll(async () => {
+  await browser?.close()
+  killAll()
+  for (const dir of dataDirs) Fs.rmSync(dir, { recursive: true, force: true })
+})
+
+/** A port nothing listens on: the model behind it refuses every connection. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const probe = Net.createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+
+const devLink = () => /Open the web app signed in: (\S+)/.exec(server.output())?.[1] ?? ""
+
+/** A page signed in by the dev link, showing the task list. */
+const signedInPage = async (): Promise<Page> => {
+  const page = await browser.context.newPage()
+  await page.goto(devLink())
+  await page.getByRole("heading", { name: "Tasks" }).waitFor()
+  return page
+}
+
+/** On a narrow screen the chat sits behind its tab. */
+const showChat = async (page: Page) => {
+  const tab = page.getByRole("navigation", { name: "Views" }).getByRole("button", { name: "Chat" })
+  if (await tab.isVisible()) await tab.click()
+}
+
+const addForm = (page: Page) => page.getByRole("form", { name: "Add a task" })
+const taskRow = (page: Page, title: string) => page.locator("li.task", { hasText: title })
+
+const addTask = async (page: Page, title: string, extra: { due?: string; tags?: string } = {}) => {
+  const form = addForm(page)
+  await form.getByLabel("New task").fill(title)
+  if (extra.due !== undefined) await form.getByLabel("Due").fill(extra.due)
+  if (extra.tags !== undefined) await form.getByLabel("Tags").fill(extra.tags)
+  await form.getByRole("button", { name: "Add" }).click()
+  await taskRow(page, title).waitFor()
+}
+
+describe("the web app at /", () => {
+  it("U1: / and the hashed assets are served with their types, caching and a content security policy", async () => {
+    const page = await fetch(`${server.base}/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(page.headers.get("cache-control")).toBe("no-cache")
+    const csp = page.headers.get("content-security-policy") ?? ""
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).toContain("default-src 'none'")
+    expect(csp).not.toContain("unsafe-inline")
+    const html = await page.text()
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1] ?? "")
+    expect(assets.some((asset) => asset.endsWith(".js"))).toBe(true)
+    expect(assets.some((asset) => asset.endsWith(".css"))).toBe(true)
+    for (const asset of assets) {
+      const response = await fetch(`${server.base}${asset}`)
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toMatch(
+        asset.endsWith(".js") ? /^text\/javascript/ : /^text\/css/
+      )
+      expect(response.headers.get("cache-control")).toBe("public, max-age=31536000, immutable")
+    }
+    // Nothing outside this origin is referenced: the app works offline.
+    expect(html).not.toMatch(/https?:\/\//)
+    const missing = await fetch(`${server.base}/assets/nope.js`)
+    expect(missing.status).toBe(404)
+  })
+
+  it("U2: without a token the app asks for one; the dev link signs in and leaves no token in the address or the request log", async () => {
+    const page = await browser.context.newPage()
+    await page.goto(`${server.base}/`)
+    await page.evaluate(() => localStorage.clear())
+    await page.reload()
+    await page.getByRole("heading", { name: "Sign in" }).waitFor()
+    expect(await page.getByLabel("Token").isVisible()).toBe(true)
+    const violations = await captureViews(page, "sign-in")
+    expect(violations).toEqual([])
+
+    expect(devLink()).toMatch(/#token=/)
+    await page.goto(devLink())
+    await page.getByText("Signed in as").waitFor()
+    expect(await page.getByText("Signed in as").textContent()).toContain("demo")
+    expect(page.url()).toBe(`${server.base}/`)
+    const token = server.token
+    const requestLines = server
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+    expect(requestLines.some((line) => line.includes('"path":"/"'))).toBe(true)
+    expect(requestLines.some((line) => line.includes(token))).toBe(false)
+
+    // Signing out forgets the token.
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await page.getByRole("heading", { name: "Sign in" }).waitFor()
+    await page.reload()
+    await page.getByRole("heading", { name: "Sign in" }).waitFor()
+    await page.getByLabel("Token").fill(token)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByText("Signed in as").waitFor()
+    await page.close()
+  })
+
+  it("U3: a task is added, edited in every field, completed, reopened and deleted", async () => {
+    const page = await signedInPage()
+    await addTask(page, "Buy oat milk", { due: "2026-12-01", tags: "Shop, home" })
+    const row = taskRow(page, "Buy oat milk")
+    expect(await row.textContent()).toContain("#shop")
+    expect(await row.textContent()).toContain("#home")
+
+    await row.getByRole("button", { name: /^Edit/ }).click()
+    const form = page.getByRole("form", { name: "Edit “Buy oat milk”" })
+    await form.getByLabel("Title").fill("Buy oat milk and bread")
+    await form.getByLabel("Description").fill("From the corner shop")
+    await form.getByLabel("Due").fill("2026-12-02T09:00[Europe/Paris]")
+    await form.getByLabel("Priority").selectOption("high")
+    await form.getByLabel("Tags").fill("shop")
+    await form.getByRole("button", { name: "Save" }).click()
+    const edited = taskRow(page, "Buy oat milk and bread")
+    await edited.getByText("From the corner shop").waitFor()
+    const text = (await edited.textContent()) ?? ""
+    expect(text).toContain("high")
+    expect(text).not.toContain("#home")
+    const id = Number(/#(\d+)/.exec((await edited.locator(".muted").last().textContent()) ?? "")?.[1])
+    const stored = (await (
+      await fetch(`${server.base}/api/v1/tasks/${id}`, {
+        headers: { authorization: `Bearer ${server.token}` }
+      })
+    ).json()) as Record<string, unknown>
+    expect(stored).toMatchObject({
+      title: "Buy oat milk and bread",
+      description: "From the corner shop",
+      due: "2026-12-02T09:00:00.000+01:00[Europe/Paris]",
+      priority: "high",
+      tags: ["shop"],
+      version: 2
+    })
+
+    await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).check()
+    await edited.getByRole("checkbox", { name: "Reopen “Buy oat milk and bread”" }).waitFor()
+    expect(await edited.getAttribute("class")).toContain("done")
+    await edited.getByRole("checkbox", { name: "Reopen “Buy oat milk and bread”" }).uncheck()
+    await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).waitFor()
+
+    await captureViews(page, "tasks").then((violations) => expect(violations).toEqual([]))
+
+    await edited.getByRole("button", { name: /^Delete/ }).click()
+    await page.getByRole("status").getByText("Deleted “Buy oat milk and bread”.").waitFor()
+    expect(await taskRow(page, "Buy oat milk and bread").count()).toBe(0)
+    const gone = await fetch(`${server.base}/api/v1/tasks/${id}`, {
+      headers: { authorization: `Bearer ${server.token}` }
+    })
+    expect(gone.status).toBe(404)
+    await page.close()
+  })
+
+  it("U4: the list filters by status, due view, priority and tag, searches text, sorts, and loads further pages on scroll", async () => {
+    const page = await signedInPage()
+    const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" }
+    // Enough tasks for two pages (the app asks for 20 at a time).
+    for (let index = 1; index <= 24; index++) {
+      await fetch(`${server.base}/api/v1/tasks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          title: `Filler ${String(index).padStart(2, "0")}`,
+          tags: ["filler"],
+          priority: index === 7 ? "high" : "low"
+        })
+      })
+    }
+    await page.reload()
+    await page.getByRole("heading", { name: "Tasks" }).waitFor()
+    await addTask(page, "Call the plumber about the leak", { tags: "house" })
+    const filters = page.getByRole("search", { name: "Filter tasks" })
+
+    await filters.getByLabel("Search").fill("plumber")
+    await expect
+      .poll(() => page.locator("li.task .task-title").allTextContents())
+      .toEqual(["Call the plumber about the leak"])
+    await filters.getByLabel("Search").fill("")
+
+    await filters.getByLabel("Tag").fill("filler")
+    await filters.getByLabel("Sort by").selectOption("title")
+    await expect.poll(() => page.locator("li.task .task-title").first().textContent()).toBe("Filler 01")
+    await expect.poll(() => page.locator("li.task").count()).toBe(20)
+    await page.getByRole("button", { name: "Load more" }).scrollIntoViewIfNeeded()
+    await expect.poll(() => page.locator("li.task").count()).toBe(24)
+    expect(await page.getByRole("button", { name: "Load more" }).count()).toBe(0)
+
+    await filters.getByLabel("Priority").selectOption("high")
+    await expect.poll(() => page.locator("li.task .task-title").allTextContents()).toEqual(["Filler 07"])
+
+    await filters.getByLabel("Priority").selectOption("")
+    await taskRow(page, "Filler 03").getByRole("checkbox").check()
+    await filters.getByLabel("Status").selectOption("completed")
+    await expect.poll(() => page.locator("li.task .task-title").allTextContents()).toEqual(["Filler 03"])
+    await filters.getByLabel("Status").selectOption("pending")
+    await expect.poll(() => page.locator("li.task").count()).toBe(20)
+    expect(await taskRow(page, "Filler 03").count()).toBe(0)
+
+    // The due views: overdue is pending and due before now, upcoming is due after now.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10)
+    for (const [title, due] of [
+      ["Renew the lease", `${day(-1)}T12:00[UTC]`],
+      ["Plan the party", `${day(1)}T12:00[UTC]`]
+    ]) {
+      await fetch(`${server.base}/api/v1/tasks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title, due })
+      })
+    }
+    await filters.getByLabel("Status").selectOption("all")
+    await filters.getByLabel("Tag").fill("")
+    await filters.getByLabel("Due").selectOption("overdue")
+    await expect
+      .poll(() => page.locator("li.task .task-title").allTextContents())
+      .toEqual(["Renew the lease"])
+    await filters.getByLabel("Due").selectOption("upcoming")
+    await expect.poll(() => page.locator("li.task .task-title").allTextContents()).toEqual(["Plan the party"])
+    await page.close()
+  })
+
+  it("U5: a save over a change made in another tab shows the 412 clearly with the fresh version, and saving again applies", async () => {
+    const first = await signedInPage()
+    await addTask(first, "Water the plants")
+    const second = await signedInPage()
+
+    // A background tab gets no animation frames: act on the tab in front, as a person does.
+    await first.bringToFront()
+    await taskRow(first, "Water the plants").getByRole("button", { name: /^Edit/ }).click()
+    await first
+      .getByRole("form", { name: "Edit “Water the plants”" })
+      .getByLabel("Description")
+      .fill("Balcony too")
+
+    await second.bringToFront()
+    await taskRow(second, "Water the plants").getByRole("button", { name: /^Edit/ }).click()
+    const otherForm = second.getByRole("form", { name: "Edit “Water the plants”" })
+    await otherForm.getByLabel("Title").fill("Water the garden")
+    await otherForm.getByRole("button", { name: "Save" }).click()
+    await taskRow(second, "Water the garden").waitFor()
+
+    // The form is named after the task, which now shows the other tab's title.
+    await first.bringToFront()
+    const form = first.getByRole("form", { name: /^Edit/ })
+    await form.getByRole("button", { name: "Save" }).click()
+    const alert = form.getByRole("alert")
+    await alert.waitFor()
+    const text = (await alert.textContent()) ?? ""
+    expect(text).toContain("Someone else changed this task first")
+    expect(text).toContain("version 2")
+    expect(text).toContain("Water the garden")
+    await captureViews(first, "conflict").then((violations) => expect(violations).toEqual([]))
+
+    await form.getByRole("button", { name: "Save" }).click()
+    await taskRow(first, "Water the garden").getByText("Balcony too").waitFor()
+    await first.close()
+    await second.close()
+  })
+
+  it("U6: a chat turn streams, creates a task that then shows in the list, and links its tool call to the task", async () => {
+    const page = await signedInPage()
+    const streamed = page.waitForResponse(
+      (response) => response.url().endsWith("/api/v1/chat") && response.request().method() === "POST"
+    )
+    const box = page.getByLabel("Message to the agent")
+    await box.fill("add a task to book the dentist")
+    await box.press("Enter")
+    const response = await streamed
+    expect(response.request().headers()["accept"]).toBe("text/event-stream")
+    expect(response.headers()["content-type"]).toMatch(/^text\/event-stream/)
+    const line = page.locator(".tool-line", { hasText: "Created" })
+    await line.waitFor()
+    await taskRow(page, "Book the dentist").waitFor()
+    const conversation = page.getByRole("navigation", { name: "Conversations" })
+    await conversation
+      .locator(".conversation-title", { hasText: /add a task to book the dentist/i })
+      .waitFor()
+    await captureViews(page, "chat", showChat).then((violations) => expect(violations).toEqual([]))
+    // The README's picture (docs/images/web-app.png is a copy of it): the window, not the whole list.
+    await page.screenshot({ path: Path.join(SCREENSHOTS, "readme.png") })
+
+    // On a narrow screen the link switches to the task list and focuses the task.
+    await page.setViewportSize(VIEWPORTS.narrow)
+    await showChat(page)
+    const link = line.getByRole("link", { name: /task #\d+ “Book the dentist”/ })
+    await link.click()
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id ?? "")).toMatch(/^task-\d+$/)
+    expect(await taskRow(page, "Book the dentist").isVisible()).toBe(true)
+    await page.setViewportSize(VIEWPORTS.desktop)
+
+    await conversation
+      .getByRole("button", { name: /^Rename/ })
+      .first()
+      .click()
+    await conversation.getByLabel("New title").fill("Dentist")
+    await conversation.getByLabel("New title").press("Enter")
+    await conversation.locator(".conversation-title", { hasText: "Dentist" }).waitFor()
+
+    await conversation
+      .getByRole("button", { name: /^Delete conversation/ })
+      .first()
+      .click()
+    await page
+      .getByRole("status")
+      .getByText(/Deleted the conversation/)
+      .waitFor()
+    await page.close()
+  })
+
+  it("U7: bad input is explained naming the field, and the keyboard alone adds a task with focus visible", async () => {
+    const page = await signedInPage()
+    const form = addForm(page)
+    await form.getByLabel("New task").fill("Pay rent")
+    await form.getByLabel("Due").fill("someday soon")
+    await form.getByRole("button", { name: "Add" }).click()
+    const error = form.getByRole("alert")
+    await error.waitFor()
+    expect(await error.textContent()).toMatch(/^due: /)
+    expect(await taskRow(page, "Pay rent").count()).toBe(0)
+    await form.getByLabel("Due").fill("")
+
+    await page.keyboard.press("Tab")
+    await form.getByLabel("New task").focus()
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type("Renew passport")
+    await page.keyboard.press("Enter")
+    await taskRow(page, "Renew passport").waitFor()
+    // Tab onward from the title: the focused control gets a visible outline.
+    await form.getByLabel("New task").focus()
+    await page.keyboard.press("Tab")
+    const outline = await page.evaluate(() => {
+      const element = document.activeElement
+      return element === null ? "" : getComputedStyle(element).outlineStyle
+    })
+    expect(outline).toBe("solid")
+    expect(await seriousViolations(page)).toEqual([])
+    await page.close()
+  })
+
+  it("U11: when the model fails the chat says the message was kept and offers a retry", async () => {
+    const closed = await closedPort()
+    const failing = await start(tempDir(), root, {
+      OPENAI_API_KEY: "sk-test-not-a-key",
+      OPENAI_BASE_URL: `http://127.0.0.1:${closed}/v1`,
+      OPENAI_MAX_RETRIES: "0"
+    })
+    const link = /Open the web app signed in: (\S+)/.exec(failing.output())?.[1] ?? ""
+    const page = await browser.context.newPage()
+    await page.goto(link)
+    await page.getByRole("heading", { name: "Chat" }).waitFor()
+    const box = page.getByLabel("Message to the agent")
+    await box.fill("add a task to call the bank")
+    await page.getByRole("button", { name: "Send" }).click()
+    const alert = page.locator(".chat-error")
+    await alert.waitFor()
+    expect(await alert.textContent()).toContain("Your message was kept")
+    // The kept message is shown in its conversation.
+    await page.locator(".message.user", { hasText: "add a task to call the bank" }).waitFor()
+    await captureViews(page, "chat-error", showChat).then((violations) => expect(violations).toEqual([]))
+    const retried = page.waitForResponse((response) => response.url().endsWith("/api/v1/chat"))
+    await alert.getByRole("button", { name: "Retry" }).click()
+    expect((await retried).status()).toBe(503)
+    await alert.waitFor()
+    const stored = (await (
+      await fetch(`${failing.base}/api/v1/conversations`, {
+        headers: { authorization: `Bearer ${failing.token}` }
+      })
+    ).json()) as { items: Array<unknown> }
+    expect(stored.items).toHaveLength(1)
+    await page.close()
+    failing.child.kill("SIGTERM")
+  })
+})
