@@ -3,7 +3,10 @@
  * MCP and chat (offline interpreter), each checked against a simple reference model. No user
  * may see, change or learn the existence of another user's task or conversation: foreign and
  * missing ids get identical answers, and every user's listing equals the model's view of
- * their tasks (cursors included). The run is seeded; ISOLATION_SEED=<n> replays it.
+ * their tasks (cursors included). The trash, restores, permanent deletes and idempotency keys
+ * and pending chat actions are covered too: a user's trash holds only their deleted tasks, no
+ * one restores, purges or confirms another's, and the same key used by two users makes two tasks. The run is seeded;
+ * ISOLATION_SEED=<n> replays it.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import type { Client } from "@modelcontextprotocol/client"
@@ -26,7 +29,18 @@ type TargetKind = "own" | "foreign" | "missing"
 interface Operation {
   readonly user: number
   readonly surface: Surface
-  readonly kind: "create" | "read" | "update" | "complete" | "delete" | "list" | "conversation"
+  readonly kind:
+    | "create"
+    | "read"
+    | "update"
+    | "complete"
+    | "delete"
+    | "list"
+    | "conversation"
+    | "restore"
+    | "purge"
+    | "trash"
+    | "keyed"
   readonly target: TargetKind
   readonly pick: number
   readonly word: string
@@ -35,7 +49,20 @@ interface Operation {
 const operation: fc.Arbitrary<Operation> = fc.record({
   user: fc.integer({ min: 0, max: USERS.length - 1 }),
   surface: fc.constantFrom<Surface>("rest", "mcp", "chat"),
-  kind: fc.constantFrom("create", "create", "read", "update", "complete", "delete", "list", "conversation"),
+  kind: fc.constantFrom(
+    "create",
+    "create",
+    "read",
+    "update",
+    "complete",
+    "delete",
+    "list",
+    "conversation",
+    "restore",
+    "purge",
+    "trash",
+    "keyed"
+  ),
   target: fc.constantFrom<TargetKind>("own", "own", "foreign", "missing"),
   pick: fc.nat(),
   word: fc.constantFrom("milk", "report", "plumber", "meeting", "taxes", "gym", "garden", "letters")
@@ -45,6 +72,7 @@ interface ModelTask {
   readonly owner: number
   title: string
   completed: boolean
+  trashed: boolean
 }
 
 const MISSING_ID = 2_000_000_000
@@ -52,7 +80,7 @@ const MISSING_ID = 2_000_000_000
 describe("isolation", () => {
   layer(servicesLayer(testDatabases()[0]!.layer()), { timeout: 600_000 })((it) => {
     it.effect(
-      `I1: ${OPERATIONS} random operations by 3 users over REST, MCP and chat (seed ${SEED}) never cross users`,
+      `I1 W15: ${OPERATIONS} random operations by 3 users over REST, MCP and chat (seed ${SEED}), trash, restores and keys included, never cross users`,
       () =>
         Effect.gen(function* () {
           const app: H3 = yield* makeApp()
@@ -66,11 +94,23 @@ describe("isolation", () => {
           )
           const tasks = new Map<number, ModelTask>()
           const conversations = new Map<string, number>()
+          /** The task each user's idempotency key created first. */
+          const keyed = new Map<string, number>()
           const counts: Record<string, number> = {}
 
-          const rest = (user: number, method: string, path: string, body?: unknown) =>
+          const rest = (
+            user: number,
+            method: string,
+            path: string,
+            body?: unknown,
+            headers: Record<string, string> = {}
+          ) =>
             Effect.runPromise(
-              send(app, method, path, { token: tokens[user]!, ...(body === undefined ? {} : { body }) })
+              send(app, method, path, {
+                token: tokens[user]!,
+                headers,
+                ...(body === undefined ? {} : { body })
+              })
             )
           const mcp = async (user: number, name: string, args: Record<string, unknown>) =>
             (await clients[user]!.callTool({ name, arguments: args })) as {
@@ -92,14 +132,17 @@ describe("isolation", () => {
               conversation_id: string
               agent_response: string
               tool_calls: Array<{ name: string; is_error: boolean; result: unknown }>
+              pending_action?: { id: string; summary: string }
             }
             conversations.set(body.conversation_id, user)
             return body
           }
           const ownIds = (user: number) =>
-            [...tasks].filter(([, task]) => task.owner === user).map(([id]) => id)
+            [...tasks].filter(([, task]) => task.owner === user && !task.trashed).map(([id]) => id)
+          const trashedIds = (user: number) =>
+            [...tasks].filter(([, task]) => task.owner === user && task.trashed).map(([id]) => id)
           const chooseTarget = (op: Operation): { id: number; own: boolean } => {
-            const own = ownIds(op.user)
+            const own = op.kind === "restore" || op.kind === "purge" ? trashedIds(op.user) : ownIds(op.user)
             const foreign = [...tasks].filter(([, task]) => task.owner !== op.user).map(([id]) => id)
             if (op.target === "own" && own.length > 0) return { id: own[op.pick % own.length]!, own: true }
             if (op.target === "foreign" && foreign.length > 0)
@@ -107,6 +150,8 @@ describe("isolation", () => {
             return { id: MISSING_ID + (op.pick % 1000), own: false }
           }
           const notFound = (id: number) => `Task ${id} not found`
+          // MCP gets the one failure description the agent gets too, hint included.
+          const mcpNotFound = (id: number) => `${notFound(id)}; list the tasks to find the right id`
           const expectRestNotFound = (reply: Reply, id: number) => {
             expect(reply.status).toBe(404)
             expect(reply.body).toEqual({ error: { code: "not_found", message: notFound(id) } })
@@ -128,7 +173,7 @@ describe("isolation", () => {
               cursor = body.next_cursor
             } while (cursor !== null)
             const expected = [...tasks]
-              .filter(([, task]) => task.owner === user)
+              .filter(([, task]) => task.owner === user && !task.trashed)
               .map(([id, task]) => ({ id, title: task.title, completed: task.completed }))
               .sort((a, b) => b.id - a.id)
             expect(
@@ -151,16 +196,31 @@ describe("isolation", () => {
                 if (op.surface === "rest") {
                   const reply = await rest(user, "POST", "/api/v1/tasks", { title })
                   expect(reply.status).toBe(201)
-                  tasks.set((reply.body as { id: number }).id, { owner: user, title, completed: false })
+                  tasks.set((reply.body as { id: number }).id, {
+                    owner: user,
+                    title,
+                    completed: false,
+                    trashed: false
+                  })
                 } else if (op.surface === "mcp") {
                   const result = await mcp(user, "todo_create", { title })
                   expect(result.isError).toBeFalsy()
-                  tasks.set(result.structuredContent!.id as number, { owner: user, title, completed: false })
+                  tasks.set(result.structuredContent!.id as number, {
+                    owner: user,
+                    title,
+                    completed: false,
+                    trashed: false
+                  })
                 } else {
                   const reply = await chat(user, `add a task to ${title}`)
                   expect(reply.tool_calls.map((call) => call.name)).toEqual(["todo_create"])
                   const created = reply.tool_calls[0]!.result as { id: number; title: string }
-                  tasks.set(created.id, { owner: user, title: created.title, completed: false })
+                  tasks.set(created.id, {
+                    owner: user,
+                    title: created.title,
+                    completed: false,
+                    trashed: false
+                  })
                 }
                 return
               }
@@ -196,10 +256,7 @@ describe("isolation", () => {
                   )
                   if (!target.own) {
                     expect(result.isError).toBe(true)
-                    // MCP gets the one failure description the agent gets too, hint included.
-                    expect(result.content.map((c) => c.text).join("")).toBe(
-                      `${notFound(target.id)}; list the tasks to find the right id`
-                    )
+                    expect(result.content.map((c) => c.text).join("")).toBe(mcpNotFound(target.id))
                   } else expect(result.isError).toBeFalsy()
                 } else {
                   const message =
@@ -208,7 +265,12 @@ describe("isolation", () => {
                       : op.kind === "complete"
                         ? `mark task ${target.id} as complete`
                         : `delete task ${target.id}`
-                  const reply = await chat(user, message)
+                  let reply = await chat(user, message)
+                  // A delete in chat waits for a yes, which carries out the stored call.
+                  if (op.kind === "delete" && target.own) {
+                    expect(reply.pending_action?.summary).toContain(`task ${target.id} `)
+                    reply = await chat(user, "yes")
+                  } else expect(reply.pending_action).toBeUndefined()
                   const call = reply.tool_calls.at(-1)!
                   if (!target.own) {
                     expect(call.is_error).toBe(true)
@@ -225,10 +287,96 @@ describe("isolation", () => {
                 if (target.own && before !== undefined) {
                   if (op.kind === "update" && op.surface !== "chat") before.title = newTitle
                   if (op.kind === "complete") before.completed = true
-                  if (op.kind === "delete") tasks.delete(target.id)
+                  if (op.kind === "delete") before.trashed = true
                 }
                 // A foreign task is untouched.
                 if (!target.own && before !== undefined) expect(tasks.get(target.id)).toEqual(before)
+                return
+              }
+              case "restore":
+              case "purge": {
+                const target = chooseTarget(op)
+                const before = tasks.get(target.id)
+                const snapshot = before === undefined ? undefined : { ...before }
+                // Chat restores in words; it does not purge, so a purge by chat goes through MCP.
+                const surface = op.kind === "purge" && op.surface === "chat" ? "mcp" : op.surface
+                if (surface === "rest") {
+                  const reply =
+                    op.kind === "restore"
+                      ? await rest(user, "POST", `/api/v1/tasks/${target.id}/restore`)
+                      : await rest(user, "DELETE", `/api/v1/tasks/${target.id}?permanent=true`)
+                  if (!target.own) expectRestNotFound(reply, target.id)
+                  else expect(reply.status, reply.text).toBeLessThan(300)
+                } else if (surface === "mcp") {
+                  const result =
+                    op.kind === "restore"
+                      ? await mcp(user, "todo_restore", { id: target.id })
+                      : await mcp(user, "todo_delete", { id: target.id, permanent: true })
+                  if (!target.own) {
+                    expect(result.isError).toBe(true)
+                    expect(result.content.map((c) => c.text).join("")).toBe(mcpNotFound(target.id))
+                  } else expect(result.isError).toBeFalsy()
+                } else {
+                  const reply = await chat(user, `restore task ${target.id}`)
+                  const call = reply.tool_calls.at(-1)!
+                  expect(call.name).toBe("todo_restore")
+                  expect(call.is_error).toBe(!target.own)
+                  if (!target.own) {
+                    expect(JSON.stringify(call.result)).toContain(notFound(target.id))
+                    expect(reply.agent_response).not.toMatch(new RegExp(before?.title ?? "\u0000", "i"))
+                  }
+                }
+                if (target.own && before !== undefined) {
+                  if (op.kind === "restore") before.trashed = false
+                  else tasks.delete(target.id)
+                }
+                if (!target.own && snapshot !== undefined) expect(tasks.get(target.id)).toEqual(snapshot)
+                return
+              }
+              case "trash": {
+                const expected = [...trashedIds(user)].sort()
+                if (op.surface === "mcp") {
+                  const result = await mcp(user, "todo_list", { status: "trashed", limit: 100 })
+                  const ids = (result.structuredContent!.items as Array<{ id: number }>)
+                    .map((t) => t.id)
+                    .sort()
+                  expect(ids).toEqual(expected)
+                } else {
+                  const page = await rest(user, "GET", "/api/v1/tasks?status=trashed&limit=100")
+                  const ids = (page.body as { items: Array<{ id: number }> }).items.map((t) => t.id).sort()
+                  expect(ids).toEqual(expected)
+                }
+                return
+              }
+              case "keyed": {
+                // Keys are shared between users on purpose: each user's use of one is their own.
+                const surface = op.surface === "chat" ? "rest" : op.surface
+                const slot = op.pick % 4
+                const key = `${surface}-key-${slot}`
+                const title = `keyed ${surface} ${slot}`
+                let id: number
+                if (surface === "rest") {
+                  const reply = await rest(
+                    user,
+                    "POST",
+                    "/api/v1/tasks",
+                    { title },
+                    { "idempotency-key": key }
+                  )
+                  expect(reply.status, reply.text).toBe(201)
+                  id = (reply.body as { id: number }).id
+                } else {
+                  const result = await mcp(user, "todo_create", { title, idempotency_key: key })
+                  expect(result.isError).toBeFalsy()
+                  id = result.structuredContent!.id as number
+                }
+                const first = keyed.get(`${user}|${key}`)
+                if (first === undefined) {
+                  // Another user's task is never what a key answers.
+                  expect(tasks.has(id)).toBe(false)
+                  keyed.set(`${user}|${key}`, id)
+                  tasks.set(id, { owner: user, title, completed: false, trashed: false })
+                } else expect(id).toBe(first)
                 return
               }
               case "list": {
@@ -281,6 +429,12 @@ describe("isolation", () => {
                     conversation_id: id
                   })
                   expect(continued.status).toBe(404)
+                  // Nor can anyone answer a pending action in another's conversation.
+                  const confirmed = await rest(user, "POST", "/api/v1/chat", {
+                    conversation_id: id,
+                    confirm: crypto.randomUUID()
+                  })
+                  expect(confirmed.status).toBe(404)
                 }
                 return
               }

@@ -1,7 +1,7 @@
 /**
  * An agent runner that needs no model: a deterministic interpreter of a few English command
  * shapes ("add a task to ...", "what's pending?", "mark task 3 as complete", "delete the
- * meeting task", ...). It is a command interpreter, not an AI: anything outside those
+ * meeting task", "restore task 3", ...). It is a command interpreter, not an AI: anything outside those
  * shapes gets a help reply. It acts only through the turn's `ToolSource`, so its calls are
  * recorded like a model's. Used when no model is configured, and in examples and tests.
  */
@@ -17,6 +17,7 @@ export type Command =
   | { readonly kind: "list"; readonly status: Status }
   | { readonly kind: "complete"; readonly target: Target; readonly completed: boolean }
   | { readonly kind: "delete"; readonly target: Target }
+  | { readonly kind: "restore"; readonly id: number }
   | { readonly kind: "rename"; readonly target: Target; readonly title: string }
   | { readonly kind: "help" }
 
@@ -71,6 +72,9 @@ export const parse = (message: string): Command => {
     pattern(`^(?:mark|set)\\s+${TASK_NO}\\s+(?:as\\s+)?(?:${NOT_DONE})$`).exec(text) ??
     pattern(`^(?:reopen|undo|uncheck|unmark)\\s+${TASK_NO}$`).exec(text)
   if (reopen) return { kind: "complete", target: byId(reopen[1]!), completed: false }
+
+  const restore = pattern(`^(?:restore|undelete|recover|bring back|untrash)\\s+${TASK_NO}$`).exec(text)
+  if (restore) return { kind: "restore", id: Number(restore[1]) }
 
   const completeById =
     pattern(`^(?:mark|set)\\s+${TASK_NO}\\s+(?:as\\s+)?(?:${DONE})$`).exec(text) ??
@@ -127,7 +131,7 @@ export const HELP = [
   '- "add a task to buy groceries" or "I need to remember to pay bills"',
   '- "show me all my tasks", "what\'s pending?", "what have I completed?"',
   '- "mark task 3 as complete", "reopen task 3"',
-  '- "delete task 2" or "delete the meeting task"',
+  '- "delete task 2" or "delete the meeting task", and "restore task 2" to undo it',
   "- \"change task 1 to 'Call mom tonight'\""
 ].join("\n")
 
@@ -154,6 +158,15 @@ const asPage = (value: unknown): { readonly tasks: ReadonlyArray<TaskView>; read
     }),
     more: isRecord(value) && typeof value.next_cursor === "string"
   }
+}
+
+/** The summary of a call held back for the user's confirmation, if the outcome is one. */
+const awaiting = (outcome: ToolOutcome): string | undefined => {
+  if (outcome.is_error || !isRecord(outcome.result) || outcome.result.status !== "awaiting_confirmation") {
+    return undefined
+  }
+  const action = outcome.result.pending_action
+  return isRecord(action) && typeof action.summary === "string" ? action.summary : undefined
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
@@ -250,6 +263,19 @@ const interpret = (input: AgentInput, emit: Emit) =>
         const outcome = yield* tools.call(nextId(), "todo_list", { status: command.status })
         return yield* say(listReply(command.status, outcome))
       }
+      case "restore": {
+        if (!available.has("todo_restore")) return yield* say("Restoring tasks is not available here.")
+        const outcome = yield* tools.call(nextId(), "todo_restore", { id: command.id })
+        const task = asTask(outcome.result)
+        if (outcome.is_error || task === undefined) {
+          return yield* say(
+            /not found/i.test(JSON.stringify(outcome.result))
+              ? `Task #${command.id} is not in the trash.`
+              : failure(outcome, command.id)
+          )
+        }
+        return yield* say(`Restored task #${task.id} "${task.title}".`)
+      }
       case "complete":
       case "delete":
       case "rename": {
@@ -266,6 +292,8 @@ const interpret = (input: AgentInput, emit: Emit) =>
             : command.kind === "delete"
               ? yield* tools.call(nextId(), "todo_delete", { id: found.id })
               : yield* tools.call(nextId(), "todo_update", { id: found.id, title: command.title })
+        const asked = awaiting(outcome)
+        if (asked !== undefined) return yield* say(`${asked}? yes / no`)
         const task = asTask(outcome.result)
         if (outcome.is_error || task === undefined) return yield* say(failure(outcome, found.id))
         switch (command.kind) {

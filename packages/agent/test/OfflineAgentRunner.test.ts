@@ -97,9 +97,15 @@ describe("OfflineAgentRunner through ChatService on PGlite", () => {
         expect(calls(renamed)).toEqual([["todo_update", { id: billsId, title: "Call mom tonight" }]])
         expect(renamed.agent_response).toBe(`Renamed task #${billsId} to "Call mom tonight".`)
 
+        // A delete in chat asks first; "yes" carries out the stored call.
         const deleted = yield* say(user, `delete task ${groceriesId}`, conversation)
         expect(calls(deleted)).toEqual([["todo_delete", { id: groceriesId }]])
-        expect(deleted.agent_response).toBe(`Deleted task #${groceriesId} "Buy groceries".`)
+        expect(deleted.agent_response).toBe(`Delete task ${groceriesId} 'Buy groceries'? yes / no`)
+        expect(deleted.pending_action?.summary).toBe(`Delete task ${groceriesId} 'Buy groceries'`)
+        expect((yield* state(user)).map(([id]) => id)).toContain(groceriesId)
+        const confirmed = yield* say(user, "yes", conversation)
+        expect(calls(confirmed)).toEqual([["todo_delete", { id: groceriesId }]])
+        expect(confirmed.agent_response).toBe(`Done: Delete task ${groceriesId} 'Buy groceries'.`)
 
         expect(yield* state(user)).toEqual([[billsId, "Call mom tonight", false]])
       })
@@ -118,7 +124,8 @@ describe("OfflineAgentRunner through ChatService on PGlite", () => {
             ["todo_list", { query: "meeting" }],
             ["todo_delete", { id: standup.id }]
           ])
-          expect(one.agent_response).toBe(`Deleted task #${standup.id} "Team meeting".`)
+          expect(one.agent_response).toBe(`Delete task ${standup.id} 'Team meeting'? yes / no`)
+          yield* say(user, "yes", one.conversation_id)
 
           const a = yield* as(user)(createTask("Meeting notes"))
           const b = yield* as(user)(createTask("Meeting with Sam"))

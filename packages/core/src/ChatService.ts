@@ -2,7 +2,10 @@
  * The chat use cases for the `CurrentUser`: a stateless turn (load the recent messages, store
  * the user message, run the agent with the todo tools bound to the user, store the reply),
  * its streamed variant, and listing and deleting conversations. Nothing is kept in memory
- * between turns, so any process over the same database can serve the next one.
+ * between turns, so any process over the same database can serve the next one. A destructive
+ * call the agent makes (a delete, or a batch that deletes or touches more than a few tasks) is
+ * not carried out at once: it is stored as a pending action, and a later turn confirms or
+ * declines it, explicitly or in words.
  */
 import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import {
@@ -10,21 +13,27 @@ import {
   type AgentEvent,
   type AgentInput,
   type AgentReply,
-  AgentRunner
+  AgentRunner,
+  type ToolOutcome,
+  type ToolSource
 } from "./AgentRunner.ts"
 import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
+import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
 import {
-  ConversationNotFound,
-  InvalidCursor,
-  type InvalidParameters,
-  type RepositoryError
-} from "./Errors.ts"
+  PENDING_ACTION_TTL,
+  type PendingAction,
+  PendingActionId,
+  PendingActionRepository,
+  PendingActionView,
+  type Unsettled
+} from "./PendingActions.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
-import type { TodoToolHandlers } from "./TodoTools.ts"
+import { describeToolFailure, runTodoTool, type TodoToolHandlers } from "./TodoTools.ts"
+import { Transactor } from "./Transactor.ts"
 
 export const MAX_MESSAGE_LENGTH = 4000
 export const MAX_TITLE_LENGTH = 80
@@ -38,10 +47,20 @@ export const ChatMessageText = Schema.String.check(
 ).annotate({ description: "What the user says to the agent, 1 to 4000 characters." })
 
 export const ChatTurnParams = Schema.Struct({
-  message: ChatMessageText,
+  message: Schema.optionalKey(ChatMessageText),
   conversation_id: Schema.optionalKey(
     Schema.NullOr(ConversationId).annotate({
       description: "The conversation to continue; leave it out (or null) to start a new one."
+    })
+  ),
+  confirm: Schema.optionalKey(
+    PendingActionId.annotate({
+      description: "Carry out this pending action of the conversation, instead of a message."
+    })
+  ),
+  decline: Schema.optionalKey(
+    PendingActionId.annotate({
+      description: "Drop this pending action of the conversation, instead of a message."
     })
   )
 }).annotate({ identifier: "ChatRequest", description: "One user message for the agent." })
@@ -52,7 +71,8 @@ export const ChatReply = Schema.Struct({
   agent_response: Schema.String.annotate({ description: "The agent's answer." }),
   tool_calls: Schema.Array(ToolCall).annotate({
     description: "The tools the agent called for this answer, with their arguments and results."
-  })
+  }),
+  pending_action: Schema.optionalKey(PendingActionView)
 }).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
 export type ChatReply = typeof ChatReply.Type
 
@@ -146,6 +166,60 @@ export interface ChatServiceShape {
 export interface ChatOptions {
   /** How many recent messages the agent sees (default 30), so a turn's cost stays flat. */
   readonly historyLimit?: number | undefined
+  /**
+   * Ask before destructive calls (default true). Turn it off where the embedder asks the user
+   * itself; the calls then run at once, as over MCP.
+   */
+  readonly confirmDestructive?: boolean | undefined
+}
+
+/** More items than this in one batch count as destructive, whatever they do. */
+export const BATCH_CONFIRMATION_THRESHOLD = 3
+
+const YES = /^(?:yes|y|yeah|yep|sure|ok|okay|confirm|do it|go ahead)\b/i
+const NO = /^(?:no|n|nope|cancel|decline|don'?t|keep it|stop)\b/i
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** The ids a destructive call names, or none when it is not one to ask about. */
+const destructiveTargets = (
+  name: string,
+  args: unknown
+): ReadonlyArray<{ readonly op: string; readonly id?: number; readonly title?: string }> | undefined => {
+  if (!isRecord(args)) return undefined
+  if (name === "todo_delete" && typeof args.id === "number") {
+    return [{ op: args.permanent === true ? "purge" : "delete", id: args.id }]
+  }
+  if (name === "todo_batch" && Array.isArray(args.items)) {
+    const items = args.items.filter(isRecord)
+    const deletes = items.some((item) => item.op === "delete")
+    if (!deletes && items.length <= BATCH_CONFIRMATION_THRESHOLD) return undefined
+    return items.map((item) => ({
+      op: typeof item.op === "string" ? item.op : "change",
+      ...(typeof item.id === "number" ? { id: item.id } : {}),
+      ...(typeof item.title === "string" ? { title: item.title } : {})
+    }))
+  }
+  return undefined
+}
+
+const VERBS: Record<string, string> = {
+  delete: "Delete",
+  purge: "Delete for good",
+  update: "Change",
+  complete: "Complete",
+  reopen: "Reopen",
+  restore: "Restore",
+  create: "Create"
+}
+
+const UNSETTLED: Record<Unsettled, string> = {
+  expired: "that confirmation has expired; ask again if you still want it",
+  confirmed: "that action was already carried out",
+  declined: "that action was declined",
+  superseded: "that action was replaced by a newer request",
+  unknown: "there is no such pending action in this conversation"
 }
 
 /** The conversation's title: its first message on one line, at most 80 characters. */
@@ -171,6 +245,7 @@ const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
 }
 
 const decodeTurn = decoder(ChatTurnParams)
+type DecodedTurn = typeof ChatTurnParams.Type
 const decodeListParams = decoder(ListConversationsParams)
 const decodeConversationId = decoder(Schema.Struct({ conversation_id: ConversationId }))
 const decodeRenameStrict = Schema.decodeUnknownEffect(RenameConversationParams, {
@@ -183,8 +258,61 @@ const make = (options: ChatOptions) =>
   Effect.gen(function* () {
     const repo = yield* ConversationRepository
     const agent = yield* AgentRunner
+    const pending = yield* PendingActionRepository
+    const transactor = yield* Transactor
     const handlers = yield* Effect.context<TodoToolHandlers>()
     const historyLimit = Math.max(0, Math.floor(options.historyLimit ?? DEFAULT_HISTORY_LIMIT))
+    const confirmDestructive = options.confirmDestructive ?? true
+
+    /**
+     * The turn's tools with destructive calls held back: such a call is stored as the
+     * conversation's pending action and answered with it, for the agent to ask the user. The
+     * summary names each task by its title, read through the same tools: a task the user
+     * cannot read is not asked about, and the call then fails as it would have.
+     */
+    const gate = (source: ToolSource, owner: UserId, conversationId: ConversationId) => {
+      const asked: { current: PendingAction | undefined } = { current: undefined }
+      const describe = (target: { readonly op: string; readonly id?: number; readonly title?: string }) =>
+        Effect.gen(function* () {
+          const verb = VERBS[target.op] ?? target.op
+          if (target.id === undefined) return `${verb} '${target.title ?? "a task"}'`
+          const read = yield* source.call("todo_read", { id: target.id })
+          const title =
+            isRecord(read.result) && typeof read.result.title === "string" ? read.result.title : undefined
+          return read.is_error || title === undefined ? undefined : `${verb} task ${target.id} '${title}'`
+        })
+      const call = (name: string, args: unknown): Effect.Effect<ToolOutcome> =>
+        Effect.gen(function* () {
+          const targets = destructiveTargets(name, args)
+          if (targets === undefined) return yield* source.call(name, args)
+          const parts = yield* Effect.forEach(targets, describe)
+          if (name === "todo_delete" && parts[0] === undefined) return yield* source.call(name, args)
+          const named = parts.map(
+            (part, index) => part ?? `${VERBS[targets[index]!.op] ?? "Change"} task ${targets[index]!.id}`
+          )
+          const summary = named.length === 1 ? named[0]! : `${named.length} changes: ${named.join(", ")}`
+          const action = yield* pending.create(
+            owner,
+            conversationId,
+            { tool: name, arguments: args, summary },
+            PENDING_ACTION_TTL
+          )
+          asked.current = action
+          return {
+            is_error: false,
+            result: {
+              status: "awaiting_confirmation",
+              pending_action: { id: action.id, summary: action.summary, expires_at: action.expires_at },
+              note: "Nothing was done yet. Ask the user to confirm: they answer yes or no."
+            }
+          } satisfies ToolOutcome
+        }).pipe(
+          Effect.catchTag("RepositoryError", (error) =>
+            Effect.succeed<ToolOutcome>({ is_error: true, result: error.message })
+          )
+        )
+      return { tools: { tools: source.tools, call } satisfies ToolSource, asked }
+    }
 
     const ownedConversation = (owner: UserId, id: ConversationId) =>
       repo.find(owner, id).pipe(
@@ -213,8 +341,9 @@ const make = (options: ChatOptions) =>
      * history reads as empty, and storing the message finds no conversation and writes
      * nothing, which is where `ConversationNotFound` comes from.
      */
-    const prepare = Effect.fn("ChatService.prepare")(function* (params: ChatTurnParams) {
-      const input = yield* decodeTurn(params)
+    const prepare = Effect.fn("ChatService.prepare")(function* (
+      input: DecodedTurn & { readonly message: string }
+    ) {
       const user = yield* CurrentUser
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
@@ -225,12 +354,18 @@ const make = (options: ChatOptions) =>
         history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
       }
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
-      const tools = yield* todoToolSource.pipe(Effect.provideContext(handlers))
-      const agentInput: AgentInput = { history, message: input.message, tools }
-      return { user: user.id, conversationId, agentInput }
+      const source = yield* todoToolSource.pipe(Effect.provideContext(handlers))
+      const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined
+      const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source }
+      return { user: user.id, conversationId, agentInput, asked: () => gated?.asked.current }
     })
 
-    const finish = (owner: UserId, conversationId: ConversationId, reply: AgentReply) =>
+    const finish = (
+      owner: UserId,
+      conversationId: ConversationId,
+      reply: AgentReply,
+      asked: PendingAction | undefined
+    ) =>
       append(owner, conversationId, {
         role: "assistant",
         content: reply.content,
@@ -239,32 +374,144 @@ const make = (options: ChatOptions) =>
         Effect.as<ChatReply>({
           conversation_id: conversationId,
           agent_response: reply.content,
-          tool_calls: reply.tool_calls
+          tool_calls: reply.tool_calls,
+          ...(asked === undefined
+            ? {}
+            : { pending_action: { id: asked.id, summary: asked.summary, expires_at: asked.expires_at } })
         })
       )
 
+    /**
+     * What a turn is: a message for the agent, or an answer to a pending action, explicit
+     * (`confirm` / `decline`) or in words ("yes", "no, keep it") while one is open.
+     */
+    const classify = Effect.fn("ChatService.classify")(function* (params: ChatTurnParams) {
+      const input = yield* decodeTurn(params)
+      const given = [input.message, input.confirm, input.decline].filter((value) => value !== undefined)
+      if (given.length !== 1) {
+        return yield* new InvalidParameters({
+          issues: [
+            {
+              field: "message",
+              message:
+                given.length === 0
+                  ? "is required unless confirm or decline is given"
+                  : "give only one of message, confirm and decline"
+            }
+          ]
+        })
+      }
+      const conversationId = input.conversation_id ?? undefined
+      const answer = input.confirm ?? input.decline
+      if (answer !== undefined) {
+        if (conversationId === undefined) {
+          return yield* new InvalidParameters({
+            issues: [{ field: "conversation_id", message: "is required with confirm or decline" }]
+          })
+        }
+        const decision = input.confirm !== undefined ? ("confirmed" as const) : ("declined" as const)
+        return {
+          _tag: "Answer",
+          conversationId,
+          id: answer,
+          decision,
+          text: decision === "confirmed" ? "Yes." : "No."
+        } as const
+      }
+      const message = input.message!
+      if (
+        confirmDestructive &&
+        conversationId !== undefined &&
+        (YES.test(message.trim()) || NO.test(message.trim()))
+      ) {
+        const user = yield* CurrentUser
+        const open = yield* pending.open(user.id, conversationId)
+        if (Option.isSome(open)) {
+          const decision = YES.test(message.trim()) ? ("confirmed" as const) : ("declined" as const)
+          return { _tag: "Answer", conversationId, id: open.value.id, decision, text: message } as const
+        }
+      }
+      return { _tag: "Message", input: { ...input, message } } as const
+    })
+
+    /** Settles a pending action and, when confirmed, runs its stored call once, in one transaction. */
+    const answer = Effect.fn("ChatService.answer")(function* (
+      conversationId: ConversationId,
+      id: string,
+      decision: "confirmed" | "declined",
+      text: string
+    ) {
+      const user = yield* CurrentUser
+      yield* append(user.id, conversationId, { role: "user", content: text, toolCalls: [] })
+      const settled = yield* transactor.run(
+        Effect.gen(function* () {
+          const outcome = yield* pending.settle(user.id, conversationId, id, decision)
+          if (outcome._tag === "Unsettled" || decision === "declined") return { outcome, call: undefined }
+          const { action } = outcome
+          const result = yield* runTodoTool(action.tool, action.arguments).pipe(
+            Effect.map((success): ToolOutcome => ({ result: success.encoded, is_error: false })),
+            Effect.catch((failure) =>
+              Effect.succeed<ToolOutcome>({
+                result: describeToolFailure(action.tool, failure),
+                is_error: true
+              })
+            ),
+            Effect.provideContext(handlers)
+          )
+          return {
+            outcome,
+            call: { id: `confirm_${action.id}`, name: action.tool, arguments: action.arguments, ...result }
+          }
+        })
+      )
+      const { outcome, call } = settled
+      const content =
+        outcome._tag === "Unsettled"
+          ? `Nothing was done: ${UNSETTLED[outcome.reason]}.`
+          : decision === "declined"
+            ? `OK, I did not do it: ${outcome.action.summary}.`
+            : call?.is_error === true
+              ? `That did not work: ${typeof call.result === "string" ? call.result : JSON.stringify(call.result)}`
+              : `Done: ${outcome.action.summary}.`
+      return yield* finish(
+        user.id,
+        conversationId,
+        { content, tool_calls: call === undefined ? [] : [call] },
+        undefined
+      )
+    })
+
     const turn: ChatServiceShape["turn"] = Effect.fn("ChatService.turn")(function* (params) {
-      const { user, conversationId, agentInput } = yield* prepare(params)
+      const kind = yield* classify(params)
+      if (kind._tag === "Answer") return yield* answer(kind.conversationId, kind.id, kind.decision, kind.text)
+      const { user, conversationId, agentInput, asked } = yield* prepare(kind.input)
       const reply = yield* agent.run(agentInput)
-      return yield* finish(user, conversationId, reply)
+      return yield* finish(user, conversationId, reply, asked())
     })
 
     const turnStream: ChatServiceShape["turnStream"] = (params) =>
-      prepare(params).pipe(
-        Effect.map(({ user, conversationId, agentInput }) =>
-          agent.stream(agentInput).pipe(
-            Stream.mapEffect(
-              (event): Effect.Effect<ChatEvent, ConversationNotFound | RepositoryError> =>
-                event.type === "done"
-                  ? Effect.map(finish(user, conversationId, event.reply), (reply) => ({
-                      type: "done",
-                      reply
-                    }))
-                  : Effect.succeed(event)
-            )
+      Effect.gen(function* () {
+        const kind = yield* classify(params)
+        if (kind._tag === "Answer") {
+          const reply = yield* answer(kind.conversationId, kind.id, kind.decision, kind.text)
+          return Stream.make<ReadonlyArray<ChatEvent>>(
+            { type: "delta", text: reply.agent_response },
+            { type: "done", reply }
+          )
+        }
+        const { user, conversationId, agentInput, asked } = yield* prepare(kind.input)
+        return agent.stream(agentInput).pipe(
+          Stream.mapEffect(
+            (event): Effect.Effect<ChatEvent, ConversationNotFound | RepositoryError> =>
+              event.type === "done"
+                ? Effect.map(finish(user, conversationId, event.reply, asked()), (reply) => ({
+                    type: "done",
+                    reply
+                  }))
+                : Effect.succeed(event)
           )
         )
-      )
+      })
 
     const listConversations: ChatServiceShape["listConversations"] = Effect.fn(
       "ChatService.listConversations"
@@ -356,9 +603,12 @@ const make = (options: ChatOptions) =>
 export class ChatService extends Context.Service<ChatService, ChatServiceShape>()(
   "@taskport/core/ChatService"
 ) {
-  /** The chat use cases over the conversation repository, an agent runner and the todo tools. */
+  /** The chat use cases over the conversation and pending-action stores, an agent runner and the todo tools. */
   static readonly layer = (
     options: ChatOptions = {}
-  ): Layer.Layer<ChatService, never, ConversationRepository | AgentRunner | TodoToolHandlers> =>
-    Layer.effect(this, make(options))
+  ): Layer.Layer<
+    ChatService,
+    never,
+    ConversationRepository | PendingActionRepository | Transactor | AgentRunner | TodoToolHandlers
+  > => Layer.effect(this, make(options))
 }

@@ -95,3 +95,22 @@ export class UnknownTool extends Schema.TaggedError<UnknownTool>()("UnknownTool"
     return `There is no tool named ${this.name}`
   }
 }
+
+/** An idempotency key already used for a different request: nothing was written. */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  field: Schema.String
+}) {
+  override get message(): string {
+    return `${this.field}: was already used for a different request; use a new key for a new request`
+  }
+}
+
+/** The first request with this idempotency key is still running: retry once it has answered. */
+export class IdempotencyKeyInFlight extends Schema.TaggedError<IdempotencyKeyInFlight>()(
+  "IdempotencyKeyInFlight",
+  { field: Schema.String }
+) {
+  override get message(): string {
+    return `${this.field}: a request with this key is still being processed; retry shortly`
+  }
+}

@@ -33,7 +33,7 @@ export const MAX_TASK_ID = 2_147_483_647
 
 export const TaskId = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: MAX_TASK_ID }))
   .pipe(Schema.brand("TaskId"))
-  .annotate({ description: "The task's id, a positive integer assigned by Taskport." })
+  .annotate({ description: "The task's id, assigned by Taskport." })
 export type TaskId = typeof TaskId.Type
 
 export const Title = trimmed({
@@ -165,8 +165,7 @@ export const Tags = Schema.Array(Tag)
   )
 
 export const Version = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
-  description:
-    "Starts at 1 and grows by 1 on every change; pass it back as expected_version to avoid lost updates."
+  description: "+1 on every change; pass it as expected_version to avoid lost updates."
 })
 
 const Timestamp = (description: string) => Schema.String.annotate({ description })
@@ -249,7 +248,20 @@ const EditableFields = {
   tags: defaulted(Tags, [])
 }
 
-export const CreateTaskParams = Schema.Struct(EditableFields)
+/**
+ * A client-chosen key that makes a write safe to retry: the same key with the same arguments
+ * answers what the first call answered without writing again. It carries no description:
+ * every write tool takes it, so the MCP instructions say what it does once.
+ */
+export const IdempotencyKey = Schema.String.check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(255),
+  Schema.isPattern(/^[\x21-\x7E]+$/, { message: "must be 1 to 255 visible ASCII characters" })
+)
+
+const keyed = { idempotency_key: omittable(IdempotencyKey) }
+
+export const CreateTaskParams = Schema.Struct({ ...EditableFields, ...keyed })
 export type CreateTaskParams = typeof CreateTaskParams.Type
 /** What a caller passes to create a task: only the title is required. */
 export type CreateTaskInput = typeof CreateTaskParams.Encoded
@@ -259,7 +271,7 @@ export type TaskRef = typeof TaskRef.Type
 export type TaskRefInput = typeof TaskRef.Encoded
 
 const ExpectedVersion = omittable(
-  Version.annotate({ description: "If given, the change applies only while the task is at this version." })
+  Version.annotate({ description: "Only if the task is still at this version." })
 )
 
 export const UpdateTaskParams = Schema.Struct({
@@ -271,7 +283,8 @@ export const UpdateTaskParams = Schema.Struct({
   priority: omittable(Priority),
   due: Schema.optionalKey(Schema.NullOr(Due).annotate({ description: "New due; null clears it." })),
   tags: omittable(Tags),
-  expected_version: ExpectedVersion
+  expected_version: ExpectedVersion,
+  ...keyed
 })
 export type UpdateTaskParams = typeof UpdateTaskParams.Type
 export type UpdateTaskInput = typeof UpdateTaskParams.Encoded
@@ -292,13 +305,35 @@ export const CompleteTaskParams = Schema.Struct({
   completed: defaulted(
     Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." }),
     true
-  )
+  ),
+  expected_version: ExpectedVersion,
+  ...keyed
 })
 export type CompleteTaskParams = typeof CompleteTaskParams.Type
 export type CompleteTaskInput = typeof CompleteTaskParams.Encoded
 
-export const TaskStatus = Schema.Literals(["all", "pending", "completed"]).annotate({
-  description: "Which tasks to include: all (the default), pending or completed."
+/** Moving a task to the trash, or removing a trashed one for good. */
+export const DeleteTaskParams = Schema.Struct({
+  id: TaskId,
+  permanent: defaulted(
+    Schema.Boolean.annotate({
+      description: "true: remove a trashed task for good."
+    }),
+    false
+  ),
+  expected_version: ExpectedVersion,
+  ...keyed
+})
+export type DeleteTaskParams = typeof DeleteTaskParams.Type
+export type DeleteTaskInput = typeof DeleteTaskParams.Encoded
+
+/** Taking a task out of the trash. */
+export const RestoreTaskParams = Schema.Struct({ id: TaskId, expected_version: ExpectedVersion, ...keyed })
+export type RestoreTaskParams = typeof RestoreTaskParams.Type
+export type RestoreTaskInput = typeof RestoreTaskParams.Encoded
+
+export const TaskStatus = Schema.Literals(["all", "pending", "completed", "trashed"]).annotate({
+  description: "Which tasks to include: all (the default), pending, completed, or trashed (the trash)."
 })
 export type TaskStatus = typeof TaskStatus.Type
 

@@ -1,8 +1,9 @@
 /**
  * Port for storing tasks. Every method takes the owner's id and must behave as if other
- * users' rows did not exist: a foreign task is reported exactly like a missing one.
+ * users' rows did not exist: a foreign task is reported exactly like a missing one. A deleted
+ * task waits in the trash: only the trash listing, `restore` and `purge` see it.
  */
-import { Context, type Effect, type Option } from "effect"
+import { Context, type Duration, type Effect, type Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
 import type { RepositoryError } from "./Errors.ts"
 import type { Priority, SortOrder, Task, TaskId, TaskSort } from "./Task.ts"
@@ -37,7 +38,8 @@ export interface KeysetPosition {
 }
 
 export interface TaskQuery {
-  readonly status: "all" | "pending" | "completed"
+  /** `trashed` lists the trash; the others list live tasks only. */
+  readonly status: "all" | "pending" | "completed" | "trashed"
   readonly priority?: Priority
   readonly tag?: string
   readonly dueBefore?: number
@@ -72,13 +74,36 @@ export class TaskRepository extends Context.Service<
       patch: TaskPatch,
       expectedVersion: number | undefined
     ) => Effect.Effect<UpdateOutcome, RepositoryError>
-    /** Sets the completion state; a task already in that state is returned unchanged. */
+    /** Sets the completion state; a task already in that state (and version) is returned unchanged. */
     readonly setCompleted: (
       owner: UserId,
       id: TaskId,
-      completed: boolean
-    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
-    readonly delete: (owner: UserId, id: TaskId) => Effect.Effect<Option.Option<Task>, RepositoryError>
+      completed: boolean,
+      expectedVersion: number | undefined
+    ) => Effect.Effect<UpdateOutcome, RepositoryError>
+    /** Moves a live task to the trash and returns it as it was (its version unchanged). */
+    readonly delete: (
+      owner: UserId,
+      id: TaskId,
+      expectedVersion: number | undefined
+    ) => Effect.Effect<UpdateOutcome, RepositoryError>
+    /** Takes a task out of the trash, bumping its version. */
+    readonly restore: (
+      owner: UserId,
+      id: TaskId,
+      expectedVersion: number | undefined
+    ) => Effect.Effect<UpdateOutcome, RepositoryError>
+    /** Removes a task in the trash for good and returns it as it was. */
+    readonly purge: (
+      owner: UserId,
+      id: TaskId,
+      expectedVersion: number | undefined
+    ) => Effect.Effect<UpdateOutcome, RepositoryError>
+    /**
+     * Removes, for every user, the tasks trashed longer ago than `olderThan`, and returns how
+     * many. Safe to run from many processes at once: each row is deleted once.
+     */
+    readonly purgeTrash: (olderThan: Duration.Duration) => Effect.Effect<number, RepositoryError>
     readonly list: (owner: UserId, query: TaskQuery) => Effect.Effect<TaskSlice, RepositoryError>
   }
 >()("@taskport/core/TaskRepository") {}

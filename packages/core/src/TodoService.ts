@@ -2,29 +2,44 @@
  * The todo use cases, each scoped to the `CurrentUser`. Each decodes its own input with the
  * operation's schema (trimming, limits and defaults included), so the library path and every
  * surface store, return and list the same values; it then resolves due moments and
- * pagination cursors and turns repository outcomes into the typed errors of the core.
+ * pagination cursors and turns repository outcomes into the typed errors of the core. A write
+ * given an `idempotency_key` runs through the `IdempotencyStore`, in one transaction with its
+ * record; every write honours `expected_version`.
  */
-import { Context, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Context, Data, Effect, Exit, Layer, Option, Schema } from "effect"
+import {
+  type BatchInput,
+  type BatchItem,
+  type BatchItemError,
+  type BatchItemResult,
+  BatchParams,
+  BatchResult
+} from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
 import {
   InvalidCursor,
-  type InvalidParameters,
+  InvalidParameters,
   type RepositoryError,
   TaskNotFound,
   VersionConflict
 } from "./Errors.ts"
+import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import {
   type CompleteTaskInput,
   CompleteTaskParams,
   type CreateTaskInput,
   CreateTaskParams,
+  type DeleteTaskInput,
+  DeleteTaskParams,
   defaultOrder,
   type ListTasksInput,
   ListTasksParams,
   parseDue,
+  type RestoreTaskInput,
+  RestoreTaskParams,
   SortOrder,
-  type Task,
+  Task,
   type TaskPage,
   TaskRef,
   type TaskRefInput,
@@ -37,8 +52,10 @@ import {
   type StoredDue,
   type TaskPatch,
   type TaskQuery,
-  TaskRepository
+  TaskRepository,
+  type UpdateOutcome
 } from "./TaskRepository.ts"
+import { Transactor } from "./Transactor.ts"
 
 // The cursor is opaque to clients: base64url JSON carrying the sort it was made for and the
 // keyset position of the last row served.
@@ -70,6 +87,9 @@ const decodeCreate = decoder(CreateTaskParams)
 const decodeRef = decoder(TaskRef)
 const decodeUpdate = decoder(UpdateTaskParams)
 const decodeComplete = decoder(CompleteTaskParams)
+const decodeDelete = decoder(DeleteTaskParams)
+const decodeRestore = decoder(RestoreTaskParams)
+const decodeBatch = decoder(BatchParams)
 const decodeList = decoder(ListTasksParams)
 
 /** Due values reaching the service were validated by the schema; this only re-derives the instant. */
@@ -78,7 +98,39 @@ const toStoredDue = (due: string | null): StoredDue | null =>
 
 const dueInstant = (due: string): number => Option.getOrThrow(parseDue(due)).epochMillis
 
-export type TodoError = InvalidParameters | TaskNotFound | VersionConflict | RepositoryError
+export type TodoError =
+  | InvalidParameters
+  | TaskNotFound
+  | VersionConflict
+  | RepositoryError
+  | IdempotencyFailure
+
+/** A stored result: its JSON form, decoded back through the schema on replay. */
+const recordOf = <S extends Schema.Codec<unknown, unknown>>(schema: S): RecordCodec<S["Type"]> => ({
+  encode: Schema.encodeSync(schema),
+  decode: Schema.decodeUnknownSync(schema)
+})
+const taskRecord: RecordCodec<Task> = recordOf(Task)
+const batchRecord: RecordCodec<BatchResult> = recordOf(BatchResult)
+
+/** An atomic batch with a failed item: raised to roll the transaction back, with the item results. */
+class BatchRolledBack extends Data.TaggedError("BatchRolledBack")<{
+  readonly results: ReadonlyArray<BatchItemResult>
+}> {}
+
+/** An item's failure as its result says it; field names are given from the batch's root. */
+const itemError = (index: number, error: TodoError): BatchItemError => {
+  if (error._tag === "InvalidParameters") {
+    const prefixed = new InvalidParameters({
+      issues: error.issues.map((issue) => ({
+        field: issue.field === "" ? `items.${index}` : `items.${index}.${issue.field}`,
+        message: issue.message
+      }))
+    })
+    return { error: error._tag, message: prefixed.message }
+  }
+  return { error: error._tag, message: error.message }
+}
 
 /**
  * The use cases take their input as a caller writes it (the schemas' encoded form): a plain
@@ -87,17 +139,23 @@ export type TodoError = InvalidParameters | TaskNotFound | VersionConflict | Rep
 export interface TodoServiceShape {
   readonly create: (
     input: CreateTaskInput
-  ) => Effect.Effect<Task, InvalidParameters | RepositoryError, CurrentUser>
+  ) => Effect.Effect<Task, InvalidParameters | RepositoryError | IdempotencyFailure, CurrentUser>
   readonly read: (
     input: TaskRefInput
   ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
   readonly update: (input: UpdateTaskInput) => Effect.Effect<Task, TodoError, CurrentUser>
-  readonly delete: (
-    input: TaskRefInput
-  ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
-  readonly complete: (
-    input: CompleteTaskInput
-  ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
+  /** Moves a task to the trash, or with `permanent` removes a trashed one for good. */
+  readonly delete: (input: DeleteTaskInput) => Effect.Effect<Task, TodoError, CurrentUser>
+  /** Takes a task out of the trash: it comes back as it was, at version + 1. */
+  readonly restore: (input: RestoreTaskInput) => Effect.Effect<Task, TodoError, CurrentUser>
+  readonly complete: (input: CompleteTaskInput) => Effect.Effect<Task, TodoError, CurrentUser>
+  /**
+   * Up to 25 writes with one result each, in order. Independent by default: one item's
+   * failure does not undo the others. `atomic` applies all or none.
+   */
+  readonly batch: (
+    input: BatchInput
+  ) => Effect.Effect<BatchResult, InvalidParameters | RepositoryError | IdempotencyFailure, CurrentUser>
   readonly list: (
     input: ListTasksInput
   ) => Effect.Effect<TaskPage, InvalidParameters | InvalidCursor | RepositoryError, CurrentUser>
@@ -111,19 +169,69 @@ const orNotFound = (id: Task["id"]) =>
     })
   )
 
+/** The typed error of a repository outcome other than success. */
+const outcomeTask = (
+  id: Task["id"],
+  expected: number | undefined,
+  outcome: UpdateOutcome
+): Effect.Effect<Task, TaskNotFound | VersionConflict> => {
+  switch (outcome._tag) {
+    case "Updated":
+      return Effect.succeed(outcome.task)
+    case "NotFound":
+      return Effect.fail(new TaskNotFound({ id }))
+    case "Conflict":
+      return Effect.fail(
+        new VersionConflict({ id, expected_version: expected ?? 0, current_version: outcome.currentVersion })
+      )
+  }
+}
+
 const make = Effect.gen(function* () {
   const repo = yield* TaskRepository
+  const store = yield* IdempotencyStore
+  const transactor = yield* Transactor
+
+  /**
+   * Runs a write once per idempotency key. The fingerprint is the decoded parameters without
+   * the key, so null and absent optional fields count as the same request.
+   */
+  const once = <E, A = Task>(
+    operation: string,
+    params: { readonly idempotency_key?: string },
+    work: Effect.Effect<A, E, CurrentUser>,
+    codec: RecordCodec<A> = taskRecord as unknown as RecordCodec<A>
+  ): Effect.Effect<A, E | IdempotencyFailure, CurrentUser> =>
+    Effect.gen(function* () {
+      const { idempotency_key: key, ...rest } = params
+      if (key === undefined) return yield* work
+      const user = yield* CurrentUser
+      return yield* store.run(
+        {
+          owner: user.id,
+          key,
+          fingerprint: `${operation} ${JSON.stringify(rest)}`,
+          field: "idempotency_key"
+        },
+        work,
+        codec
+      )
+    })
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
     const user = yield* CurrentUser
-    return yield* repo.insert(user.id, {
-      title: params.title,
-      description: params.description,
-      priority: params.priority,
-      due: toStoredDue(params.due),
-      tags: params.tags
-    })
+    return yield* once(
+      "todo_create",
+      params,
+      repo.insert(user.id, {
+        title: params.title,
+        description: params.description,
+        priority: params.priority,
+        due: toStoredDue(params.due),
+        tags: params.tags
+      })
+    )
   })
 
   const read: TodoServiceShape["read"] = Effect.fn("TodoService.read")(function* (input) {
@@ -141,31 +249,54 @@ const make = Effect.gen(function* () {
     if (params.priority !== undefined) patch.priority = params.priority
     if (params.due !== undefined) patch.due = toStoredDue(params.due)
     if (params.tags !== undefined) patch.tags = params.tags
-    const outcome = yield* repo.update(user.id, params.id, patch, params.expected_version)
-    switch (outcome._tag) {
-      case "Updated":
-        return outcome.task
-      case "NotFound":
-        return yield* new TaskNotFound({ id: params.id })
-      case "Conflict":
-        return yield* new VersionConflict({
-          id: params.id,
-          expected_version: params.expected_version ?? 0,
-          current_version: outcome.currentVersion
-        })
-    }
+    const expected = params.expected_version
+    return yield* once(
+      "todo_update",
+      params,
+      Effect.flatMap(repo.update(user.id, params.id, patch, expected), (outcome) =>
+        outcomeTask(params.id, expected, outcome)
+      )
+    )
   })
 
   const remove: TodoServiceShape["delete"] = Effect.fn("TodoService.delete")(function* (input) {
-    const { id } = yield* decodeRef(input)
+    const params = yield* decodeDelete(input)
     const user = yield* CurrentUser
-    return yield* repo.delete(user.id, id).pipe(orNotFound(id))
+    const expected = params.expected_version
+    const write = params.permanent ? repo.purge : repo.delete
+    return yield* once(
+      "todo_delete",
+      params,
+      Effect.flatMap(write(user.id, params.id, expected), (outcome) =>
+        outcomeTask(params.id, expected, outcome)
+      )
+    )
+  })
+
+  const restore: TodoServiceShape["restore"] = Effect.fn("TodoService.restore")(function* (input) {
+    const params = yield* decodeRestore(input)
+    const user = yield* CurrentUser
+    const expected = params.expected_version
+    return yield* once(
+      "todo_restore",
+      params,
+      Effect.flatMap(repo.restore(user.id, params.id, expected), (outcome) =>
+        outcomeTask(params.id, expected, outcome)
+      )
+    )
   })
 
   const complete: TodoServiceShape["complete"] = Effect.fn("TodoService.complete")(function* (input) {
     const params = yield* decodeComplete(input)
     const user = yield* CurrentUser
-    return yield* repo.setCompleted(user.id, params.id, params.completed).pipe(orNotFound(params.id))
+    const expected = params.expected_version
+    return yield* once(
+      "todo_complete",
+      params,
+      Effect.flatMap(repo.setCompleted(user.id, params.id, params.completed, expected), (outcome) =>
+        outcomeTask(params.id, expected, outcome)
+      )
+    )
   })
 
   const list: TodoServiceShape["list"] = Effect.fn("TodoService.list")(function* (input) {
@@ -203,12 +334,90 @@ const make = Effect.gen(function* () {
     }
   })
 
-  return TodoService.of({ create, read, update, delete: remove, complete, list })
+  /** One batch item through the single-task use case it names; its field names are the item's own. */
+  const applyItem = (item: BatchItem): Effect.Effect<Task, TodoError, CurrentUser> => {
+    const { op, id, expected_version, title, ...fields } = item
+    const version = expected_version === undefined ? {} : { expected_version }
+    if (op === "create") {
+      if (title === undefined) {
+        return Effect.fail(
+          new InvalidParameters({
+            issues: [{ field: "title", message: "is required for create" }]
+          })
+        )
+      }
+      return create({ title, ...fields })
+    }
+    if (id === undefined) {
+      return Effect.fail(
+        new InvalidParameters({ issues: [{ field: "id", message: `is required for ${op}` }] })
+      )
+    }
+    switch (op) {
+      case "update":
+        return update({ id, ...(title === undefined ? {} : { title }), ...fields, ...version })
+      case "complete":
+      case "reopen":
+        return complete({ id, completed: op === "complete", ...version })
+      case "delete":
+        return remove({ id, ...version })
+      case "restore":
+        return restore({ id, ...version })
+    }
+  }
+
+  const batch: TodoServiceShape["batch"] = Effect.fn("TodoService.batch")(function* (input) {
+    const params = yield* decodeBatch(input)
+    const results = Effect.forEach(params.items, (item, index) =>
+      Effect.match(applyItem(item), {
+        onFailure: (error): BatchItemResult => ({ task: null, failure: itemError(index, error) }),
+        onSuccess: (task): BatchItemResult => ({
+          task: { id: task.id, title: task.title, completed: task.completed, version: task.version },
+          failure: null
+        })
+      })
+    )
+    const atomically = transactor
+      .run(
+        Effect.flatMap(results, (items) =>
+          items.some((item) => item.failure !== null)
+            ? Effect.fail(new BatchRolledBack({ results: items }))
+            : Effect.succeed(items)
+        )
+      )
+      .pipe(
+        Effect.catchTag("BatchRolledBack", ({ results }) => {
+          const failed = results.findIndex((item) => item.failure !== null)
+          return Effect.succeed(
+            results.map(
+              (item): BatchItemResult =>
+                item.failure === null
+                  ? {
+                      task: null,
+                      failure: {
+                        error: "NotApplied",
+                        message: `Not applied: the batch is atomic and item ${failed} failed`
+                      }
+                    }
+                  : item
+            )
+          )
+        })
+      )
+    const work = Effect.map(params.atomic === true ? atomically : results, (items) => ({
+      results: items,
+      applied: items.filter((item) => item.task !== null).length
+    }))
+    return yield* once("todo_batch", params, work, batchRecord)
+  })
+
+  return TodoService.of({ create, read, update, delete: remove, restore, complete, list, batch })
 })
 
 export class TodoService extends Context.Service<TodoService, TodoServiceShape>()(
   "@taskport/core/TodoService"
 ) {
   /** The use cases over whichever `TaskRepository` is provided. */
-  static readonly layer: Layer.Layer<TodoService, never, TaskRepository> = Layer.effect(this, make)
+  static readonly layer: Layer.Layer<TodoService, never, TaskRepository | IdempotencyStore | Transactor> =
+    Layer.effect(this, make)
 }

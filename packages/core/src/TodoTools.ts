@@ -5,8 +5,11 @@
  */
 import { Cause, Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { Tool, Toolkit } from "effect/ai"
+import { BatchParams, BatchResult } from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
 import {
+  IdempotencyKeyInFlight,
+  IdempotencyKeyReused,
   InvalidCursor,
   InvalidParameters,
   RepositoryError,
@@ -14,10 +17,13 @@ import {
   UnknownTool,
   VersionConflict
 } from "./Errors.ts"
+import type { IdempotencyStore } from "./IdempotencyStore.ts"
 import {
   CompleteTaskParams,
   CreateTaskParams,
+  DeleteTaskParams,
   ListTasksParams,
+  RestoreTaskParams,
   Task,
   TaskPage,
   TaskRef,
@@ -25,6 +31,7 @@ import {
 } from "./Task.ts"
 import type { TaskRepository } from "./TaskRepository.ts"
 import { TodoService } from "./TodoService.ts"
+import type { Transactor } from "./Transactor.ts"
 
 interface Hints {
   readonly title: string
@@ -42,9 +49,21 @@ const hinted = <T extends Tool.Any>(tool: T, hints: Hints): T =>
     .annotate(Tool.OpenWorld, false) as T
 
 // Every use case decodes its own input, so invalid parameters are a failure of each tool.
-const WriteFailure = Schema.Union([InvalidParameters, RepositoryError])
+const WriteFailure = Schema.Union([
+  InvalidParameters,
+  IdempotencyKeyReused,
+  IdempotencyKeyInFlight,
+  RepositoryError
+])
 const NotFoundFailure = Schema.Union([InvalidParameters, TaskNotFound, RepositoryError])
-const UpdateFailure = Schema.Union([InvalidParameters, TaskNotFound, VersionConflict, RepositoryError])
+const UpdateFailure = Schema.Union([
+  InvalidParameters,
+  TaskNotFound,
+  VersionConflict,
+  IdempotencyKeyReused,
+  IdempotencyKeyInFlight,
+  RepositoryError
+])
 const ListFailure = Schema.Union([InvalidParameters, InvalidCursor, RepositoryError])
 
 export const todo_create = hinted(
@@ -83,13 +102,25 @@ export const todo_update = hinted(
 
 export const todo_delete = hinted(
   Tool.make("todo_delete", {
-    description: "Delete a task permanently. Returns the task as it was.",
-    parameters: TaskRef,
+    description:
+      "Move a task to the trash (undo: todo_restore), or with permanent: true remove a trashed task for good.",
+    parameters: DeleteTaskParams,
     success: Task,
-    failure: NotFoundFailure,
+    failure: UpdateFailure,
     dependencies: [CurrentUser]
   }),
   { title: "Delete a task", readOnly: false, destructive: true, idempotent: true }
+)
+
+export const todo_restore = hinted(
+  Tool.make("todo_restore", {
+    description: "Undo a delete: take a task out of the trash, as it was.",
+    parameters: RestoreTaskParams,
+    success: Task,
+    failure: UpdateFailure,
+    dependencies: [CurrentUser]
+  }),
+  { title: "Restore a deleted task", readOnly: false, destructive: false, idempotent: true }
 )
 
 export const todo_list = hinted(
@@ -110,10 +141,22 @@ export const todo_complete = hinted(
       "Mark a task as done, or reopen it with completed: false. Repeating the call changes nothing.",
     parameters: CompleteTaskParams,
     success: Task,
-    failure: NotFoundFailure,
+    failure: UpdateFailure,
     dependencies: [CurrentUser]
   }),
   { title: "Complete or reopen a task", readOnly: false, destructive: false, idempotent: true }
+)
+
+export const todo_batch = hinted(
+  Tool.make("todo_batch", {
+    description:
+      "Up to 25 writes in one call, one result per item in order; independent unless atomic: true.",
+    parameters: BatchParams,
+    success: BatchResult,
+    failure: WriteFailure,
+    dependencies: [CurrentUser]
+  }),
+  { title: "Several writes at once", readOnly: false, destructive: true, idempotent: false }
 )
 
 export const TodoTools = Toolkit.make(
@@ -122,7 +165,9 @@ export const TodoTools = Toolkit.make(
   todo_update,
   todo_delete,
   todo_list,
-  todo_complete
+  todo_complete,
+  todo_restore,
+  todo_batch
 )
 export type TodoTools = typeof TodoTools
 export type TodoToolName = keyof TodoTools["tools"]
@@ -141,7 +186,9 @@ const handlers = TodoTools.toLayer(
       todo_update: (params) => todos.update(params),
       todo_delete: (params) => todos.delete(params),
       todo_list: (params) => todos.list(params),
-      todo_complete: (params) => todos.complete(params)
+      todo_complete: (params) => todos.complete(params),
+      todo_restore: (params) => todos.restore(params),
+      todo_batch: (params) => todos.batch(params)
     })
   })
 )
@@ -150,8 +197,11 @@ const handlers = TodoTools.toLayer(
 export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
 
 /** The tool handlers with the use cases behind them, over whichever `TaskRepository` is provided. */
-export const TodoToolsLayer: Layer.Layer<TodoToolHandlers | TodoService, never, TaskRepository> =
-  handlers.pipe(Layer.provideMerge(TodoService.layer))
+export const TodoToolsLayer: Layer.Layer<
+  TodoToolHandlers | TodoService,
+  never,
+  TaskRepository | IdempotencyStore | Transactor
+> = handlers.pipe(Layer.provideMerge(TodoService.layer))
 
 export const isTodoToolName = (name: string): name is TodoToolName => Object.hasOwn(TodoTools.tools, name)
 
@@ -162,6 +212,8 @@ export type ToolFailure =
   | UnknownTool
   | TaskNotFound
   | VersionConflict
+  | IdempotencyKeyReused
+  | IdempotencyKeyInFlight
   | RepositoryError
 
 /** A tool failure in words for a model or an MCP client: what went wrong and, where it helps, what to do. */
@@ -169,6 +221,7 @@ export const describeToolFailure = (name: string, failure: ToolFailure): string 
   switch (failure._tag) {
     case "InvalidParameters":
     case "InvalidCursor":
+    case "IdempotencyKeyReused":
       return `Invalid arguments for ${name}: ${failure.message}`
     case "TaskNotFound":
       return `${failure.message}; list the tasks to find the right id`
@@ -190,6 +243,8 @@ const isToolFailure = (error: unknown): error is ToolFailure =>
   error instanceof InvalidCursor ||
   error instanceof TaskNotFound ||
   error instanceof VersionConflict ||
+  error instanceof IdempotencyKeyReused ||
+  error instanceof IdempotencyKeyInFlight ||
   error instanceof RepositoryError
 
 /** A tool's result encoder, built once per process. */

@@ -66,8 +66,17 @@ describe("TodoTools definitions", () => {
     }
   })
 
-  it("R13: the toolkit has exactly the six todo_* tools", () => {
-    const expected = ["todo_complete", "todo_create", "todo_delete", "todo_list", "todo_read", "todo_update"]
+  it("R13 W5 W17: the toolkit has exactly the eight todo_* tools", () => {
+    const expected = [
+      "todo_batch",
+      "todo_complete",
+      "todo_create",
+      "todo_delete",
+      "todo_list",
+      "todo_read",
+      "todo_restore",
+      "todo_update"
+    ]
     expect(Object.keys(TodoTools.tools).sort()).toEqual(expected)
     expect([...todoToolNames].sort()).toEqual(expected)
     expect(tools.map((tool) => tool.name).sort()).toEqual(expected)
@@ -91,7 +100,9 @@ describe("TodoTools definitions", () => {
       todo_update: { readOnly: false, destructive: false, idempotent: false, openWorld: false },
       todo_delete: { readOnly: false, destructive: true, idempotent: true, openWorld: false },
       todo_list: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
-      todo_complete: { readOnly: false, destructive: false, idempotent: true, openWorld: false }
+      todo_complete: { readOnly: false, destructive: false, idempotent: true, openWorld: false },
+      todo_restore: { readOnly: false, destructive: false, idempotent: true, openWorld: false },
+      todo_batch: { readOnly: false, destructive: true, idempotent: false, openWorld: false }
     })
     for (const tool of tools) {
       expect(Context.getUnsafe(tool.annotations, Tool.Title).length, tool.name).toBeGreaterThan(0)
@@ -114,7 +125,9 @@ describe("TodoTools definitions", () => {
       todo_update: ["id"],
       todo_delete: ["id"],
       todo_list: [],
-      todo_complete: ["id"]
+      todo_complete: ["id"],
+      todo_restore: ["id"],
+      todo_batch: ["items"]
     })
   })
 

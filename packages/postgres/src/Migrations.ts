@@ -64,6 +64,36 @@ const migrations = {
       created_at timestamptz(3) NOT NULL DEFAULT now(),
       UNIQUE (conversation_id, seq)
     )`
+  ),
+  // A deleted task keeps its row until the retention sweep; the partial index serves the
+  // sweep and the trash listing. Idempotency records keep the first answer to a keyed write.
+  // Pending actions hold destructive chat calls until the user confirms or declines them.
+  "0003_safe_writes": statements(
+    "ALTER TABLE tasks ADD COLUMN deleted_at timestamptz(3)",
+    "CREATE INDEX tasks_trash ON tasks (deleted_at) WHERE deleted_at IS NOT NULL",
+    `CREATE TABLE idempotency_keys (
+      user_id text NOT NULL,
+      key text NOT NULL,
+      request_hash text NOT NULL,
+      response jsonb NOT NULL,
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      PRIMARY KEY (user_id, key)
+    )`,
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+    // A destructive chat call waiting for the user's yes or no, kept with its conversation.
+    `CREATE TABLE pending_actions (
+      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+      conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+      user_id text NOT NULL,
+      tool text NOT NULL,
+      arguments jsonb NOT NULL,
+      summary text NOT NULL,
+      state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'confirmed', 'declined', 'superseded')),
+      created_at timestamptz(3) NOT NULL DEFAULT now(),
+      expires_at timestamptz(3) NOT NULL
+    )`,
+    "CREATE INDEX pending_actions_conversation ON pending_actions (conversation_id, created_at)"
   )
 }
 

@@ -3,20 +3,37 @@
  * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
  */
 import { PgClient } from "@effect/sql-pg"
-import type { ConversationRepository, TaskRepository } from "@taskport/core"
+import type {
+  ConversationRepository,
+  IdempotencyStore,
+  PendingActionRepository,
+  TaskRepository,
+  Transactor
+} from "@taskport/core"
 import { Duration, Effect, Layer, type Redacted } from "effect"
 import type { Migrator, SqlClient, SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
+import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
+import * as PgTransactor from "./PgTransactor.ts"
 
-export type Repositories = TaskRepository | ConversationRepository
+export type Repositories =
+  | TaskRepository
+  | ConversationRepository
+  | IdempotencyStore
+  | Transactor
+  | PendingActionRepository
 
-/** Both repositories over a provided `SqlClient`. */
+/** The repositories and the idempotency store over a provided `SqlClient`. */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
   PgTaskRepository.layer,
-  PgConversationRepository.layer
+  PgConversationRepository.layer,
+  PgIdempotencyStore.layer,
+  PgTransactor.layer,
+  PgPendingActionRepository.layer
 )
 
 const migrated = <A, E>(

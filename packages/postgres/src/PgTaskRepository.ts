@@ -1,7 +1,9 @@
 /**
  * `TaskRepository` over `effect/sql`, for Postgres and PGlite alike. Every statement filters
  * by `user_id`; updates bump `version` and `updated_at` in the same statement; listings use
- * keyset pagination on (sort key, id), served by the per-user indexes of the migrations.
+ * keyset pagination on (sort key, id), served by the per-user indexes of the migrations. A
+ * deleted task keeps its row with `deleted_at` set: every statement but the trash's own
+ * (listing, restore, purge, sweep) filters it out.
  */
 import {
   type KeysetPosition,
@@ -14,7 +16,7 @@ import {
   traced,
   type UpdateOutcome
 } from "@taskport/core"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { iso, repositoryErrors } from "./SqlSupport.ts"
 
@@ -64,9 +66,31 @@ export const make = Effect.gen(function* () {
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
 
   const findRow = (owner: string, id: number) =>
-    sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id}`.pipe(
+    sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL`.pipe(
       Effect.flatMap(decodeFirst)
     )
+
+  const versionCheck = (expectedVersion: number | undefined) =>
+    expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
+
+  /** Why a conditional write matched no row: no such task (where it was looked for) or another version. */
+  const missed = (owner: string, id: number, trashed: boolean) =>
+    Effect.map(
+      sql<{ version: number }>`SELECT version FROM tasks WHERE user_id = ${owner} AND id = ${id}
+        AND ${trashed ? sql`deleted_at IS NOT NULL` : sql`deleted_at IS NULL`}`,
+      (rows): UpdateOutcome => {
+        const found = rows[0]
+        return found === undefined
+          ? { _tag: "NotFound" }
+          : { _tag: "Conflict", currentVersion: found.version }
+      }
+    )
+
+  /** The outcome of a conditional write from the rows it returned. */
+  const outcome = (rows: ReadonlyArray<unknown>, owner: string, id: number, trashed: boolean) =>
+    rows.length > 0
+      ? Effect.map(Effect.orDie(decodeTask(rows[0])), (task): UpdateOutcome => ({ _tag: "Updated", task }))
+      : missed(owner, id, trashed)
 
   return TaskRepository.of(
     traced(TaskRepository, "PgTaskRepository", {
@@ -91,37 +115,64 @@ export const make = Effect.gen(function* () {
           sets.push(sql`due = ${patch.due?.text ?? null}`)
           sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
         }
-        const versionCheck = expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
-        return Effect.gen(function* () {
-          const rows = yield* sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
-          WHERE user_id = ${owner} AND id = ${id} AND ${versionCheck} RETURNING ${columns}`
-          if (rows.length > 0)
-            return { _tag: "Updated", task: yield* Effect.orDie(decodeTask(rows[0])) } as UpdateOutcome
-          const current = yield* sql<{
-            version: number
-          }>`SELECT version FROM tasks WHERE user_id = ${owner} AND id = ${id}`
-          const found = current[0]
-          return (
-            found === undefined ? { _tag: "NotFound" } : { _tag: "Conflict", currentVersion: found.version }
-          ) as UpdateOutcome
-        }).pipe(repositoryErrors)
+        return sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
+          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND ${versionCheck(expectedVersion)}
+          RETURNING ${columns}`.pipe(
+          Effect.flatMap((rows) => outcome(rows, owner, id, false)),
+          repositoryErrors
+        )
       },
 
-      setCompleted: (owner, id, completed) =>
+      setCompleted: (owner, id, completed, expectedVersion) =>
         Effect.gen(function* () {
           const rows = yield* sql`UPDATE tasks
           SET completed = ${completed}, completed_at = CASE WHEN ${completed}::boolean THEN now() ELSE NULL END,
               version = version + 1, updated_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND completed <> ${completed}::boolean
+          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND completed <> ${completed}::boolean
+            AND ${versionCheck(expectedVersion)}
           RETURNING ${columns}`
-          if (rows.length > 0) return Option.some(yield* Effect.orDie(decodeTask(rows[0])))
-          // Already in the requested state (or not the owner's): report it unchanged.
-          return yield* findRow(owner, id)
+          if (rows.length > 0) return yield* outcome(rows, owner, id, false)
+          // Already in the requested state: reported unchanged, if still at the expected version.
+          const current = yield* findRow(owner, id)
+          if (Option.isNone(current)) return { _tag: "NotFound" } as UpdateOutcome
+          return expectedVersion === undefined || current.value.version === expectedVersion
+            ? ({ _tag: "Updated", task: current.value } as UpdateOutcome)
+            : ({ _tag: "Conflict", currentVersion: current.value.version } as UpdateOutcome)
         }).pipe(repositoryErrors),
 
-      delete: (owner, id) =>
-        sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`.pipe(
-          Effect.flatMap(decodeFirst),
+      // The row is returned as it was: deleted_at is not part of a task, and the version stays,
+      // so restoring is one change after the task the client last saw.
+      delete: (owner, id, expectedVersion) =>
+        sql`UPDATE tasks SET deleted_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND ${versionCheck(expectedVersion)}
+          RETURNING ${columns}`.pipe(
+          Effect.flatMap((rows) => outcome(rows, owner, id, false)),
+          repositoryErrors
+        ),
+
+      restore: (owner, id, expectedVersion) =>
+        sql`UPDATE tasks SET deleted_at = NULL, version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
+          RETURNING ${columns}`.pipe(
+          Effect.flatMap((rows) => outcome(rows, owner, id, true)),
+          repositoryErrors
+        ),
+
+      purge: (owner, id, expectedVersion) =>
+        sql`DELETE FROM tasks
+          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
+          RETURNING ${columns}`.pipe(
+          Effect.flatMap((rows) => outcome(rows, owner, id, true)),
+          repositoryErrors
+        ),
+
+      purgeTrash: (olderThan) =>
+        sql<{ count: number }>`WITH purged AS (
+            DELETE FROM tasks
+            WHERE deleted_at < now() - ${Duration.toMillis(olderThan)}::float8 * interval '1 millisecond'
+            RETURNING 1
+          ) SELECT count(*)::int AS count FROM purged`.pipe(
+          Effect.map((rows) => rows[0]?.count ?? 0),
           repositoryErrors
         ),
 
@@ -129,7 +180,9 @@ export const make = Effect.gen(function* () {
         const sort = SORTS[query.sort]
         const direction = query.order === "asc" ? "ASC" : "DESC"
         const conditions = [sql`user_id = ${owner}`]
-        if (query.status !== "all") conditions.push(sql`completed = ${query.status === "completed"}`)
+        conditions.push(query.status === "trashed" ? sql`deleted_at IS NOT NULL` : sql`deleted_at IS NULL`)
+        if (query.status === "pending" || query.status === "completed")
+          conditions.push(sql`completed = ${query.status === "completed"}`)
         if (query.priority !== undefined) conditions.push(sql`priority = ${query.priority}`)
         if (query.tag !== undefined) conditions.push(sql`tags @> ${JSON.stringify([query.tag])}::jsonb`)
         if (query.dueBefore !== undefined)

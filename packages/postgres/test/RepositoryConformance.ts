@@ -28,7 +28,7 @@ import {
 import type { PgDatabase } from "@taskport/postgres"
 import { referenceOrder } from "@taskport/test-support/ReferenceOrder"
 import { newUser } from "@taskport/test-support/Users"
-import { Effect, type Layer, Option } from "effect"
+import { Duration, Effect, type Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 
 const due = (text: string): StoredDue => Option.getOrThrow(parseDue(text))
@@ -55,6 +55,11 @@ const tick = Effect.sleep("3 millis")
 // Ids that no test ever creates: the row is missing for everyone.
 const MISSING_TASK = TaskId.make(2_147_483_647)
 const MISSING_CONVERSATION = ConversationId.make("00000000-0000-4000-8000-000000000000")
+
+const updatedTask = (outcome: UpdateOutcome): Task => {
+  if (outcome._tag !== "Updated") throw new Error(`expected an updated task, got ${outcome._tag}`)
+  return outcome.task
+}
 
 const SORTS: ReadonlyArray<TaskSort> = ["created_at", "updated_at", "due", "priority", "title"]
 const ORDERS: ReadonlyArray<SortOrder> = ["asc", "desc"]
@@ -117,16 +122,19 @@ export const suite = (
           expect(v2.task.created_at).toBe(v1.created_at)
 
           yield* tick
-          const v3 = Option.getOrThrow(yield* repo.setCompleted(owner, v1.id, true))
+          const v3 = updatedTask(yield* repo.setCompleted(owner, v1.id, true, undefined))
           expect(v3.version).toBe(3)
           expect(v3.updated_at > v2.task.updated_at).toBe(true)
 
           // Setting the state the task is already in is not a change.
           yield* tick
-          expect(yield* repo.setCompleted(owner, v1.id, true)).toEqual(Option.some(v3))
+          expect(yield* repo.setCompleted(owner, v1.id, true, undefined)).toEqual({
+            _tag: "Updated",
+            task: v3
+          })
 
           yield* tick
-          const v4 = Option.getOrThrow(yield* repo.setCompleted(owner, v1.id, false))
+          const v4 = updatedTask(yield* repo.setCompleted(owner, v1.id, false, undefined))
           expect(v4.version).toBe(4)
           expect(v4.updated_at > v3.updated_at).toBe(true)
         })
@@ -189,16 +197,89 @@ export const suite = (
         })
       )
 
-      it.effect("R6: delete returns the task as it was, then it is gone", () =>
+      // A delete now moves the task to the trash; it is gone from reads and listings as before.
+      it.effect("R6 W1: delete returns the task as it was and moves it to the trash", () =>
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
           const task = yield* repo.insert(owner, newTask({ title: "Short-lived", tags: ["x"] }))
-          const completed = Option.getOrThrow(yield* repo.setCompleted(owner, task.id, true))
-          expect(yield* repo.delete(owner, task.id)).toEqual(Option.some(completed))
+          const completed = updatedTask(yield* repo.setCompleted(owner, task.id, true, undefined))
+          expect(yield* repo.delete(owner, task.id, undefined)).toEqual({ _tag: "Updated", task: completed })
           expect(yield* repo.find(owner, task.id)).toEqual(Option.none())
-          expect(yield* repo.delete(owner, task.id)).toEqual(Option.none())
+          expect(yield* repo.delete(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
+          expect(yield* repo.update(owner, task.id, { title: "x" }, undefined)).toEqual({ _tag: "NotFound" })
+          expect(yield* repo.setCompleted(owner, task.id, false, undefined)).toEqual({ _tag: "NotFound" })
           expect((yield* repo.list(owner, query())).items).toEqual([])
+          expect((yield* repo.list(owner, query({ status: "completed" }))).items).toEqual([])
+          expect((yield* repo.list(owner, query({ status: "trashed" }))).items).toEqual([completed])
+        })
+      )
+
+      it.effect(
+        "W2: restore brings the task back as it was at version + 1; purge removes a trashed one",
+        () =>
+          Effect.gen(function* () {
+            const repo = yield* TaskRepository
+            const owner = newUser()
+            const task = yield* repo.insert(owner, newTask({ title: "Undo me", tags: ["y"] }))
+            // Only a trashed task can be restored or purged.
+            expect(yield* repo.restore(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
+            expect(yield* repo.purge(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
+            yield* repo.delete(owner, task.id, undefined)
+            yield* tick
+            const restored = updatedTask(yield* repo.restore(owner, task.id, undefined))
+            expect(restored).toEqual({ ...task, version: task.version + 1, updated_at: restored.updated_at })
+            expect(restored.updated_at > task.updated_at).toBe(true)
+            expect(yield* repo.find(owner, task.id)).toEqual(Option.some(restored))
+            expect((yield* repo.list(owner, query({ status: "trashed" }))).items).toEqual([])
+
+            yield* repo.delete(owner, task.id, undefined)
+            expect(yield* repo.purge(owner, task.id, undefined)).toEqual({ _tag: "Updated", task: restored })
+            expect(yield* repo.restore(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
+            expect((yield* repo.list(owner, query({ status: "trashed" }))).items).toEqual([])
+          })
+      )
+
+      it.effect("W3: every write refuses a stale expected version and changes nothing", () =>
+        Effect.gen(function* () {
+          const repo = yield* TaskRepository
+          const owner = newUser()
+          const task = yield* repo.insert(owner, newTask({ title: "Guarded" }))
+          const stale = task.version + 5
+          const conflict = { _tag: "Conflict", currentVersion: task.version }
+          expect(yield* repo.update(owner, task.id, { title: "x" }, stale)).toEqual(conflict)
+          expect(yield* repo.setCompleted(owner, task.id, true, stale)).toEqual(conflict)
+          // Already open: the state is unchanged, but a stale version is still refused.
+          expect(yield* repo.setCompleted(owner, task.id, false, stale)).toEqual(conflict)
+          expect(yield* repo.delete(owner, task.id, stale)).toEqual(conflict)
+          expect(yield* repo.find(owner, task.id)).toEqual(Option.some(task))
+          yield* repo.delete(owner, task.id, task.version)
+          expect(yield* repo.restore(owner, task.id, stale)).toEqual(conflict)
+          expect(yield* repo.purge(owner, task.id, stale)).toEqual(conflict)
+          expect((yield* repo.list(owner, query({ status: "trashed" }))).items).toEqual([task])
+          expect(updatedTask(yield* repo.restore(owner, task.id, task.version)).version).toBe(
+            task.version + 1
+          )
+        })
+      )
+
+      it.effect("W4: the retention sweep purges only tasks trashed longer ago than the retention", () =>
+        Effect.gen(function* () {
+          const repo = yield* TaskRepository
+          const sql = yield* SqlClient.SqlClient
+          const owner = newUser()
+          const old = yield* repo.insert(owner, newTask({ title: "Long gone" }))
+          const recent = yield* repo.insert(owner, newTask({ title: "Just deleted" }))
+          const live = yield* repo.insert(owner, newTask({ title: "Still here" }))
+          yield* repo.delete(owner, old.id, undefined)
+          yield* repo.delete(owner, recent.id, undefined)
+          yield* sql`UPDATE tasks SET deleted_at = now() - interval '31 days' WHERE id = ${old.id}`
+          expect(yield* repo.purgeTrash(Duration.days(30))).toBeGreaterThanOrEqual(1)
+          // A second sweep (another process, say) finds nothing more of this user's to remove.
+          yield* repo.purgeTrash(Duration.days(30))
+          const trash = (yield* repo.list(owner, query({ status: "trashed" }))).items
+          expect(trash.map((task) => task.id)).toEqual([recent.id])
+          expect((yield* repo.list(owner, query())).items.map((task) => task.id)).toEqual([live.id])
         })
       )
 
@@ -207,14 +288,20 @@ export const suite = (
           const repo = yield* TaskRepository
           const owner = newUser()
           const task = yield* repo.insert(owner, newTask({ title: "Finish me" }))
-          const done = Option.getOrThrow(yield* repo.setCompleted(owner, task.id, true))
+          const done = updatedTask(yield* repo.setCompleted(owner, task.id, true, undefined))
           expect(done.completed).toBe(true)
           expect(done.completed_at).not.toBeNull()
           yield* tick
-          expect(yield* repo.setCompleted(owner, task.id, true)).toEqual(Option.some(done))
-          const reopened = Option.getOrThrow(yield* repo.setCompleted(owner, task.id, false))
+          expect(yield* repo.setCompleted(owner, task.id, true, undefined)).toEqual({
+            _tag: "Updated",
+            task: done
+          })
+          const reopened = updatedTask(yield* repo.setCompleted(owner, task.id, false, undefined))
           expect(reopened).toMatchObject({ completed: false, completed_at: null, version: 3 })
-          expect(yield* repo.setCompleted(owner, task.id, false)).toEqual(Option.some(reopened))
+          expect(yield* repo.setCompleted(owner, task.id, false, undefined)).toEqual({
+            _tag: "Updated",
+            task: reopened
+          })
         })
       )
 
@@ -237,8 +324,10 @@ export const suite = (
             })
             // A version check must not reveal that the row exists.
             expect(yield* repo.update(bob, id, { title: "hijacked" }, 1)).toEqual({ _tag: "NotFound" })
-            expect(yield* repo.setCompleted(bob, id, true)).toEqual(Option.none())
-            expect(yield* repo.delete(bob, id)).toEqual(Option.none())
+            expect(yield* repo.setCompleted(bob, id, true, undefined)).toEqual({ _tag: "NotFound" })
+            expect(yield* repo.setCompleted(bob, id, true, 1)).toEqual({ _tag: "NotFound" })
+            expect(yield* repo.delete(bob, id, undefined)).toEqual({ _tag: "NotFound" })
+            expect(yield* repo.delete(bob, id, 1)).toEqual({ _tag: "NotFound" })
           }
 
           const queries: ReadonlyArray<TaskQuery> = [
@@ -257,6 +346,12 @@ export const suite = (
           expect((yield* repo.list(bob, query())).items.map((task) => task.title)).toEqual(["Bob's own"])
           // Nothing Bob tried reached Alice's row.
           expect(yield* repo.find(alice, secret.id)).toEqual(Option.some(secret))
+          // Nor can another user restore or purge a trashed task, or see it in their trash.
+          yield* repo.delete(alice, secret.id, undefined)
+          expect(yield* repo.restore(bob, secret.id, undefined)).toEqual({ _tag: "NotFound" })
+          expect(yield* repo.purge(bob, secret.id, 1)).toEqual({ _tag: "NotFound" })
+          expect((yield* repo.list(bob, query({ status: "trashed" }))).items).toEqual([])
+          expect(updatedTask(yield* repo.restore(alice, secret.id, undefined)).version).toBe(2)
         })
       )
 
@@ -283,8 +378,8 @@ export const suite = (
           )
           const rent = yield* insert(newTask({ title: "rent", priority: "high", tags: ["home"] }))
           const book = yield* insert(newTask({ title: "book", due: due("2026-11-30") }))
-          yield* repo.setCompleted(owner, book.id, true)
-          yield* repo.setCompleted(owner, rent.id, true)
+          yield* repo.setCompleted(owner, book.id, true, undefined)
+          yield* repo.setCompleted(owner, rent.id, true, undefined)
 
           const ids = (fields: Partial<TaskQuery>) =>
             Effect.map(repo.list(owner, query({ ...fields, sort: "title", order: "asc" })), (slice) =>
@@ -377,7 +472,7 @@ export const suite = (
               yield* repo.update(owner, inserted[index]!.id, { description: "touched" }, undefined)
             }
             yield* tick
-            yield* repo.setCompleted(owner, inserted[2]!.id, true)
+            yield* repo.setCompleted(owner, inserted[2]!.id, true, undefined)
             const tasks = (yield* repo.list(owner, query())).items
             expect(tasks).toHaveLength(specs.length)
 

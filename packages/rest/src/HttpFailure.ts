@@ -1,7 +1,7 @@
 /**
  * The REST error vocabulary: one JSON shape `{ error: { code, message, details?, request_id? } }`
  * with stable codes, and the one place where every failure status is built, from the core's
- * failures and from the HTTP layer's own refusals (401, 403, 405, 412, 413, 415, 500, 503).
+ * failures and from the HTTP layer's own refusals (401, 403, 405, 409, 412, 413, 415, 422, 500, 503).
  * Nothing from a cause (stack, SQL, secret) is ever copied into a response.
  */
 import {
@@ -24,6 +24,8 @@ export type ErrorCode =
   | "method_not_allowed"
   | "version_conflict"
   | "precondition_failed"
+  | "idempotency_key_reused"
+  | "idempotency_key_in_flight"
   | "payload_too_large"
   | "unsupported_media_type"
   | "service_unavailable"
@@ -152,6 +154,14 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
         : internalError(cause.message)
     case "UnknownTool":
       return notFound(`Unknown operation ${cause.name}`)
+    case "IdempotencyKeyReused":
+      return httpFailure(422, "idempotency_key_reused", cause.message, {
+        issues: [{ field: cause.field, message: "was already used for a different request" }]
+      })
+    case "IdempotencyKeyInFlight":
+      return httpFailure(409, "idempotency_key_in_flight", cause.message, undefined, {
+        "retry-after": String(RETRY_AFTER_SECONDS)
+      })
   }
 }
 

@@ -5,11 +5,11 @@
  * built once per app, never per request.
  */
 import {
+  BatchResult,
   ChatReply,
   ChatTurnParams,
   Conversation,
   ConversationPage,
-  CreateTaskParams,
   MessagePage,
   RenameConversationParams,
   Task,
@@ -19,9 +19,13 @@ import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect
 import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
 import { DocsAssetPath } from "./Docs.ts"
 import {
+  BatchBody,
   type ChatRoute,
   CompleteTaskBody,
+  CreateTaskBody,
   chatRoutes,
+  isConditional,
+  isWrite,
   PatchTaskBody,
   PREFIX_USER,
   PREFIX_V1,
@@ -49,10 +53,12 @@ type JsonObject = Record<string, unknown>
 const componentSchemas = [
   Task,
   TaskPage,
-  CreateTaskParams,
+  CreateTaskBody,
   PatchTaskBody,
   ReplaceTaskBody,
   CompleteTaskBody,
+  BatchBody,
+  BatchResult,
   ErrorResponse,
   ChatTurnParams,
   ChatReply,
@@ -82,8 +88,13 @@ const ERRORS: Record<string, JsonObject> = {
   }),
   "403": errorResponse("The path names another user than the token's (code forbidden)."),
   "404": errorResponse("No such task for this user (code not_found)."),
-  "409": errorResponse("expected_version is stale (code version_conflict); nothing was written."),
+  "409": errorResponse(
+    "expected_version is stale (code version_conflict), or a request with this Idempotency-Key is still running (code idempotency_key_in_flight, with Retry-After); nothing was written."
+  ),
   "412": errorResponse("If-Match names a stale version (code precondition_failed); nothing was written."),
+  "422": errorResponse(
+    "The Idempotency-Key was already used for a different request (code idempotency_key_reused); nothing was written."
+  ),
   "413": errorResponse("The body is larger than 1 MiB (code payload_too_large)."),
   "415": errorResponse("The body is not JSON (code unsupported_media_type)."),
   "500": errorResponse("Unexpected failure; only a request id is given (code internal_error)."),
@@ -118,7 +129,9 @@ const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
   const codes = ["400", "401", "500", "503"]
   if (byPathUser) codes.push("403")
   if (route.path.includes("{id}")) codes.push("404")
-  if (route.kind === "replace" || route.kind === "patch") codes.push("409", "412")
+  // 409: a stale expected_version in a body, or a keyed request whose first is still running.
+  if (isWrite(route.kind)) codes.push("409", "422")
+  if (isConditional(route.kind)) codes.push("412")
   if (route.body !== undefined) codes.push("413", "415")
   return Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
 }

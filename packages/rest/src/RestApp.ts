@@ -57,7 +57,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
       credentials: true,
       methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-Id", "Accept"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+        "X-Request-Id",
+        "Accept"
+      ],
       exposeHeaders: ["ETag", "Location", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
       maxAge: "600"
     }

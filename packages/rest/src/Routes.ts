@@ -4,6 +4,8 @@
  * bodies are slices of the core's tool parameter schemas; nothing is redefined here.
  */
 import {
+  BatchParams,
+  BatchResult,
   ChatReply,
   ChatTurnParams,
   CompleteTaskParams,
@@ -11,6 +13,7 @@ import {
   ConversationId,
   ConversationPage,
   CreateTaskParams,
+  DeleteTaskParams,
   ListConversationsParams,
   ListMessagesParams,
   ListTasksParams,
@@ -25,6 +28,7 @@ import {
   UserId
 } from "@taskport/core"
 import { Schema } from "effect"
+import { IdempotencyHeaders } from "./IdempotencyKeys.ts"
 import { ConditionalReadHeaders, ConditionalWriteHeaders } from "./Preconditions.ts"
 
 // Path parameters: the handlers decode them with these schemas and the document shows them.
@@ -34,11 +38,30 @@ export const UserPath = Schema.Struct({
   user_id: UserId.annotate({ description: "Must equal the token's sub; any other user is refused with 403." })
 })
 
-const { id: _completeId, ...completeFields } = CompleteTaskParams.fields
-const { id: _updateId, ...patchFields } = UpdateTaskParams.fields
+// Over REST the idempotency key travels in the Idempotency-Key header, not in a body.
+const { id: _completeId, idempotency_key: _completeKey, ...completeFields } = CompleteTaskParams.fields
+const { id: _updateId, idempotency_key: _updateKey, ...patchFields } = UpdateTaskParams.fields
+const { idempotency_key: _createKey, ...createFields } = CreateTaskParams.fields
+
+/** POST body: the editable fields; only the title is required. */
+export const CreateTaskBody = Schema.Struct(createFields).annotate({ identifier: "CreateTaskBody" })
 
 /** PATCH body: every editable field optional, plus expected_version. */
 export const PatchTaskBody = Schema.Struct(patchFields).annotate({ identifier: "PatchTaskBody" })
+
+const { idempotency_key: _batchKey, ...batchFields } = BatchParams.fields
+
+/** POST /tasks/batch body: the items and whether they apply all or none. */
+export const BatchBody = Schema.Struct(batchFields).annotate({ identifier: "BatchBody" })
+
+/** DELETE query: `permanent=true` removes a task already in the trash for good. */
+export const DeleteTaskQuery = Schema.Struct({ permanent: DeleteTaskParams.fields.permanent })
+
+/** The headers of a write that names a task: its precondition and its idempotency key. */
+export const TaskWriteHeaders = Schema.Struct({
+  ...ConditionalWriteHeaders.fields,
+  ...IdempotencyHeaders.fields
+})
 
 const { id: _replaceId, ...replaceFields } = ReplaceTaskParams.fields
 
@@ -49,7 +72,23 @@ export const CompleteTaskBody = Schema.Struct(completeFields).annotate({ identif
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
-export type RouteKind = "list" | "create" | "read" | "replace" | "patch" | "delete" | "complete"
+export type RouteKind =
+  | "list"
+  | "create"
+  | "read"
+  | "replace"
+  | "patch"
+  | "delete"
+  | "complete"
+  | "restore"
+  | "batch"
+
+/** The kinds that write, each accepting an Idempotency-Key. */
+export const isWrite = (kind: RouteKind): boolean => kind !== "list" && kind !== "read"
+
+/** The writes that name a task, each honouring If-Match. */
+export const isConditional = (kind: RouteKind): boolean =>
+  isWrite(kind) && kind !== "create" && kind !== "batch"
 
 /**
  * What a route table entry says about an operation: how it is reached, what it decodes and
@@ -83,7 +122,7 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     path: "/tasks",
     operationId: "todo_list",
     tool: "todo_list",
-    summary: "List tasks with filters, search, sorting and cursor pagination",
+    summary: "List tasks with filters, search, sorting and cursor pagination; status=trashed lists the trash",
     status: 200,
     query: ListTasksParams,
     response: TaskPage
@@ -94,9 +133,10 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     path: "/tasks",
     operationId: "todo_create",
     tool: "todo_create",
-    summary: "Create a task",
+    summary: "Create a task (Idempotency-Key honoured)",
     status: 201,
-    body: CreateTaskParams,
+    headers: IdempotencyHeaders,
+    body: CreateTaskBody,
     bodyRequired: true,
     response: Task
   },
@@ -121,7 +161,7 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     summary: "Replace a task's editable fields (If-Match honoured)",
     status: 200,
     params: TaskPath,
-    headers: ConditionalWriteHeaders,
+    headers: TaskWriteHeaders,
     body: ReplaceTaskBody,
     bodyRequired: true,
     response: Task
@@ -135,7 +175,7 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     summary: "Change some fields of a task (If-Match honoured)",
     status: 200,
     params: TaskPath,
-    headers: ConditionalWriteHeaders,
+    headers: TaskWriteHeaders,
     body: PatchTaskBody,
     bodyRequired: true,
     response: Task
@@ -146,9 +186,12 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     path: "/tasks/{id}",
     operationId: "todo_delete",
     tool: "todo_delete",
-    summary: "Delete a task",
+    summary:
+      "Move a task to the trash (undo with restore; purged after the retention period), or with permanent=true remove a trashed task for good (If-Match honoured)",
     status: 204,
-    params: TaskPath
+    params: TaskPath,
+    query: DeleteTaskQuery,
+    headers: TaskWriteHeaders
   },
   {
     kind: "complete",
@@ -156,12 +199,39 @@ export const taskRoutes: ReadonlyArray<TaskRoute> = [
     path: "/tasks/{id}/complete",
     operationId: "todo_complete",
     tool: "todo_complete",
-    summary: "Mark a task done, or reopen it with completed: false",
+    summary: "Mark a task done, or reopen it with completed: false (If-Match honoured)",
     status: 200,
     params: TaskPath,
+    headers: TaskWriteHeaders,
     body: CompleteTaskBody,
     bodyRequired: false,
     response: Task
+  },
+  {
+    kind: "restore",
+    method: "POST",
+    path: "/tasks/{id}/restore",
+    operationId: "todo_restore",
+    tool: "todo_restore",
+    summary: "Take a task out of the trash as it was, at version + 1 (If-Match honoured)",
+    status: 200,
+    params: TaskPath,
+    headers: TaskWriteHeaders,
+    response: Task
+  },
+  {
+    kind: "batch",
+    method: "POST",
+    path: "/tasks/batch",
+    operationId: "todo_batch",
+    tool: "todo_batch",
+    summary:
+      "Up to 25 writes in one call, one result per item in order; independent unless atomic is true (Idempotency-Key honoured)",
+    status: 200,
+    headers: IdempotencyHeaders,
+    body: BatchBody,
+    bodyRequired: true,
+    response: BatchResult
   }
 ]
 

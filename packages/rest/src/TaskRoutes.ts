@@ -1,18 +1,29 @@
 /**
  * The task routes: each decodes its path, query, body and preconditions into the parameters
  * of one `todo_*` tool, runs the tool for the verified user and shapes the answer (201 with
- * Location, ETag, 304, 204).
+ * Location, ETag, 304, 204). A write with an Idempotency-Key runs once per key, its answer
+ * kept with the write for replay.
  */
 import { CurrentUser, runTodoTool, type UserId } from "@taskport/core"
 import { Effect, Schema } from "effect"
 import type { H3Event } from "h3"
-import { fromToolFailure, type HttpFailure } from "./HttpFailure.ts"
+import { fromToolFailure, type HttpFailure, invalidRequest } from "./HttpFailure.ts"
+import { keyOf, once, type StoredAnswer, toResponse } from "./IdempotencyKeys.ts"
 import { readJsonObject } from "./JsonBody.ts"
 import { asPreconditionFailure, etagOf, expectedVersion, notModified, versionOf } from "./Preconditions.ts"
 import { decodeOrFail, pathDecoder, queryDecoder } from "./RequestDecoding.ts"
-import { json, noContent, notModified as notModifiedResponse } from "./Responses.ts"
+import { json, notModified as notModifiedResponse } from "./Responses.ts"
 import type { Route } from "./Route.ts"
-import { PREFIX_USER, PREFIX_V1, ReplaceTaskBody, TaskPath, type TaskRoute, taskRoutes } from "./Routes.ts"
+import {
+  isConditional,
+  isWrite,
+  PREFIX_USER,
+  PREFIX_V1,
+  ReplaceTaskBody,
+  TaskPath,
+  type TaskRoute,
+  taskRoutes
+} from "./Routes.ts"
 
 const decodeTaskId = pathDecoder("id", TaskPath.fields.id)
 
@@ -23,15 +34,20 @@ const runTool = (route: TaskRoute, user: UserId, params: Record<string, unknown>
     Effect.mapError(fromToolFailure)
   )
 
-const taskResponse = (encoded: unknown, status = 200, extra: Record<string, string> = {}) =>
-  json(encoded, status, { etag: etagOf(versionOf(encoded)), ...extra })
+const taskAnswer = (encoded: unknown, status = 200, location?: string): StoredAnswer => ({
+  status,
+  body: encoded,
+  etag: etagOf(versionOf(encoded)),
+  ...(location === undefined ? {} : { location })
+})
 
 const handler = (route: TaskRoute, limit: number, byPathUser: boolean) => {
   const decodeQuery = route.query === undefined ? undefined : queryDecoder(route.query)
   // The tools take the query's encoded form (the same JSON a tool call would carry).
   const encodeQuery =
     route.query === undefined ? undefined : Schema.encodeSync(route.query as Schema.Codec<unknown, unknown>)
-  const conditional = route.kind === "replace" || route.kind === "patch"
+  const conditional = isConditional(route.kind)
+  const write = isWrite(route.kind)
   return (event: H3Event, user: UserId) =>
     Effect.gen(function* () {
       const request = event.req
@@ -42,8 +58,15 @@ const handler = (route: TaskRoute, limit: number, byPathUser: boolean) => {
       }
       // The path names the task: a body cannot point the operation at another one.
       const pathParams = { ...params }
+      let body: Record<string, unknown> | undefined
       if (route.body !== undefined) {
-        const body = yield* readJsonObject(request, limit, route.bodyRequired ?? false)
+        body = yield* readJsonObject(request, limit, route.bodyRequired ?? false)
+        if (body !== undefined && Object.hasOwn(body, "idempotency_key")) {
+          return yield* invalidRequest(
+            "Invalid request: idempotency_key: send it as the Idempotency-Key header",
+            [{ field: "idempotency_key", message: "send it as the Idempotency-Key header" }]
+          )
+        }
         if (route.kind === "replace") {
           // The replacement schema gives every editable field it does not name its default.
           const replacement = yield* decodeOrFail(ReplaceTaskBody, body, "request")
@@ -54,28 +77,37 @@ const handler = (route: TaskRoute, limit: number, byPathUser: boolean) => {
       }
       const expected = conditional ? yield* expectedVersion(request) : undefined
       if (expected !== undefined) params.expected_version = expected
+      const key = write ? yield* keyOf(request) : undefined
 
-      const result = yield* runTool(route, user, params).pipe(
+      const run = runTool(route, user, params).pipe(
         Effect.mapError((failure: HttpFailure) =>
           expected === undefined ? failure : asPreconditionFailure(failure)
         )
       )
       switch (route.kind) {
         case "list":
-          return json(result.encoded)
-        case "create": {
-          const prefix = byPathUser ? `/api/${encodeURIComponent(user)}` : PREFIX_V1
-          const id = (result.encoded as { readonly id?: unknown }).id
-          return taskResponse(result.encoded, 201, { location: `${prefix}/tasks/${String(id)}` })
-        }
+          return json((yield* run).encoded)
         case "read": {
+          const result = yield* run
           const etag = etagOf(versionOf(result.encoded))
-          return notModified(request, etag) ? notModifiedResponse(etag) : taskResponse(result.encoded)
+          return notModified(request, etag)
+            ? notModifiedResponse(etag)
+            : toResponse(taskAnswer(result.encoded))
         }
-        case "delete":
-          return noContent()
-        default:
-          return taskResponse(result.encoded)
+        default: {
+          const answer = Effect.map(run, (result): StoredAnswer => {
+            if (route.kind === "delete") return { status: 204, body: null }
+            if (route.kind === "batch") return { status: 200, body: result.encoded }
+            if (route.kind !== "create") return taskAnswer(result.encoded)
+            const prefix = byPathUser ? `/api/${encodeURIComponent(user)}` : PREFIX_V1
+            const id = (result.encoded as { readonly id?: unknown }).id
+            return taskAnswer(result.encoded, 201, `${prefix}/tasks/${String(id)}`)
+          })
+          const identity = { path: pathParams, body: body ?? null, if_match: request.headers.get("if-match") }
+          return toResponse(
+            yield* once(user, key, { method: route.method, operation: route.operationId, identity }, answer)
+          )
+        }
       }
     })
 }

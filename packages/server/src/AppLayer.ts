@@ -1,7 +1,7 @@
 /**
  * The composition root: everything the surfaces need, built once per process from the
  * configuration: the database (chosen in `Database`), the todo tools over it, the
- * authenticator, the chat service with its agent, and the JSON logger.
+ * authenticator, the chat service with its agent, the retention periods and the JSON logger.
  */
 import { ChatService, TodoToolsLayer } from "@taskport/core"
 import { Layer } from "effect"
@@ -10,15 +10,18 @@ import * as Announce from "./Announce.ts"
 import * as Authentication from "./Authentication.ts"
 import * as Database from "./Database.ts"
 import * as Logging from "./Logging.ts"
+import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 export const layer = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) => {
   const todos = TodoToolsLayer.pipe(Layer.provideMerge(Database.layer(config, { announce })))
   return Layer.mergeAll(
     Authentication.layer(config),
-    ChatService.layer({ historyLimit: config.chatHistoryLimit }).pipe(
-      Layer.provideMerge(Layer.merge(todos, Agent.layer(config, announce)))
-    ),
-    Logging.layer(config.logLevel)
+    ChatService.layer({
+      historyLimit: config.chatHistoryLimit,
+      confirmDestructive: config.chatConfirmDestructive
+    }).pipe(Layer.provideMerge(Layer.merge(todos, Agent.layer(config, announce)))),
+    Logging.layer(config.logLevel),
+    Retention.layer(config)
   )
 }

@@ -14,6 +14,7 @@ import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
+import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 /**
@@ -52,7 +53,7 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
     )
   })
 
-/** Serves the REST app and `/mcp` for as long as the enclosing scope is open. */
+/** Serves the REST app and `/mcp`, and sweeps expired trash and keys, for as long as the enclosing scope is open. */
 export const serve = (config: ServerConfig) =>
   Effect.gen(function* () {
     const log = Logging.makeLog(config.logLevel)
@@ -63,6 +64,7 @@ export const serve = (config: ServerConfig) =>
     }
     const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log, web })
     yield* mountMcp(app, config, log)
+    yield* Retention.sweeping
     return yield* Listener.make(app, {
       port: config.port,
       host: config.host,

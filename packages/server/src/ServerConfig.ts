@@ -39,6 +39,12 @@ export interface ServerConfig {
   readonly openAiMaxRetries: number
   /** How many recent messages a chat turn gives the agent. */
   readonly chatHistoryLimit: number
+  /** How long a deleted task stays in the trash before the sweep removes it. */
+  readonly trashRetentionDays: number
+  /** How long an idempotency key's first answer is replayed. */
+  readonly idempotencyKeyTtlHours: number
+  /** Whether chat asks before destructive calls. */
+  readonly chatConfirmDestructive: boolean
 }
 
 export const config: Config.Config<ServerConfig> = Config.all({
@@ -87,7 +93,16 @@ export const config: Config.Config<ServerConfig> = Config.all({
   chatHistoryLimit: Config.schema(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })),
     "CHAT_HISTORY_LIMIT"
-  ).pipe(Config.withDefault(30))
+  ).pipe(Config.withDefault(30)),
+  trashRetentionDays: Config.schema(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3650 })),
+    "TRASH_RETENTION_DAYS"
+  ).pipe(Config.withDefault(30)),
+  idempotencyKeyTtlHours: Config.schema(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 8760 })),
+    "IDEMPOTENCY_KEY_TTL_HOURS"
+  ).pipe(Config.withDefault(24)),
+  chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true))
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,

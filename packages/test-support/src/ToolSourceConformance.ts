@@ -1,6 +1,6 @@
 /**
  * The behaviour every `ToolSource` over Taskport's todo tools must show, whatever carries
- * the calls (the core's tool source in process, an MCP client over HTTP): the six tools with
+ * the calls (the core's tool source in process, an MCP client over HTTP): the eight tools with
  * object schemas, a full round trip for one user, isolation between users, and failures
  * (invalid arguments naming the field, an unknown tool) as `is_error` outcomes.
  */
@@ -43,7 +43,7 @@ export const toolSourceSuite = (name: string, make: Layer.Layer<ToolSourcesUnder
       })
 
       it.effect(
-        "C30: the definitions are the six todo tools, each with a description and an object schema",
+        "C30: the definitions are the eight todo tools, each with a description and an object schema",
         () =>
           Effect.gen(function* () {
             const tools = yield* source

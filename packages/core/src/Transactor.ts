@@ -1,0 +1,14 @@
+/**
+ * Port for running several repository calls as one unit: all of them or none. The use cases
+ * stay free of SQL; the adapter opens a database transaction around the effect.
+ */
+import { Context, type Effect } from "effect"
+import type { RepositoryError } from "./Errors.ts"
+
+export class Transactor extends Context.Service<
+  Transactor,
+  {
+    /** Runs `effect` in one transaction: a failure rolls back every write it made. */
+    readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RepositoryError, R>
+  }
+>()("@taskport/core/Transactor") {}
