@@ -7,8 +7,9 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { OfflineAgentRunner } from "@taskport/agent"
 import { AgentRunner, type ChatTurnParams, InvalidParameters, TodoService, type UserId } from "@taskport/core"
-import { allTasks, as, chatLayer, createTask, newUser, turn } from "@taskport/test-support/ChatHarness"
+import { allTasks, as, chatLayer, createTask, turn } from "@taskport/test-support/ChatHarness"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 

@@ -12,14 +12,14 @@ import {
   TodoService,
   type TodoServiceShape,
   TodoToolsLayer,
-  UserId,
+  type UserId,
   VersionConflict
 } from "@taskport/core"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
 import fc from "fast-check"
 
-const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 const RUNS = Number(process.env.SAFE_WRITES_RUNS ?? 25)
 
 type Write = "update" | "complete" | "reopen" | "delete" | "restore"

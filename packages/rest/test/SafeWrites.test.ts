@@ -6,14 +6,13 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { newUser } from "@taskport/test-support/Users"
 import { Deferred, Effect, Fiber } from "effect"
 import { SqlClient } from "effect/sql"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json
 const errorOf = (value: unknown) => asJson(asJson(value).error)
-
-const newUser = () => `user-${crypto.randomUUID()}`
 
 for (const database of testDatabases()) {
   describe(`REST safe writes on ${database.name}`, () => {
