@@ -5,6 +5,7 @@
  * from these definitions.
  */
 import { DateTime, Option, Schema, SchemaTransformation } from "effect"
+import { isMomentText } from "./DueViews.ts"
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -323,12 +324,34 @@ export const PageLimit = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum
 
 export const DEFAULT_PAGE_LIMIT = 50
 
+export const DueViewParam = Schema.Literals(["today", "overdue", "upcoming", "none"]).annotate({
+  description:
+    "Due view in the user's time zone: today, overdue (open and past due), upcoming (the next days, see due_within_days) or none (no due)."
+})
+
+/** A moment a caller names in a filter: a date is the start of that day in the user's zone. */
+export const Moment = Schema.String.check(
+  Schema.makeFilter(isMomentText, {
+    message: "must be a date (2026-12-01) or a date-time with an offset (2026-12-01T09:00:00Z)"
+  })
+)
+
 export const ListTasksParams = Schema.Struct({
   status: defaulted(TaskStatus, "all"),
   priority: omittable(Priority),
   tag: omittable(Tag),
   due_before: omittable(Due.annotate({ description: "Only tasks due strictly before this moment." })),
   due_after: omittable(Due.annotate({ description: "Only tasks due strictly after this moment." })),
+  due: omittable(DueViewParam),
+  due_within_days: omittable(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 366 })).annotate({
+      description: "Days after today that due=upcoming covers (default 7)."
+    })
+  ),
+  completed_after: omittable(
+    Moment.annotate({ description: "Only tasks completed at or after this moment." })
+  ),
+  completed_before: omittable(Moment.annotate({ description: "Only tasks completed before this moment." })),
   query: omittable(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200), isStorableText).annotate({
       description: "Case-insensitive text to find in the title or description."

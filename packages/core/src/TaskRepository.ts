@@ -4,6 +4,7 @@
  */
 import { Context, type Effect, type Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
+import type { DueWindow } from "./DueViews.ts"
 import type { RepositoryError } from "./Errors.ts"
 import type { Priority, SortOrder, Task, TaskId, TaskSort } from "./Task.ts"
 
@@ -42,6 +43,14 @@ export interface TaskQuery {
   readonly tag?: string
   readonly dueBefore?: number
   readonly dueAfter?: number
+  /** Tasks due within a window of the user's calendar (see `DueViews`). */
+  readonly dueWindow?: DueWindow
+  /** Only tasks without a due. */
+  readonly dueNone?: boolean
+  /** Completed at or after this instant. */
+  readonly completedFrom?: number
+  /** Completed strictly before this instant. */
+  readonly completedBefore?: number
   readonly text?: string
   readonly sort: TaskSort
   readonly order: SortOrder

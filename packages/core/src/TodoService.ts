@@ -4,16 +4,18 @@
  * surface store, return and list the same values; it then resolves due moments and
  * pagination cursors and turns repository outcomes into the typed errors of the core.
  */
-import { Context, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Clock, Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { CurrentUser } from "./CurrentUser.ts"
+import { dueWindow, momentMillis } from "./DueViews.ts"
 import {
   InvalidCursor,
-  type InvalidParameters,
+  InvalidParameters,
   type RepositoryError,
   TaskNotFound,
   VersionConflict
 } from "./Errors.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
+import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
   type CompleteTaskInput,
   CompleteTaskParams,
@@ -113,6 +115,7 @@ const orNotFound = (id: Task["id"]) =>
 
 const make = Effect.gen(function* () {
   const repo = yield* TaskRepository
+  const settings = yield* SettingsService
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
@@ -170,6 +173,11 @@ const make = Effect.gen(function* () {
 
   const list: TodoServiceShape["list"] = Effect.fn("TodoService.list")(function* (input) {
     const params = yield* decodeList(input)
+    if (params.due_within_days !== undefined && params.due !== "upcoming") {
+      return yield* new InvalidParameters({
+        issues: [{ field: "due_within_days", message: "applies only with due=upcoming" }]
+      })
+    }
     const user = yield* CurrentUser
     const sort = params.sort
     const order = params.order ?? defaultOrder(sort)
@@ -192,6 +200,23 @@ const make = Effect.gen(function* () {
     if (params.due_before !== undefined) query.dueBefore = dueInstant(params.due_before)
     if (params.due_after !== undefined) query.dueAfter = dueInstant(params.due_after)
     if (params.query !== undefined) query.text = params.query
+    if (
+      params.due !== undefined ||
+      params.completed_after !== undefined ||
+      params.completed_before !== undefined
+    ) {
+      // Views and date-only moments are read in the user's zone, at the clock's present.
+      const { zone } = yield* settings.effective
+      const now = yield* Clock.currentTimeMillis
+      if (params.due === "none") query.dueNone = true
+      else if (params.due !== undefined) {
+        query.dueWindow = dueWindow(params.due, now, zone, params.due_within_days)
+      }
+      if (params.completed_after !== undefined)
+        query.completedFrom = momentMillis(params.completed_after, zone)
+      if (params.completed_before !== undefined)
+        query.completedBefore = momentMillis(params.completed_before, zone)
+    }
     if (after !== undefined) query.after = after
     const slice = yield* repo.list(user.id, query)
     return {
@@ -210,5 +235,8 @@ export class TodoService extends Context.Service<TodoService, TodoServiceShape>(
   "@taskport/core/TodoService"
 ) {
   /** The use cases over whichever `TaskRepository` is provided. */
-  static readonly layer: Layer.Layer<TodoService, never, TaskRepository> = Layer.effect(this, make)
+  static readonly layer: Layer.Layer<TodoService, never, TaskRepository | SettingsRepository> = Layer.effect(
+    this,
+    make
+  ).pipe(Layer.provide(SettingsService.layer))
 }

@@ -14,6 +14,7 @@ import {
   UnknownTool,
   VersionConflict
 } from "./Errors.ts"
+import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
   CompleteTaskParams,
   CreateTaskParams,
@@ -150,8 +151,11 @@ const handlers = TodoTools.toLayer(
 export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
 
 /** The tool handlers with the use cases behind them, over whichever `TaskRepository` is provided. */
-export const TodoToolsLayer: Layer.Layer<TodoToolHandlers | TodoService, never, TaskRepository> =
-  handlers.pipe(Layer.provideMerge(TodoService.layer))
+export const TodoToolsLayer: Layer.Layer<
+  TodoToolHandlers | TodoService | SettingsService,
+  never,
+  TaskRepository | SettingsRepository
+> = handlers.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(SettingsService.layer))
 
 export const isTodoToolName = (name: string): name is TodoToolName => Object.hasOwn(TodoTools.tools, name)
 

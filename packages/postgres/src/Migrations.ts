@@ -64,6 +64,16 @@ const migrations = {
       created_at timestamptz(3) NOT NULL DEFAULT now(),
       UNIQUE (conversation_id, seq)
     )`
+  ),
+  // Settings are per user and optional: a user without a row has the defaults.
+  "0004_time": statements(
+    `CREATE TABLE user_settings (
+      user_id text PRIMARY KEY,
+      time_zone text CHECK (char_length(time_zone) <= 64),
+      week_start text NOT NULL DEFAULT 'monday' CHECK (week_start IN ('monday', 'sunday', 'saturday')),
+      updated_at timestamptz(3) NOT NULL DEFAULT now()
+    )`,
+    "CREATE INDEX tasks_user_completed_at ON tasks (user_id, completed_at) WHERE completed_at IS NOT NULL"
   )
 }
 

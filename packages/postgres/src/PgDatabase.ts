@@ -3,20 +3,22 @@
  * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
  */
 import { PgClient } from "@effect/sql-pg"
-import type { ConversationRepository, TaskRepository } from "@taskport/core"
+import type { ConversationRepository, SettingsRepository, TaskRepository } from "@taskport/core"
 import { Duration, Effect, Layer, type Redacted } from "effect"
 import type { Migrator, SqlClient, SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgliteClient from "./PgliteClient.ts"
+import * as PgSettingsRepository from "./PgSettingsRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 
-export type Repositories = TaskRepository | ConversationRepository
+export type Repositories = TaskRepository | ConversationRepository | SettingsRepository
 
-/** Both repositories over a provided `SqlClient`. */
+/** Every repository over a provided `SqlClient`. */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
   PgTaskRepository.layer,
-  PgConversationRepository.layer
+  PgConversationRepository.layer,
+  PgSettingsRepository.layer
 )
 
 const migrated = <A, E>(

@@ -4,6 +4,7 @@
  * keyset pagination on (sort key, id), served by the per-user indexes of the migrations.
  */
 import {
+  type DueWindow,
   type KeysetPosition,
   type NewTask,
   Task,
@@ -62,6 +63,21 @@ export const make = Effect.gen(function* () {
   const decodeFirst = (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
+
+  // A date-only due (ten characters) is a calendar day in the user's zone and compares as a
+  // date; a zoned due compares by its instant.
+  const dueWindowCondition = (window: DueWindow) => {
+    const byDate = [sql`char_length(due) = 10`]
+    if (window.fromDate !== undefined) byDate.push(sql`due >= ${window.fromDate}`)
+    if (window.toDate !== undefined) byDate.push(sql`due < ${window.toDate}`)
+    const byInstant = [sql`char_length(due) > 10`]
+    if (window.fromMillis !== undefined)
+      byInstant.push(sql`due_at >= to_timestamp(${window.fromMillis}::float8 / 1000)`)
+    if (window.toMillis !== undefined)
+      byInstant.push(sql`due_at < to_timestamp(${window.toMillis}::float8 / 1000)`)
+    const within = sql`((${sql.and(byDate)}) OR (${sql.and(byInstant)}))`
+    return window.openOnly === true ? sql`(completed = false AND ${within})` : within
+  }
 
   const findRow = (owner: string, id: number) =>
     sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id}`.pipe(
@@ -136,6 +152,12 @@ export const make = Effect.gen(function* () {
           conditions.push(sql`due_at < to_timestamp(${query.dueBefore}::float8 / 1000)`)
         if (query.dueAfter !== undefined)
           conditions.push(sql`due_at > to_timestamp(${query.dueAfter}::float8 / 1000)`)
+        if (query.dueWindow !== undefined) conditions.push(dueWindowCondition(query.dueWindow))
+        if (query.dueNone === true) conditions.push(sql`due IS NULL`)
+        if (query.completedFrom !== undefined)
+          conditions.push(sql`completed_at >= to_timestamp(${query.completedFrom}::float8 / 1000)`)
+        if (query.completedBefore !== undefined)
+          conditions.push(sql`completed_at < to_timestamp(${query.completedBefore}::float8 / 1000)`)
         if (query.text !== undefined) {
           const pattern = `%${escapeLike(query.text)}%`
           conditions.push(sql`(title ILIKE ${pattern} OR description ILIKE ${pattern})`)

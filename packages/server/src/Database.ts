@@ -5,7 +5,7 @@
  */
 import * as Path from "node:path"
 import * as V8 from "node:v8"
-import type { ConversationRepository, TaskRepository } from "@taskport/core"
+import type { ConversationRepository, SettingsRepository, TaskRepository } from "@taskport/core"
 import { PgDatabase, PgliteClient } from "@taskport/postgres"
 import { Data, type Layer, Option, Redacted } from "effect"
 import type { Migrator, SqlClient, SqlError } from "effect/sql"
@@ -72,7 +72,10 @@ export type DatabaseError =
 export const layer = (
   config: ServerConfig,
   options: LayerOptions = {}
-): Layer.Layer<TaskRepository | ConversationRepository | SqlClient.SqlClient, DatabaseError> => {
+): Layer.Layer<
+  TaskRepository | ConversationRepository | SettingsRepository | SqlClient.SqlClient,
+  DatabaseError
+> => {
   const announce = options.announce ?? Announce.stderr
   return Choice.$match(choose(config), {
     Postgres: ({ url, poolSize }) => {
