@@ -6,6 +6,7 @@
  */
 import { DateTime, Option, Schema, SchemaTransformation } from "effect"
 import { isMomentText } from "./DueViews.ts"
+import { Recurrence } from "./Recurrence.ts"
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -181,6 +182,10 @@ export const Task = Schema.Struct({
   completed_at: Schema.NullOr(Timestamp("When the task was completed (ISO 8601), or null while it is open.")),
   due: Schema.NullOr(Due),
   tags: Tags,
+  recurrence: Schema.NullOr(Recurrence),
+  next_occurrence_id: Schema.NullOr(
+    TaskId.annotate({ description: "For a completed recurring task, the task of its next occurrence." })
+  ),
   version: Version,
   created_at: Timestamp("When the task was created (ISO 8601)."),
   updated_at: Timestamp("When the task last changed (ISO 8601).")
@@ -247,7 +252,8 @@ const EditableFields = {
   description: noneByDefault(Notes),
   priority: defaulted(Priority, "medium"),
   due: noneByDefault(Schema.NullOr(Due)),
-  tags: defaulted(Tags, [])
+  tags: defaulted(Tags, []),
+  recurrence: noneByDefault(Schema.NullOr(Recurrence))
 }
 
 export const CreateTaskParams = Schema.Struct(EditableFields)
@@ -272,6 +278,9 @@ export const UpdateTaskParams = Schema.Struct({
   priority: omittable(Priority),
   due: Schema.optionalKey(Schema.NullOr(Due).annotate({ description: "New due; null clears it." })),
   tags: omittable(Tags),
+  recurrence: Schema.optionalKey(
+    Schema.NullOr(Recurrence).annotate({ description: "New rule; null stops it." })
+  ),
   expected_version: ExpectedVersion
 })
 export type UpdateTaskParams = typeof UpdateTaskParams.Type
@@ -293,6 +302,11 @@ export const CompleteTaskParams = Schema.Struct({
   completed: defaulted(
     Schema.Boolean.annotate({ description: "true (the default) marks the task done; false reopens it." }),
     true
+  ),
+  skip: omittable(
+    Schema.Boolean.annotate({
+      description: "true moves a recurring task to its next occurrence without recording a completion."
+    })
   )
 })
 export type CompleteTaskParams = typeof CompleteTaskParams.Type
@@ -326,11 +340,14 @@ export const DEFAULT_PAGE_LIMIT = 50
 
 export const DueViewParam = Schema.Literals(["today", "overdue", "upcoming", "none"]).annotate({
   description:
-    "Due view in the user's time zone: today, overdue (open and past due), upcoming (the next days, see due_within_days) or none (no due)."
+    "Due view in the account's time zone: today, overdue (open and past due), upcoming (the days after today, see due_within_days) or none (no due)."
 })
 
 /** A moment a caller names in a filter: a date is the start of that day in the user's zone. */
-export const Moment = Schema.String.check(
+export const Moment = Schema.String.annotate({
+  description:
+    "A date (its start in the account's time zone) or a date-time with an offset; after is inclusive, before exclusive."
+}).check(
   Schema.makeFilter(isMomentText, {
     message: "must be a date (2026-12-01) or a date-time with an offset (2026-12-01T09:00:00Z)"
   })
@@ -348,10 +365,8 @@ export const ListTasksParams = Schema.Struct({
       description: "Days after today that due=upcoming covers (default 7)."
     })
   ),
-  completed_after: omittable(
-    Moment.annotate({ description: "Only tasks completed at or after this moment." })
-  ),
-  completed_before: omittable(Moment.annotate({ description: "Only tasks completed before this moment." })),
+  completed_after: omittable(Moment),
+  completed_before: omittable(Moment),
   query: omittable(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200), isStorableText).annotate({
       description: "Case-insensitive text to find in the title or description."

@@ -20,6 +20,7 @@ export interface NewTask {
   readonly priority: Priority
   readonly due: StoredDue | null
   readonly tags: ReadonlyArray<string>
+  readonly recurrence?: string | null
 }
 
 /** Fields to change; an absent key is left as it is. */
@@ -29,6 +30,7 @@ export interface TaskPatch {
   readonly priority?: Priority
   readonly due?: StoredDue | null
   readonly tags?: ReadonlyArray<string>
+  readonly recurrence?: string | null
 }
 
 /** The position of a row in a sorted listing: its sort key and its id as the tie-breaker. */
@@ -86,6 +88,23 @@ export class TaskRepository extends Context.Service<
       owner: UserId,
       id: TaskId,
       completed: boolean
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    /**
+     * Completes an open recurring task and inserts its next occurrence, linked from it, in one
+     * transaction. None when the task is missing or no longer open.
+     */
+    readonly completeOccurrence: (
+      owner: UserId,
+      id: TaskId,
+      next: NewTask
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    /**
+     * Reopens a completed occurrence; its next occurrence is deleted if it is still open and
+     * unchanged since it was scheduled, so undoing a completion leaves one open task.
+     */
+    readonly reopenOccurrence: (
+      owner: UserId,
+      id: TaskId
     ) => Effect.Effect<Option.Option<Task>, RepositoryError>
     readonly delete: (owner: UserId, id: TaskId) => Effect.Effect<Option.Option<Task>, RepositoryError>
     readonly list: (owner: UserId, query: TaskQuery) => Effect.Effect<TaskSlice, RepositoryError>

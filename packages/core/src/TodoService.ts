@@ -6,7 +6,7 @@
  */
 import { Clock, Context, Effect, Exit, Layer, Option, Schema } from "effect"
 import { CurrentUser } from "./CurrentUser.ts"
-import { dueWindow, momentMillis } from "./DueViews.ts"
+import { dueWindow, localDate, momentMillis } from "./DueViews.ts"
 import {
   InvalidCursor,
   InvalidParameters,
@@ -14,6 +14,7 @@ import {
   TaskNotFound,
   VersionConflict
 } from "./Errors.ts"
+import { nextOccurrence } from "./Recurrence.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
@@ -74,6 +75,10 @@ const decodeUpdate = decoder(UpdateTaskParams)
 const decodeComplete = decoder(CompleteTaskParams)
 const decodeList = decoder(ListTasksParams)
 
+const recurrenceNeedsDue = new InvalidParameters({
+  issues: [{ field: "recurrence", message: "needs a due to repeat from" }]
+})
+
 /** Due values reaching the service were validated by the schema; this only re-derives the instant. */
 const toStoredDue = (due: string | null): StoredDue | null =>
   due === null ? null : Option.getOrNull(parseDue(due))
@@ -119,13 +124,15 @@ const make = Effect.gen(function* () {
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
+    if (params.recurrence !== null && params.due === null) return yield* recurrenceNeedsDue
     const user = yield* CurrentUser
     return yield* repo.insert(user.id, {
       title: params.title,
       description: params.description,
       priority: params.priority,
       due: toStoredDue(params.due),
-      tags: params.tags
+      tags: params.tags,
+      ...(params.recurrence === null ? {} : { recurrence: params.recurrence })
     })
   })
 
@@ -144,6 +151,14 @@ const make = Effect.gen(function* () {
     if (params.priority !== undefined) patch.priority = params.priority
     if (params.due !== undefined) patch.due = toStoredDue(params.due)
     if (params.tags !== undefined) patch.tags = params.tags
+    if (params.recurrence !== undefined) patch.recurrence = params.recurrence
+    // A rule without a due has nothing to repeat from; the result of the change decides.
+    if ((params.recurrence ?? null) !== null || params.due === null) {
+      const current = yield* repo.find(user.id, params.id).pipe(orNotFound(params.id))
+      const due = params.due === undefined ? current.due : params.due
+      const recurrence = params.recurrence === undefined ? current.recurrence : params.recurrence
+      if (recurrence !== null && due === null) return yield* recurrenceNeedsDue
+    }
     const outcome = yield* repo.update(user.id, params.id, patch, params.expected_version)
     switch (outcome._tag) {
       case "Updated":
@@ -168,6 +183,49 @@ const make = Effect.gen(function* () {
   const complete: TodoServiceShape["complete"] = Effect.fn("TodoService.complete")(function* (input) {
     const params = yield* decodeComplete(input)
     const user = yield* CurrentUser
+    const task = yield* repo.find(user.id, params.id).pipe(orNotFound(params.id))
+    const next = () =>
+      Effect.gen(function* () {
+        if (task.due === null || task.recurrence === null) return Option.none()
+        // "Next" is decided in the user's today, so a task days overdue moves to one still ahead.
+        const { zone } = yield* settings.effective
+        const now = yield* Clock.currentTimeMillis
+        return nextOccurrence(task.due, task.recurrence, localDate(now, zone), now)
+      })
+    if (params.skip === true) {
+      const refuse = (message: string) => new InvalidParameters({ issues: [{ field: "skip", message }] })
+      if (task.recurrence === null) return yield* refuse("applies only to a recurring task")
+      if (task.completed) return yield* refuse("applies only to an open task")
+      const occurrence = yield* next()
+      if (Option.isNone(occurrence))
+        return yield* refuse("the series has no later occurrence; complete or delete the task")
+      const outcome = yield* repo.update(
+        user.id,
+        task.id,
+        { due: toStoredDue(occurrence.value.due), recurrence: occurrence.value.recurrence },
+        task.version
+      )
+      return outcome._tag === "Updated" ? outcome.task : yield* new TaskNotFound({ id: task.id })
+    }
+    if (params.completed && !task.completed) {
+      const occurrence = yield* next()
+      if (Option.isSome(occurrence)) {
+        // The completed task stays as the record of this occurrence; the next is a new task.
+        return yield* repo
+          .completeOccurrence(user.id, task.id, {
+            title: task.title,
+            description: task.description,
+            priority: task.priority,
+            due: toStoredDue(occurrence.value.due),
+            tags: task.tags,
+            recurrence: occurrence.value.recurrence
+          })
+          .pipe(orNotFound(task.id))
+      }
+    }
+    if (!params.completed && task.next_occurrence_id !== null) {
+      return yield* repo.reopenOccurrence(user.id, task.id).pipe(orNotFound(task.id))
+    }
     return yield* repo.setCompleted(user.id, params.id, params.completed).pipe(orNotFound(params.id))
   })
 

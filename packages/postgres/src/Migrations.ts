@@ -73,7 +73,11 @@ const migrations = {
       week_start text NOT NULL DEFAULT 'monday' CHECK (week_start IN ('monday', 'sunday', 'saturday')),
       updated_at timestamptz(3) NOT NULL DEFAULT now()
     )`,
-    "CREATE INDEX tasks_user_completed_at ON tasks (user_id, completed_at) WHERE completed_at IS NOT NULL"
+    "CREATE INDEX tasks_user_completed_at ON tasks (user_id, completed_at) WHERE completed_at IS NOT NULL",
+    // A recurring task keeps its rule; a completed occurrence points at the one scheduled after it.
+    "ALTER TABLE tasks ADD COLUMN recurrence text CHECK (char_length(recurrence) <= 200)",
+    "ALTER TABLE tasks ADD COLUMN next_occurrence_id integer",
+    "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
   )
 }
 

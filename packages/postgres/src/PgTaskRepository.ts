@@ -28,6 +28,8 @@ const COLUMNS = [
   `${iso("completed_at")} AS completed_at`,
   "due",
   "tags",
+  "recurrence",
+  "next_occurrence_id",
   "version",
   `${iso("created_at")} AS created_at`,
   `${iso("updated_at")} AS updated_at`
@@ -79,6 +81,13 @@ export const make = Effect.gen(function* () {
     return window.openOnly === true ? sql`(completed = false AND ${within})` : within
   }
 
+  const insertRow = (owner: string, task: NewTask) =>
+    sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence)
+          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
+                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb,
+                  ${task.recurrence ?? null})
+          RETURNING ${columns}`.pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
+
   const findRow = (owner: string, id: number) =>
     sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id}`.pipe(
       Effect.flatMap(decodeFirst)
@@ -86,14 +95,7 @@ export const make = Effect.gen(function* () {
 
   return TaskRepository.of(
     traced(TaskRepository, "PgTaskRepository", {
-      insert: (owner, task) =>
-        sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags)
-          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
-                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb)
-          RETURNING ${columns}`.pipe(
-          Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))),
-          repositoryErrors
-        ),
+      insert: (owner, task) => repositoryErrors(insertRow(owner, task)),
 
       find: (owner, id) => repositoryErrors(findRow(owner, id)),
 
@@ -103,6 +105,7 @@ export const make = Effect.gen(function* () {
         if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
         if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
         if (patch.tags !== undefined) sets.push(sql`tags = ${JSON.stringify(patch.tags)}::jsonb`)
+        if (patch.recurrence !== undefined) sets.push(sql`recurrence = ${patch.recurrence}`)
         if (patch.due !== undefined) {
           sets.push(sql`due = ${patch.due?.text ?? null}`)
           sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
@@ -134,6 +137,36 @@ export const make = Effect.gen(function* () {
           // Already in the requested state (or not the owner's): report it unchanged.
           return yield* findRow(owner, id)
         }).pipe(repositoryErrors),
+
+      completeOccurrence: (owner, id, next) =>
+        Effect.gen(function* () {
+          const done = yield* sql`UPDATE tasks
+          SET completed = true, completed_at = now(), version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND completed = false RETURNING id`
+          if (done.length === 0) return Option.none()
+          const scheduled = yield* insertRow(owner, next)
+          const rows = yield* sql`UPDATE tasks SET next_occurrence_id = ${scheduled.id}
+          WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`
+          return yield* decodeFirst(rows)
+        }).pipe(sql.withTransaction, repositoryErrors),
+
+      reopenOccurrence: (owner, id) =>
+        Effect.gen(function* () {
+          const current = yield* sql<{
+            next_occurrence_id: number | null
+          }>`SELECT next_occurrence_id FROM tasks WHERE user_id = ${owner} AND id = ${id} FOR UPDATE`
+          const next = current[0]?.next_occurrence_id
+          if (next !== undefined && next !== null) {
+            yield* sql`DELETE FROM tasks
+            WHERE user_id = ${owner} AND id = ${next} AND completed = false AND version = 1`
+          }
+          const rows = yield* sql`UPDATE tasks
+          SET completed = false, completed_at = NULL, next_occurrence_id = NULL,
+              version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND completed = true RETURNING ${columns}`
+          if (rows.length > 0) return yield* decodeFirst(rows)
+          return yield* findRow(owner, id)
+        }).pipe(sql.withTransaction, repositoryErrors),
 
       delete: (owner, id) =>
         sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`.pipe(
