@@ -202,6 +202,90 @@ for (const database of testDatabases()) {
       )
 
       it.effect(
+        "T12: completing a recurring task records it and schedules the next; reopening undoes that",
+        () =>
+          Effect.gen(function* () {
+            const user = newUser()
+            const todos = yield* TodoService
+            yield* TestClock.setTime(Date.parse("2026-03-23T07:30:00Z")) // Monday 08:30 in Paris
+            yield* (yield* SettingsService).replace({ time_zone: "Europe/Paris" }).pipe(as(user))
+            const standup = yield* create({
+              title: "standup",
+              due: "2026-03-23T09:00[Europe/Paris]",
+              recurrence: "FREQ=WEEKLY;BYDAY=MO;COUNT=3",
+              tags: ["work"]
+            }).pipe(as(user))
+            expect(standup.recurrence).toBe("FREQ=WEEKLY;BYDAY=MO;COUNT=3")
+            const done = yield* todos.complete({ id: standup.id }).pipe(as(user))
+            expect(done.completed).toBe(true)
+            expect(done.next_occurrence_id).not.toBeNull()
+            const next = yield* todos.read({ id: done.next_occurrence_id! }).pipe(as(user))
+            expect(next).toMatchObject({
+              title: "standup",
+              tags: ["work"],
+              completed: false,
+              recurrence: "FREQ=WEEKLY;BYDAY=MO;COUNT=2",
+              next_occurrence_id: null
+            })
+            // After the DST change, still 09:00 in Paris.
+            expect(next.due).toContain("2026-03-30T09:00:00.000+02:00[Europe/Paris]")
+            // History: the completed occurrence is listed with the completion filters.
+            expect(yield* titles({ completed_after: "2026-01-01" }).pipe(as(user))).toEqual(["standup"])
+            expect(yield* titles({ status: "pending" }).pipe(as(user))).toEqual(["standup"])
+            // Reopening the occurrence removes the untouched next one: one open task again.
+            const reopened = yield* todos.complete({ id: standup.id, completed: false }).pipe(as(user))
+            expect(reopened).toMatchObject({ completed: false, next_occurrence_id: null })
+            const open = yield* todos.list({ status: "pending" }).pipe(as(user))
+            expect(open.items.map((task) => task.id)).toEqual([standup.id])
+            // Repeating a completion is still harmless.
+            const again = yield* todos.complete({ id: standup.id }).pipe(as(user))
+            expect(yield* todos.complete({ id: standup.id }).pipe(as(user))).toEqual(again)
+            expect((yield* todos.list({ status: "pending" }).pipe(as(user))).items).toHaveLength(1)
+          })
+      )
+
+      it.effect(
+        "T13: skip moves a recurring task to its next occurrence; the last one cannot be skipped",
+        () =>
+          Effect.gen(function* () {
+            const user = newUser()
+            const todos = yield* TodoService
+            yield* TestClock.setTime(Date.parse("2026-01-30T06:00:00Z"))
+            yield* (yield* SettingsService).replace({ time_zone: "Asia/Kolkata" }).pipe(as(user))
+            const rent = yield* create({
+              title: "rent",
+              due: "2026-01-30",
+              recurrence: "FREQ=MONTHLY;BYDAY=-1FR;COUNT=2"
+            }).pipe(as(user))
+            const skipped = yield* todos.complete({ id: rent.id, skip: true }).pipe(as(user))
+            expect(skipped).toMatchObject({
+              id: rent.id,
+              completed: false,
+              due: "2026-02-27",
+              recurrence: "FREQ=MONTHLY;BYDAY=-1FR;COUNT=1"
+            })
+            const last = yield* Effect.flip(todos.complete({ id: rent.id, skip: true }).pipe(as(user)))
+            expect(last).toMatchObject({ issues: [{ field: "skip" }] })
+            // Completing the last occurrence schedules nothing.
+            const done = yield* todos.complete({ id: rent.id }).pipe(as(user))
+            expect(done).toMatchObject({ completed: true, next_occurrence_id: null })
+            const plain = yield* create({ title: "plain" }).pipe(as(user))
+            const notRecurring = yield* Effect.flip(
+              todos.complete({ id: plain.id, skip: true }).pipe(as(user))
+            )
+            expect(notRecurring).toMatchObject({ issues: [{ field: "skip" }] })
+            const noDue = yield* Effect.flip(create({ title: "x", recurrence: "FREQ=DAILY" }).pipe(as(user)))
+            expect(noDue).toMatchObject({ issues: [{ field: "recurrence" }] })
+            const clearDue = yield* Effect.flip(todos.update({ id: rent.id, due: null }).pipe(as(user)))
+            expect(clearDue).toMatchObject({ issues: [{ field: "recurrence" }] })
+            const badRule = yield* Effect.flip(
+              create({ title: "x", due: "2026-01-01", recurrence: "FREQ=HOURLY" }).pipe(as(user))
+            )
+            expect(badRule).toMatchObject({ issues: [{ field: "recurrence" }] })
+          })
+      )
+
+      it.effect(
         "T6: completed_after and completed_before select by completion time, dates in the user's zone",
         () =>
           Effect.gen(function* () {
