@@ -4,7 +4,7 @@
  * its streamed variant, and listing and deleting conversations. Nothing is kept in memory
  * between turns, so any process over the same database can serve the next one.
  */
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import {
   type AgentError,
   type AgentEvent,
@@ -21,7 +21,9 @@ import {
   type InvalidParameters,
   type RepositoryError
 } from "./Errors.ts"
+import type { LocalNow } from "./LocalNow.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
+import { SettingsService } from "./Settings.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
 import type { TodoToolHandlers } from "./TodoTools.ts"
@@ -183,6 +185,7 @@ const make = (options: ChatOptions) =>
   Effect.gen(function* () {
     const repo = yield* ConversationRepository
     const agent = yield* AgentRunner
+    const settings = yield* SettingsService
     const handlers = yield* Effect.context<TodoToolHandlers>()
     const historyLimit = Math.max(0, Math.floor(options.historyLimit ?? DEFAULT_HISTORY_LIMIT))
 
@@ -226,7 +229,13 @@ const make = (options: ChatOptions) =>
       }
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
       const tools = yield* todoToolSource.pipe(Effect.provideContext(handlers))
-      const agentInput: AgentInput = { history, message: input.message, tools }
+      const local = yield* settings.effective
+      const now: LocalNow = {
+        epochMillis: yield* Clock.currentTimeMillis,
+        timeZone: local.name,
+        weekStart: local.weekStart
+      }
+      const agentInput: AgentInput = { history, message: input.message, tools, now }
       return { user: user.id, conversationId, agentInput }
     })
 
@@ -359,6 +368,9 @@ export class ChatService extends Context.Service<ChatService, ChatServiceShape>(
   /** The chat use cases over the conversation repository, an agent runner and the todo tools. */
   static readonly layer = (
     options: ChatOptions = {}
-  ): Layer.Layer<ChatService, never, ConversationRepository | AgentRunner | TodoToolHandlers> =>
-    Layer.effect(this, make(options))
+  ): Layer.Layer<
+    ChatService,
+    never,
+    ConversationRepository | AgentRunner | TodoToolHandlers | SettingsService
+  > => Layer.effect(this, make(options))
 }
