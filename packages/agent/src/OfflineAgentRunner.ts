@@ -142,23 +142,42 @@ export const parse = (message: string): Command => {
     if (title !== "") return { kind: "create", title }
   }
 
-  if (/\b(?:completed|finished|done)\b/i.test(text)) {
+  if (/\b(?:completed|finished|done|did i (?:complete|finish|do|get done))\b/i.test(text)) {
     // A day named with it ("yesterday", "on monday") becomes a completion-time filter.
     return /\b(?:today|yesterday|tonight|this|last|on|since|ago|\d)/i.test(text)
       ? { kind: "list", status: "completed", when: text }
       : { kind: "list", status: "completed" }
   }
-  if (/\b(?:overdue|past due|late|missed|behind)\b/i.test(text)) return { kind: "due", view: "overdue" }
-  if (
-    /\b(?:no due date|no due|without (?:a )?due|undated|unscheduled|no deadline|without (?:a )?deadline)\b/i.test(
+  // A question or a listing asks about dues; a statement with a date or a repetition in it
+  // ("pay rent on the 1st every month") is a task to add.
+  const asking =
+    /^(?:what|which|when|whats|show|list|any|anything|is|are|do|does|did|have|has|tell|give|how|get|see|view|display)\b/i.test(
+      text
+    ) ||
+    /\b(?:tasks?|todos?|to-dos?|things|items|anything|everything|stuff)\b/i.test(text) ||
+    text.split(" ").length <= 3
+  if (asking) {
+    if (/\b(?:overdue|past due|late|missed|behind)\b/i.test(text)) return { kind: "due", view: "overdue" }
+    if (
+      /\b(?:no due date|no due|without (?:a )?due|undated|unscheduled|no deadlines?|without (?:a )?deadline)\b/i.test(
+        text
+      )
+    )
+      return { kind: "due", view: "none" }
+    if (/\b(?:upcoming|coming up|soon|ahead|this week|next week|next \d+ days|coming \d+ days)\b/i.test(text))
+      return { kind: "due", view: "upcoming", when: text }
+    if (/\b(?:due|scheduled|deadlines?|agenda|planned|on my plate|today|tonight|tomorrow)\b/i.test(text))
+      return { kind: "due", view: "today", when: text }
+  } else if (
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays|weekends|today|tonight|tomorrow|next|on|at|by|due|in)\b/i.test(
+      text
+    ) &&
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays?|weekends?|today|tonight|tomorrow|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|noon|midnight|morning|evening|\d{1,2}(?::\d\d)?\s*(?:am|pm)|\d{1,2}(?:st|nd|rd|th))/i.test(
       text
     )
-  )
-    return { kind: "due", view: "none" }
-  if (/\b(?:upcoming|coming up|soon|ahead|this week|next week|next \d+ days|coming \d+ days)\b/i.test(text))
-    return { kind: "due", view: "upcoming", when: text }
-  if (/\b(?:due|scheduled|deadlines?|agenda|planned|on my plate|today|tonight|tomorrow)\b/i.test(text))
-    return { kind: "due", view: "today", when: text }
+  ) {
+    return { kind: "create", title: toTitle(text) }
+  }
   if (/\b(?:pending|open|left|remaining|outstanding|unfinished|incomplete|not done|to do)\b/i.test(text)) {
     return { kind: "list", status: "pending" }
   }
@@ -498,10 +517,11 @@ const interpret = (input: AgentInput, emit: Emit) =>
         const day = named?.moment.date ?? today
         const onDay = (tasks: ReadonlyArray<TaskView>) =>
           tasks.filter((t) => t.due !== null && dueDate(t.due, now) === day)
+        const spoken = spokenDate(day, now)
+        const dayWords = ["today", "tomorrow", "yesterday"].includes(spoken) ? spoken : `on ${spoken}`
         const heading: readonly [string, (n: number) => string] = [
-          `Nothing is due ${spokenDate(day, now) === "today" ? "today" : `on ${spokenDate(day, now)}`}.`,
-          (n) =>
-            `${plural(n, "task")} due ${spokenDate(day, now) === "today" ? "today" : `on ${spokenDate(day, now)}`}:`
+          `Nothing is due ${dayWords}.`,
+          (n) => `${plural(n, "task")} due ${dayWords}:`
         ]
         if (day === today) {
           const page = yield* view({ due: "today" })
