@@ -105,6 +105,46 @@ for (const database of testDatabases()) {
             expect(yield* Effect.promise(() => refused.text())).toContain("x-time-zone")
           }).pipe(Effect.scoped)
       )
+
+      it.effect(
+        "T12: recurring tasks over MCP: todo_create with recurrence, todo_complete schedules, skip moves",
+        () =>
+          Effect.gen(function* () {
+            const handler = yield* McpHttp.make({})
+            const token = yield* tokenFor(`user-${crypto.randomUUID()}`)
+            yield* TestClock.setTime(Date.parse("2026-01-30T06:00:00Z"))
+            const client = yield* connect(handler, token, { "x-time-zone": "Asia/Kolkata" })
+            const callTool = (name: string, args: Json) =>
+              Effect.promise(
+                () =>
+                  client.callTool({ name, arguments: args }) as Promise<{
+                    isError?: boolean
+                    structuredContent?: Json
+                    content: Array<{ text?: string }>
+                  }>
+              )
+            const created = yield* callTool("todo_create", {
+              title: "pay card",
+              due: "2026-01-30",
+              recurrence: "FREQ=MONTHLY;BYDAY=-1FR"
+            })
+            expect(created.structuredContent).toMatchObject({ recurrence: "FREQ=MONTHLY;BYDAY=-1FR" })
+            const id = created.structuredContent!.id as number
+            const done = yield* callTool("todo_complete", { id })
+            const nextId = done.structuredContent!.next_occurrence_id as number
+            const next = yield* callTool("todo_read", { id: nextId })
+            expect(next.structuredContent).toMatchObject({ due: "2026-02-27", completed: false })
+            const skipped = yield* callTool("todo_complete", { id: nextId, skip: true })
+            expect(skipped.structuredContent).toMatchObject({ due: "2026-03-27" })
+            const bad = yield* callTool("todo_create", {
+              title: "x",
+              due: "2026-01-30",
+              recurrence: "FREQ=HOURLY"
+            })
+            expect(bad.isError).toBe(true)
+            expect(bad.content.map((c) => c.text ?? "").join(" ")).toContain("recurrence")
+          }).pipe(Effect.scoped)
+      )
     })
   })
 }

@@ -134,6 +134,73 @@ for (const database of testDatabases()) {
             expect(yield* view("due=none&status=pending", la)).toEqual(["no due"])
           })
       )
+
+      it.effect(
+        "T12: recurring tasks over REST: complete schedules the next, skip moves it, bad rules are 400",
+        () =>
+          Effect.gen(function* () {
+            const { app, token } = yield* setup
+            yield* TestClock.setTime(Date.parse("2026-03-23T07:30:00Z"))
+            yield* send(app, "PUT", "/api/v1/settings", { token, body: { time_zone: "Europe/Paris" } })
+            const created = yield* send(app, "POST", "/api/v1/tasks", {
+              token,
+              body: {
+                title: "standup",
+                due: "2026-03-23T09:00[Europe/Paris]",
+                recurrence: "rrule:freq=weekly;byday=mo"
+              }
+            })
+            expect(created.status, created.text).toBe(201)
+            const task = asJson(created.body)
+            expect(task).toMatchObject({ recurrence: "FREQ=WEEKLY;BYDAY=MO", next_occurrence_id: null })
+            const done = yield* send(app, "POST", `/api/v1/tasks/${task.id}/complete`, { token })
+            expect(done.status).toBe(200)
+            const next = yield* send(app, "GET", `/api/v1/tasks/${asJson(done.body).next_occurrence_id}`, {
+              token
+            })
+            expect(asJson(next.body).due).toBe("2026-03-30T09:00:00.000+02:00[Europe/Paris]")
+            const skipped = yield* send(app, "POST", `/api/v1/tasks/${asJson(next.body).id}/complete`, {
+              token,
+              body: { skip: true }
+            })
+            expect(asJson(skipped.body)).toMatchObject({
+              completed: false,
+              due: "2026-04-06T09:00:00.000+02:00[Europe/Paris]"
+            })
+            const history = yield* send(
+              app,
+              "GET",
+              "/api/v1/tasks?status=completed&completed_after=2026-03-23",
+              { token }
+            )
+            expect(titlesOf(history.body)).toEqual(["standup"])
+            const bad = yield* send(app, "POST", "/api/v1/tasks", {
+              token,
+              body: { title: "x", due: "2026-03-23", recurrence: "FREQ=MONTHLY;BYDAY=FR" }
+            })
+            expect(bad.status).toBe(400)
+            expect(fieldsOf(bad.body)).toEqual(["recurrence"])
+          })
+      )
+
+      it.effect("T15: chat over REST reads dates in the zone X-Time-Zone names", () =>
+        Effect.gen(function* () {
+          const { app, token } = yield* setup
+          yield* TestClock.setTime(Date.parse("2026-12-02T06:00:00Z"))
+          const chat = (message: string) =>
+            send(app, "POST", "/api/v1/chat", {
+              token,
+              body: { message },
+              headers: { "x-time-zone": "America/Los_Angeles" }
+            })
+          const added = yield* chat("remind me to call mom tomorrow at 5pm")
+          expect(added.status, added.text).toBe(200)
+          const call = (asJson(added.body).tool_calls as Array<{ result: { due: string } }>)[0]!
+          expect(call.result.due).toBe("2026-12-02T17:00:00.000-08:00[America/Los_Angeles]")
+          const due = yield* chat("what's due tomorrow?")
+          expect(asJson(due.body).agent_response).toContain("Call mom (due tomorrow at 17:00)")
+        })
+      )
     })
   })
 }
