@@ -7,10 +7,11 @@ import { describe, expect, layer } from "@effect/vitest"
 import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
 import { AgentRunner, ChatService, SettingsService } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { as, chatLayer } from "@taskport/test-support/ChatHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { as, chatLayer, newUser } from "../../../test/support/ChatHarness.ts"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
 
 const suite = chatLayer(PgDatabase.layerPglite(), OfflineAgentRunner.layer)
 

@@ -163,7 +163,17 @@ describe("OpenAiAgentRunner against a scripted model", () => {
           }>
           expect(calls.map((call) => [call.function.name, JSON.parse(call.function.arguments)])).toEqual([
             ["todo_list", { status: "pending", sort: "created_at", limit: 50 }],
-            ["todo_create", { title: "Buy milk", description: null, priority: "high", due: null, tags: [], recurrence: null }]
+            [
+              "todo_create",
+              {
+                title: "Buy milk",
+                description: null,
+                priority: "high",
+                due: null,
+                tags: [],
+                recurrence: null
+              }
+            ]
           ])
           expect(history.slice(3, 5).map((m) => m.tool_call_id)).toEqual(calls.map((call) => call.id))
           expect(String(history[4]!.content)).toContain('"title":"Buy milk"')

@@ -8,9 +8,10 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { OfflineAgentRunner, PlainDates } from "@taskport/agent"
 import { type ChatReply, type LocalNow, SettingsService, TodoService, type UserId } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { as, chatLayer, turn } from "@taskport/test-support/ChatHarness"
+import { newUser } from "@taskport/test-support/Users"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { as, chatLayer, newUser, turn } from "../../../test/support/ChatHarness.ts"
 
 const at = (iso: string, timeZone: string): LocalNow => ({
   epochMillis: Date.parse(iso),

@@ -17,9 +17,9 @@ import {
   TodoService,
   UserId
 } from "@taskport/core"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { DateTime, Effect, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 const newUser = () => UserId.make(`u-${crypto.randomUUID()}`)
 const as =

@@ -6,11 +6,11 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { McpHttp } from "@taskport/mcp"
+import { ENDPOINT, inProcessFetch } from "@taskport/test-support/McpHarness"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { ENDPOINT, inProcessFetch } from "../../../test/support/McpHarness.ts"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 

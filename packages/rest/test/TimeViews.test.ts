@@ -3,10 +3,10 @@
  * test database, with the clock under `TestClock`; and unknown query parameters refused.
  */
 import { describe, expect, layer } from "@effect/vitest"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json
