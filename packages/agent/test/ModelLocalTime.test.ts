@@ -10,13 +10,20 @@ import { PgDatabase } from "@taskport/postgres"
 import { as, chatLayer } from "@taskport/test-support/ChatHarness"
 import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
 import { newUser } from "@taskport/test-support/Users"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 const suite = chatLayer(PgDatabase.layerPglite(), OfflineAgentRunner.layer)
 
 describe("the model runner's sense of time", () => {
-  layer(suite, { timeout: 120_000 })((it) => {
+  layer(suite, { timeout: 120_000, excludeTestServices: true })((base) => {
+    // Each test gets its own TestClock; the database layer keeps the real one, which its pool needs.
+    const it = {
+      effect: <A, E>(
+        name: string,
+        self: () => Effect.Effect<A, E, Layer.Success<typeof suite> | Scope.Scope>
+      ) => base.effect(name, () => Effect.provide(self(), TestClock.layer()))
+    }
     it.effect(
       "T16: each turn carries the user's local date, time and zone; the tools expose the new filters",
       () =>

@@ -10,7 +10,7 @@ import { type ChatReply, type LocalNow, SettingsService, TodoService, type UserI
 import { PgDatabase } from "@taskport/postgres"
 import { as, chatLayer, turn } from "@taskport/test-support/ChatHarness"
 import { newUser } from "@taskport/test-support/Users"
-import { Effect } from "effect"
+import { Effect, type Layer, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 const at = (iso: string, timeZone: string): LocalNow => ({
@@ -102,7 +102,17 @@ const calls = (reply: ChatReply) => reply.tool_calls.map((call) => [call.name, c
 const say = (user: UserId, message: string) => as(user)(turn({ message }))
 
 describe("the offline interpreter in the user's zone", () => {
-  layer(chatLayer(PgDatabase.layerPglite(), OfflineAgentRunner.layer), { timeout: 120_000 })((it) => {
+  layer(chatLayer(PgDatabase.layerPglite(), OfflineAgentRunner.layer), {
+    timeout: 120_000,
+    excludeTestServices: true
+  })((base) => {
+    // Each test gets its own TestClock; the database layer keeps the real one, which its pool needs.
+    const it = {
+      effect: <A, E>(
+        name: string,
+        self: () => Effect.Effect<A, E, Layer.Success<ReturnType<typeof chatLayer>> | Scope.Scope>
+      ) => base.effect(name, () => Effect.provide(self(), TestClock.layer()))
+    }
     it.effect("T15: creating, asking what's due, moving and skipping, in Los Angeles", () =>
       Effect.gen(function* () {
         const user = newUser()

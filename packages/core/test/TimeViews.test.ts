@@ -51,13 +51,20 @@ const scenarios: ReadonlyArray<readonly [string, string, string]> = [
   ["Pacific/Auckland", "2026-09-26T20:00:00Z", "spring forward"]
 ]
 
+type TimeViewServices = TodoService | SettingsService
+
 for (const database of testDatabases()) {
   describe(`time views on ${database.name}`, () => {
     const services = Layer.merge(TodoService.layer, SettingsService.layer).pipe(
       Layer.provideMerge(database.layer())
     )
 
-    layer(services, { timeout: 120_000 })((it) => {
+    layer(services, { timeout: 120_000, excludeTestServices: true })((base) => {
+      // Each test gets its own TestClock; the database layer keeps the real one, which its pool needs.
+      const it = {
+        effect: <A, E>(name: string, self: () => Effect.Effect<A, E, TimeViewServices>) =>
+          base.effect(name, () => Effect.provide(self(), TestClock.layer()))
+      }
       it.effect("T1: settings default to no stored zone, computed in UTC; PUT and PATCH store them", () =>
         Effect.gen(function* () {
           const settings = yield* SettingsService

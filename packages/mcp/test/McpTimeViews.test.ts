@@ -9,7 +9,7 @@ import { McpHttp } from "@taskport/mcp"
 import { ENDPOINT, inProcessFetch } from "@taskport/test-support/McpHarness"
 import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
-import { Effect } from "effect"
+import { Effect, type Layer, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 type Json = Record<string, unknown>
@@ -48,7 +48,14 @@ const settingsOf = (client: Client) =>
 
 for (const database of testDatabases()) {
   describe(`time views over MCP on ${database.name}`, () => {
-    layer(servicesLayer(database.layer()), { timeout: 120_000 })((it) => {
+    layer(servicesLayer(database.layer()), { timeout: 120_000, excludeTestServices: true })((base) => {
+      // Each test gets its own TestClock; the database layer keeps the real one, which its pool needs.
+      const it = {
+        effect: <A, E>(
+          name: string,
+          self: () => Effect.Effect<A, E, Layer.Success<ReturnType<typeof servicesLayer>> | Scope.Scope>
+        ) => base.effect(name, () => Effect.provide(self(), TestClock.layer()))
+      }
       it.effect(
         "T9: todo_list's due views and todo://settings follow the stored zone, else X-Time-Zone",
         () =>

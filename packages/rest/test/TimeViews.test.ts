@@ -5,7 +5,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
-import { Effect } from "effect"
+import { Effect, type Layer, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 
 type Json = Record<string, unknown>
@@ -19,7 +19,14 @@ const titlesOf = (body: unknown) =>
 
 for (const database of testDatabases()) {
   describe(`time views over REST on ${database.name}`, () => {
-    layer(servicesLayer(database.layer()), { timeout: 120_000 })((it) => {
+    layer(servicesLayer(database.layer()), { timeout: 120_000, excludeTestServices: true })((base) => {
+      // Each test gets its own TestClock; the database layer keeps the real one, which its pool needs.
+      const it = {
+        effect: <A, E>(
+          name: string,
+          self: () => Effect.Effect<A, E, Layer.Success<ReturnType<typeof servicesLayer>> | Scope.Scope>
+        ) => base.effect(name, () => Effect.provide(self(), TestClock.layer()))
+      }
       const setup = Effect.gen(function* () {
         const app = yield* makeApp()
         const user = `user-${crypto.randomUUID()}`
