@@ -132,7 +132,7 @@ export const parse = (message: string): Command => {
 
   const add =
     pattern(
-      `^(?:add|create|make|new|put)\\s+(?:a\\s+|an\\s+)?(?:new\\s+)?(?:(?:${TASK_WORD})\\s*)?(?:to\\s+|:\\s*|called\\s+|named\\s+|for\\s+|saying\\s+)?(.+)$`
+      `^(?:add|create|make|new|put|schedule|plan)\\s+(?:a\\s+|an\\s+)?(?:new\\s+)?(?:(?:${TASK_WORD})\\s*)?(?:to\\s+|:\\s*|called\\s+|named\\s+|for\\s+|saying\\s+)?(.+)$`
     ).exec(text) ??
     pattern(
       "^(?:remind me to|i need to remember to|i have to remember to|i must remember to|i should remember to|remember to|don'?t forget to|i need to|i have to|i must|i should|i want to)\\s+(.+)$"
@@ -169,10 +169,10 @@ export const parse = (message: string): Command => {
     if (/\b(?:due|scheduled|deadlines?|agenda|planned|on my plate|today|tonight|tomorrow)\b/i.test(text))
       return { kind: "due", view: "today", when: text }
   } else if (
-    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays|weekends|today|tonight|tomorrow|next|on|at|by|due|in)\b/i.test(
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays|weekends|today|tonight|tomorrow|next|on|at|by|due|in|for)\b/i.test(
       text
     ) &&
-    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays?|weekends?|today|tonight|tomorrow|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|noon|midnight|morning|evening|\d{1,2}(?::\d\d)?\s*(?:am|pm)|\d{1,2}(?:st|nd|rd|th))/i.test(
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays?|weekends?|today|tonight|tomorrow|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|noon|midnight|morning|evening|\d{1,2}(?::\d\d)?\s*(?:am|pm)|\d{1,2}(?:st|nd|rd|th)|\d{4}-\d{2}-\d{2}|\d{1,2}\/\d{1,2})/i.test(
       text
     )
   ) {

@@ -246,10 +246,12 @@ export const schedule = (text: string, now: LocalNow): Scheduled => {
   }
   if (!repetition.placed) return { title, due: today, recurrence }
   // The first occurrence on or after today (after now, for a time of day): expand from yesterday.
+  // The interval is left out there: a series starts at its first matching day, and its
+  // interval counts from that first due.
   const anchor = dueText({ date: addDays(today, -1), time: found?.moment.time, named: false }, now)
   const first = nextOccurrence(
     Option.match(parseDue(anchor), { onNone: () => anchor, onSome: (due) => due.text }),
-    recurrence,
+    recurrence.replace(/;INTERVAL=\d+/, ""),
     addDays(today, -1),
     now.epochMillis
   )

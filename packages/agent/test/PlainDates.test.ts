@@ -98,6 +98,66 @@ describe("plain-words dates", () => {
   )
 })
 
+// What the interpreter makes of a whole message, in Los Angeles on Tuesday 2026-12-01 at 22:00.
+const messages: ReadonlyArray<readonly [string, PlainDates.Scheduled]> = [
+  ["remind me to buy flowers on saturday", { title: "Buy flowers", due: "2026-12-05" }],
+  [
+    "schedule a call with Ana for thursday 10am",
+    { title: "Call with Ana", due: "2026-12-03T10:00[America/Los_Angeles]" }
+  ],
+  ["book a table for friday 7pm", { title: "Book a table", due: "2026-12-04T19:00[America/Los_Angeles]" }],
+  ["renew car insurance on 2027-01-15", { title: "Renew car insurance", due: "2027-01-15" }],
+  ["I need to call the bank tomorrow", { title: "Call the bank", due: "2026-12-02" }],
+  [
+    "pay the electricity bill every month on the 15th",
+    { title: "Pay the electricity bill", due: "2026-12-15", recurrence: "FREQ=MONTHLY;BYMONTHDAY=15" }
+  ],
+  [
+    "add a task: quarterly report every 3 months on the 1st",
+    { title: "Quarterly report", due: "2026-12-01", recurrence: "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1" }
+  ],
+  [
+    "every other monday at 8am team retro",
+    {
+      title: "Team retro",
+      due: "2026-12-07T08:00:00.000-08:00[America/Los_Angeles]",
+      recurrence: "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"
+    }
+  ],
+  [
+    "don't forget to water plants every 3 days",
+    { title: "Water plants", due: "2026-12-01", recurrence: "FREQ=DAILY;INTERVAL=3" }
+  ]
+]
+
+describe("messages that add a task", () => {
+  it.each(messages)("T14: %s", (message, expected) => {
+    const command = OfflineAgentRunner.parse(message)
+    expect(command.kind).toBe("create")
+    if (command.kind === "create") expect(PlainDates.schedule(command.title, LA)).toEqual(expected)
+  })
+
+  it.each([
+    ["what's on my plate today?", { kind: "due", view: "today" }],
+    ["anything late?", { kind: "due", view: "overdue" }],
+    ["show tasks without a due date", { kind: "due", view: "none" }],
+    ["list my tasks due in the next 14 days", { kind: "due", view: "upcoming" }],
+    ["do I have anything due on friday?", { kind: "due", view: "today" }],
+    [
+      "reschedule task 3 to tomorrow morning",
+      { kind: "reschedule", target: { id: 3 }, when: "tomorrow morning" }
+    ],
+    ["task 7 is due on december 20", { kind: "reschedule", target: { id: 7 }, when: "on december 20" }],
+    [
+      "move the dentist to monday 9am",
+      { kind: "reschedule", target: { query: "dentist" }, when: "monday 9am" }
+    ],
+    ["skip this week's standup", { kind: "skip", target: { query: "standup" } }]
+  ] as const)("T15: %s", (message, expected) => {
+    expect(OfflineAgentRunner.parse(message)).toMatchObject(expected)
+  })
+})
+
 const calls = (reply: ChatReply) => reply.tool_calls.map((call) => [call.name, call.arguments])
 const say = (user: UserId, message: string) => as(user)(turn({ message }))
 
