@@ -1,20 +1,38 @@
 /**
  * An agent runner that needs no model: a deterministic interpreter of a few English command
  * shapes ("add a task to ...", "what's pending?", "mark task 3 as complete", "delete the
- * meeting task", "restore task 3", ...). It is a command interpreter, not an AI: anything outside those
- * shapes gets a help reply. It acts only through the turn's `ToolSource`, so its calls are
+ * meeting task", "restore task 3", "what's due today?", "move task 4 to next friday", ...).
+ * Dates and repetition in those commands are read by `PlainDates` in the user's zone. It is a
+ * command interpreter, not an AI: anything outside those shapes gets a help reply. It acts only through the turn's `ToolSource`, so its calls are
  * recorded like a model's. Used when no model is configured, and in examples and tests.
  */
-import { type AgentInput, type AgentReply, AgentRunner, type ToolOutcome, traced } from "@taskport/core"
-import { Effect, Layer } from "effect"
+import {
+  type AgentInput,
+  type AgentReply,
+  AgentRunner,
+  addDays,
+  type LocalNow,
+  localDate,
+  parseDue,
+  type ToolOutcome,
+  traced,
+  wallClock
+} from "@taskport/core"
+import { Clock, DateTime, Effect, Layer, Option } from "effect"
+import { dateOf, findMoment, schedule } from "./PlainDates.ts"
 import { type Emit, makeRecorder, runner, type ToolRecorder } from "./TurnEvents.ts"
 
 type Status = "all" | "pending" | "completed"
 type Target = { readonly id: number } | { readonly query: string }
 
+export type DueView = "today" | "overdue" | "upcoming" | "none"
+
 export type Command =
   | { readonly kind: "create"; readonly title: string }
-  | { readonly kind: "list"; readonly status: Status }
+  | { readonly kind: "list"; readonly status: Status; readonly when?: string }
+  | { readonly kind: "due"; readonly view: DueView; readonly when?: string }
+  | { readonly kind: "reschedule"; readonly target: Target; readonly when: string }
+  | { readonly kind: "skip"; readonly target: Target }
   | { readonly kind: "complete"; readonly target: Target; readonly completed: boolean }
   | { readonly kind: "delete"; readonly target: Target }
   | { readonly kind: "restore"; readonly id: number }
@@ -61,6 +79,24 @@ export const parse = (message: string): Command => {
     .replace(/^please\s+/i, "")
   if (text === "") return { kind: "help" }
 
+  const reschedule =
+    pattern(
+      `^(?:move|reschedule|postpone|push(?:\\s+back)?|defer|delay|shift|set\\s+the\\s+due\\s+date\\s+(?:of|for)|change\\s+the\\s+due\\s+date\\s+(?:of|for))\\s+(?:${TASK_NO}|(?:the\\s+|my\\s+)?(.+?)(?:\\s+(?:${TASK_WORD}))?)\\s+(?:to|until|till|for|on|by|back\\s+to)\\s+(.+)$`
+    ).exec(text) ?? pattern(`^(?:make\\s+)?${TASK_NO}\\s+(?:is\\s+)?(?:now\\s+)?due\\s+(.+)$`).exec(text)
+  if (reschedule) {
+    const when = reschedule[3] ?? reschedule[2]!
+    return reschedule[3] === undefined
+      ? { kind: "reschedule", target: byId(reschedule[1]!), when }
+      : { kind: "reschedule", target: target(reschedule[1], reschedule[2]), when }
+  }
+
+  const skip =
+    pattern(`^skip\\s+${TASK_NO}(?:\\s+.*)?$`).exec(text) ??
+    pattern(
+      `^skip\\s+(?:this\\s+\\w+'s\\s+|the\\s+next\\s+|the\\s+|my\\s+)?()(.+?)(?:\\s+(?:${TASK_WORD}))?(?:\\s+(?:this|today|once))?$`
+    ).exec(text)
+  if (skip) return { kind: "skip", target: target(skip[1] || undefined, skip[2]) }
+
   const rename = pattern(
     `^(?:change|rename|update|edit|retitle)\\s+(?:${TASK_NO}|(?:the\\s+)?(.+?)\\s+(?:${TASK_WORD}))\\s+(?:to|into|as)\\s+(.+)$`
   ).exec(text)
@@ -100,7 +136,7 @@ export const parse = (message: string): Command => {
 
   const add =
     pattern(
-      `^(?:add|create|make|new|put)\\s+(?:a\\s+|an\\s+)?(?:new\\s+)?(?:(?:${TASK_WORD})\\s*)?(?:to\\s+|:\\s*|called\\s+|named\\s+|for\\s+|saying\\s+)?(.+)$`
+      `^(?:add|create|make|new|put|schedule|plan)\\s+(?:a\\s+|an\\s+)?(?:new\\s+)?(?:(?:${TASK_WORD})\\s*)?(?:to\\s+|:\\s*|called\\s+|named\\s+|for\\s+|saying\\s+)?(.+)$`
     ).exec(text) ??
     pattern(
       "^(?:remind me to|i need to remember to|i have to remember to|i must remember to|i should remember to|remember to|don'?t forget to|i need to|i have to|i must|i should|i want to)\\s+(.+)$"
@@ -110,7 +146,42 @@ export const parse = (message: string): Command => {
     if (title !== "") return { kind: "create", title }
   }
 
-  if (/\b(?:completed|finished|done)\b/i.test(text)) return { kind: "list", status: "completed" }
+  if (/\b(?:completed|finished|done|did i (?:complete|finish|do|get done))\b/i.test(text)) {
+    // A day named with it ("yesterday", "on monday") becomes a completion-time filter.
+    return /\b(?:today|yesterday|tonight|this|last|on|since|ago|\d)/i.test(text)
+      ? { kind: "list", status: "completed", when: text }
+      : { kind: "list", status: "completed" }
+  }
+  // A question or a listing asks about dues; a statement with a date or a repetition in it
+  // ("pay rent on the 1st every month") is a task to add.
+  const asking =
+    /^(?:what|which|when|whats|show|list|any|anything|is|are|do|does|did|have|has|tell|give|how|get|see|view|display)\b/i.test(
+      text
+    ) ||
+    /\b(?:tasks?|todos?|to-dos?|things|items|anything|everything|stuff)\b/i.test(text) ||
+    text.split(" ").length <= 3
+  if (asking) {
+    if (/\b(?:overdue|past due|late|missed|behind)\b/i.test(text)) return { kind: "due", view: "overdue" }
+    if (
+      /\b(?:no due date|no due|without (?:a )?due|undated|unscheduled|no deadlines?|without (?:a )?deadline)\b/i.test(
+        text
+      )
+    )
+      return { kind: "due", view: "none" }
+    if (/\b(?:upcoming|coming up|soon|ahead|this week|next week|next \d+ days|coming \d+ days)\b/i.test(text))
+      return { kind: "due", view: "upcoming", when: text }
+    if (/\b(?:due|scheduled|deadlines?|agenda|planned|on my plate|today|tonight|tomorrow)\b/i.test(text))
+      return { kind: "due", view: "today", when: text }
+  } else if (
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays|weekends|today|tonight|tomorrow|next|on|at|by|due|in|for)\b/i.test(
+      text
+    ) &&
+    /\b(?:every|each|daily|weekly|fortnightly|monthly|yearly|annually|weekdays?|weekends?|today|tonight|tomorrow|mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|noon|midnight|morning|evening|\d{1,2}(?::\d\d)?\s*(?:am|pm)|\d{1,2}(?:st|nd|rd|th)|\d{4}-\d{2}-\d{2}|\d{1,2}\/\d{1,2})/i.test(
+      text
+    )
+  ) {
+    return { kind: "create", title: toTitle(text) }
+  }
   if (/\b(?:pending|open|left|remaining|outstanding|unfinished|incomplete|not done|to do)\b/i.test(text)) {
     return { kind: "list", status: "pending" }
   }
@@ -125,10 +196,32 @@ export const parse = (message: string): Command => {
   return { kind: "help" }
 }
 
+const DUE_HEADINGS: Record<DueView, readonly [empty: string, some: (n: number) => string]> = {
+  today: ["Nothing is due today.", (n) => `${plural(n, "task")} due today:`],
+  overdue: ["Nothing is overdue.", (n) => `${plural(n, "task")} overdue:`],
+  upcoming: ["Nothing is coming up.", (n) => `${plural(n, "task")} coming up:`],
+  none: ["Every task has a due date.", (n) => `${plural(n, "task")} without a due date:`]
+}
+
+const dueReply = (
+  heading: readonly [string, (n: number) => string],
+  tasks: ReadonlyArray<TaskView>,
+  now: LocalNow,
+  more: boolean
+) =>
+  tasks.length === 0
+    ? heading[0]
+    : `${heading[1](tasks.length)}\n${tasks.map((task) => line(task, now)).join("\n")}${more ? `\n(showing the first ${tasks.length})` : ""}`
+
+const WEEK_STARTS = { sunday: 0, monday: 1, saturday: 6 } as const
+
 export const HELP = [
   "I'm Taskport's offline assistant: a simple command interpreter, not an AI (no language model is configured).",
   "I understand requests like:",
   '- "add a task to buy groceries" or "I need to remember to pay bills"',
+  '- "remind me to call mom tomorrow at 5pm", "pay rent on the 1st every month"',
+  '- "what\'s due today?", "what\'s overdue?", "what\'s coming up this week?"',
+  '- "move task 4 to next friday", "skip task 5"',
   '- "show me all my tasks", "what\'s pending?", "what have I completed?"',
   '- "mark task 3 as complete", "reopen task 3"',
   '- "delete task 2" or "delete the meeting task", and "restore task 2" to undo it',
@@ -139,6 +232,8 @@ interface TaskView {
   readonly id: number
   readonly title: string
   readonly completed: boolean
+  readonly due: string | null
+  readonly recurrence: string | null
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -146,7 +241,13 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 
 const asTask = (value: unknown): TaskView | undefined =>
   isRecord(value) && typeof value.id === "number" && typeof value.title === "string"
-    ? { id: value.id, title: value.title, completed: value.completed === true }
+    ? {
+        id: value.id,
+        title: value.title,
+        completed: value.completed === true,
+        due: typeof value.due === "string" ? value.due : null,
+        recurrence: typeof value.recurrence === "string" ? value.recurrence : null
+      }
     : undefined
 
 const asPage = (value: unknown): { readonly tasks: ReadonlyArray<TaskView>; readonly more: boolean } => {
@@ -171,7 +272,90 @@ const awaiting = (outcome: ToolOutcome): string | undefined => {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
-const line = (task: TaskView) => `- #${task.id} ${task.title}${task.completed ? " (done)" : ""}`
+const line = (task: TaskView, now?: LocalNow) =>
+  `- #${task.id} ${task.title}${task.completed ? " (done)" : ""}${
+    now === undefined || task.due === null ? "" : ` (due ${spokenDue(task.due, now)})`
+  }`
+
+/** The user's calendar date of a due: a date-only due is its own date; a zoned one is read in the user's zone. */
+const dueDate = (due: string, now: LocalNow): string =>
+  due.length === 10
+    ? due
+    : Option.match(parseDue(due), {
+        onNone: () => due.slice(0, 10),
+        onSome: (moment) => localDate(moment.epochMillis, DateTime.zoneMakeNamedUnsafe(now.timeZone))
+      })
+
+const WEEKDAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+const spokenDate = (date: string, now: LocalNow): string => {
+  const today = wallClock(now).date
+  if (date === today) return "today"
+  if (date === addDays(today, 1)) return "tomorrow"
+  if (date === addDays(today, -1)) return "yesterday"
+  const weekday = WEEKDAY_NAMES[new Date(`${date}T00:00:00Z`).getUTCDay()]
+  return `${weekday} ${date}`
+}
+
+/** A due in words, in the user's zone: "today", "Friday 2026-12-04 at 17:00". */
+const spokenDue = (due: string, now: LocalNow): string => {
+  const date = spokenDate(dueDate(due, now), now)
+  if (due.length === 10) return date
+  return Option.match(parseDue(due), {
+    onNone: () => date,
+    onSome: (moment) => {
+      const wall = wallClock({ ...now, epochMillis: moment.epochMillis })
+      return `${date} at ${String(wall.hour).padStart(2, "0")}:${String(wall.minute).padStart(2, "0")}`
+    }
+  })
+}
+
+const ORDINAL_WORDS: Record<string, string> = {
+  "1": "first",
+  "2": "second",
+  "3": "third",
+  "4": "fourth",
+  "-1": "last"
+}
+const DAY_WORDS: Record<string, string> = {
+  MO: "Monday",
+  TU: "Tuesday",
+  WE: "Wednesday",
+  TH: "Thursday",
+  FR: "Friday",
+  SA: "Saturday",
+  SU: "Sunday"
+}
+
+/** A stored rule in words: "every 2 weeks on Monday, Wednesday", "monthly on the last Friday". */
+export const spokenRule = (rule: string): string => {
+  const parts = new Map(rule.split(";").map((part) => part.split("=") as [string, string]))
+  const interval = Number(parts.get("INTERVAL") ?? "1")
+  const unit =
+    { DAILY: "day", WEEKLY: "week", MONTHLY: "month", YEARLY: "year" }[parts.get("FREQ") ?? ""] ?? "time"
+  const every = interval === 1 ? `every ${unit}` : `every ${interval} ${unit}s`
+  const byDay = parts.get("BYDAY")
+  const monthDay = parts.get("BYMONTHDAY")
+  let on = ""
+  if (byDay !== undefined && unit === "month") {
+    const m = /^(-?\d)(\w\w)$/.exec(byDay)
+    on = m === null ? "" : ` on the ${ORDINAL_WORDS[m[1]!] ?? m[1]} ${DAY_WORDS[m[2]!]}`
+  } else if (byDay !== undefined)
+    on = ` on ${byDay
+      .split(",")
+      .map((d) => DAY_WORDS[d] ?? d)
+      .join(", ")}`
+  else if (monthDay !== undefined) on = monthDay === "-1" ? " on its last day" : ` on day ${monthDay}`
+  const count = parts.get("COUNT")
+  const until = parts.get("UNTIL")
+  const end =
+    count !== undefined
+      ? `, ${count} more time${count === "1" ? "" : "s"}`
+      : until !== undefined
+        ? `, until ${until.slice(0, 4)}-${until.slice(4, 6)}-${until.slice(6)}`
+        : ""
+  return `${every}${on}${end}`
+}
 
 /** A failed call in the user's words. */
 const failure = (outcome: ToolOutcome, id?: number): string => {
@@ -182,10 +366,10 @@ const failure = (outcome: ToolOutcome, id?: number): string => {
   return `That did not work: ${message}`
 }
 
-const listReply = (status: Status, outcome: ToolOutcome): string => {
+const listReply = (status: Status, outcome: ToolOutcome, now?: LocalNow): string => {
   if (outcome.is_error) return failure(outcome)
   const { tasks, more } = asPage(outcome.result)
-  const lines = tasks.map(line).join("\n")
+  const lines = tasks.map((task) => line(task, now)).join("\n")
   const tail = more ? `\n(showing the first ${tasks.length})` : ""
   switch (status) {
     case "pending":
@@ -249,19 +433,148 @@ const interpret = (input: AgentInput, emit: Emit) =>
       return yield* say("The todo tools are not available here, so I cannot act on your tasks.")
     }
 
+    // Dates are the user's: the turn's present in their zone, else the clock's in UTC.
+    const now: LocalNow = input.now ?? {
+      epochMillis: yield* Clock.currentTimeMillis,
+      timeZone: "UTC",
+      weekStart: "monday"
+    }
+    const today = wallClock(now).date
+
     const command = parse(input.message)
     switch (command.kind) {
       case "help":
         return yield* say(HELP)
       case "create": {
-        const outcome = yield* tools.call(nextId(), "todo_create", { title: command.title })
+        const planned = schedule(command.title, now)
+        const outcome = yield* tools.call(nextId(), "todo_create", {
+          title: planned.title,
+          ...(planned.due === undefined ? {} : { due: planned.due }),
+          ...(planned.recurrence === undefined ? {} : { recurrence: planned.recurrence })
+        })
         const task = asTask(outcome.result)
         if (outcome.is_error || task === undefined) return yield* say(failure(outcome))
-        return yield* say(`Added task #${task.id} "${task.title}".`)
+        const due = task.due === null ? "" : `, due ${spokenDue(task.due, now)}`
+        const repeats = task.recurrence === null ? "" : `, repeating ${spokenRule(task.recurrence)}`
+        return yield* say(`Added task #${task.id} "${task.title}"${due}${repeats}.`)
       }
       case "list": {
+        const day =
+          command.status === "completed" && command.when !== undefined ? dateOf(command.when, now) : undefined
+        if (day !== undefined) {
+          const outcome = yield* tools.call(nextId(), "todo_list", {
+            status: "completed",
+            completed_after: day,
+            completed_before: addDays(day, 1)
+          })
+          if (outcome.is_error) return yield* say(failure(outcome))
+          const { tasks, more } = asPage(outcome.result)
+          return yield* say(
+            dueReply(
+              [
+                `You completed nothing ${spokenDate(day, now)}.`,
+                (n) => `You completed ${plural(n, "task")} ${spokenDate(day, now)}:`
+              ],
+              tasks,
+              now,
+              more
+            )
+          )
+        }
         const outcome = yield* tools.call(nextId(), "todo_list", { status: command.status })
-        return yield* say(listReply(command.status, outcome))
+        return yield* say(listReply(command.status, outcome, now))
+      }
+      case "due": {
+        const view = (params: Record<string, unknown>) =>
+          Effect.map(
+            tools.call(nextId(), "todo_list", { status: "pending", sort: "due", ...params }),
+            (outcome) => (outcome.is_error ? { error: failure(outcome) } : asPage(outcome.result))
+          )
+        if (command.view === "overdue" || command.view === "none") {
+          const page = yield* view({ due: command.view })
+          if ("error" in page) return yield* say(page.error)
+          return yield* say(dueReply(DUE_HEADINGS[command.view], page.tasks, now, page.more))
+        }
+        const when = command.when ?? ""
+        const days = /\b(?:next|coming)\s+(\d{1,3})\s+days?\b/i.exec(when)
+        const weekStart = WEEK_STARTS[now.weekStart]
+        const untilWeekEnd = ((weekStart - wallClock(now).weekDay + 7) % 7 || 7) - 1
+        if (command.view === "upcoming") {
+          const span = days
+            ? Math.min(366, Math.max(1, Number(days[1])))
+            : /\bnext week\b/i.test(when)
+              ? untilWeekEnd + 7
+              : /\bthis week\b/i.test(when)
+                ? untilWeekEnd
+                : 7
+          const from = /\bnext week\b/i.test(when) ? addDays(today, untilWeekEnd + 1) : undefined
+          const heading: readonly [string, (n: number) => string] = /\bthis week\b/i.test(when)
+            ? ["Nothing else is due this week.", (n) => `${plural(n, "task")} due later this week:`]
+            : from !== undefined
+              ? ["Nothing is due next week.", (n) => `${plural(n, "task")} due next week:`]
+              : [
+                  `Nothing is due in the next ${plural(span, "day")}.`,
+                  (n) => `${plural(n, "task")} due in the next ${plural(span, "day")}:`
+                ]
+          if (span === 0) return yield* say(heading[0])
+          const page = yield* view({ due: "upcoming", due_within_days: span })
+          if ("error" in page) return yield* say(page.error)
+          const tasks =
+            from === undefined
+              ? page.tasks
+              : page.tasks.filter((t) => t.due !== null && dueDate(t.due, now) >= from)
+          return yield* say(dueReply(heading, tasks, now, page.more))
+        }
+        // "due today", "due tomorrow", "what's due on friday": one day of the user's calendar.
+        const named = findMoment(when.replace(/\b(?:due|scheduled|what'?s|what is|anything)\b/gi, " "), now)
+        const day = named?.moment.date ?? today
+        const onDay = (tasks: ReadonlyArray<TaskView>) =>
+          tasks.filter((t) => t.due !== null && dueDate(t.due, now) === day)
+        const spoken = spokenDate(day, now)
+        const dayWords = ["today", "tomorrow", "yesterday"].includes(spoken) ? spoken : `on ${spoken}`
+        const heading: readonly [string, (n: number) => string] = [
+          `Nothing is due ${dayWords}.`,
+          (n) => `${plural(n, "task")} due ${dayWords}:`
+        ]
+        if (day === today) {
+          const page = yield* view({ due: "today" })
+          if ("error" in page) return yield* say(page.error)
+          return yield* say(dueReply(heading, page.tasks, now, page.more))
+        }
+        const ahead = day > today
+        const span = ahead ? Math.round((Date.parse(day) - Date.parse(today)) / 86_400_000) : 0
+        const page = yield* view(
+          ahead ? { due: "upcoming", due_within_days: Math.min(366, span) } : { due: "overdue" }
+        )
+        if ("error" in page) return yield* say(page.error)
+        return yield* say(dueReply(heading, onDay(page.tasks), now, page.more))
+      }
+      case "reschedule": {
+        const found = yield* resolve(tools, nextId, command.target, "move")
+        if ("reply" in found) return yield* say(found.reply)
+        const moment = findMoment(command.when, now)
+        if (moment === undefined)
+          return yield* say(
+            `I couldn't tell which day "${command.when}" is. Try "next friday" or "dec 5 at 3pm".`
+          )
+        const due =
+          moment.moment.time === undefined
+            ? moment.moment.date
+            : `${moment.moment.date}T${moment.moment.time}[${now.timeZone}]`
+        const outcome = yield* tools.call(nextId(), "todo_update", { id: found.id, due })
+        const task = asTask(outcome.result)
+        if (outcome.is_error || task === undefined) return yield* say(failure(outcome, found.id))
+        return yield* say(`Moved task #${task.id} "${task.title}" to ${spokenDue(task.due ?? due, now)}.`)
+      }
+      case "skip": {
+        const found = yield* resolve(tools, nextId, command.target, "skip")
+        if ("reply" in found) return yield* say(found.reply)
+        const outcome = yield* tools.call(nextId(), "todo_complete", { id: found.id, skip: true })
+        const task = asTask(outcome.result)
+        if (outcome.is_error || task === undefined) return yield* say(failure(outcome, found.id))
+        return yield* say(
+          `Skipped this occurrence of task #${task.id} "${task.title}"; it is now due ${task.due === null ? "later" : spokenDue(task.due, now)}.`
+        )
       }
       case "restore": {
         if (!available.has("todo_restore")) return yield* say("Restoring tasks is not available here.")

@@ -6,7 +6,14 @@
  * to it as tool errors. A model that cannot be reached, times out or answers nonsense ends
  * the turn with an `AgentError`.
  */
-import { type AgentEvent, type AgentInput, AgentRunner, type AgentRunnerShape, traced } from "@taskport/core"
+import {
+  type AgentEvent,
+  type AgentInput,
+  AgentRunner,
+  type AgentRunnerShape,
+  describeLocalNow,
+  traced
+} from "@taskport/core"
 import { Effect, Layer, Redacted } from "effect"
 import OpenAI from "openai"
 import { chatDialect } from "./ChatCompletionsDialect.ts"
@@ -67,7 +74,9 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
     (streaming: boolean) => (input: AgentInput, emit: (event: AgentEvent) => Effect.Effect<void>) =>
       Effect.gen(function* () {
         const offered = offeredTools(input.tools)
-        const config: Config = { client, model, prompt, streaming, tools: offered }
+        // The user's present goes with every turn, so "tomorrow" is the user's tomorrow.
+        const turnPrompt = input.now === undefined ? prompt : `${prompt}\n\n${describeLocalNow(input.now)}`
+        const config: Config = { client, model, prompt: turnPrompt, streaming, tools: offered }
         const dialect =
           options.api === "responses" ? responsesDialect(config, input) : chatDialect(config, input)
         const recorder = makeRecorder(input.tools, emit)

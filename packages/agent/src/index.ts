@@ -8,4 +8,5 @@
 export * as McpToolSource from "./McpToolSource.ts"
 export * as OfflineAgentRunner from "./OfflineAgentRunner.ts"
 export * as OpenAiAgentRunner from "./OpenAiAgentRunner.ts"
+export * as PlainDates from "./PlainDates.ts"
 export * as StrictParameters from "./StrictParameters.ts"

@@ -106,7 +106,14 @@ describe("OpenAiAgentRunner against a scripted model", () => {
             ["todo_list", { status: "pending", sort: "created_at", limit: 50 }, false],
             [
               "todo_create",
-              { title: "Buy milk", description: null, priority: "high", due: null, tags: [] },
+              {
+                title: "Buy milk",
+                description: null,
+                priority: "high",
+                due: null,
+                tags: [],
+                recurrence: null
+              },
               false
             ]
           ])
@@ -156,7 +163,17 @@ describe("OpenAiAgentRunner against a scripted model", () => {
           }>
           expect(calls.map((call) => [call.function.name, JSON.parse(call.function.arguments)])).toEqual([
             ["todo_list", { status: "pending", sort: "created_at", limit: 50 }],
-            ["todo_create", { title: "Buy milk", description: null, priority: "high", due: null, tags: [] }]
+            [
+              "todo_create",
+              {
+                title: "Buy milk",
+                description: null,
+                priority: "high",
+                due: null,
+                tags: [],
+                recurrence: null
+              }
+            ]
           ])
           expect(history.slice(3, 5).map((m) => m.tool_call_id)).toEqual(calls.map((call) => call.id))
           expect(String(history[4]!.content)).toContain('"title":"Buy milk"')
@@ -349,7 +366,14 @@ describe("OpenAiAgentRunner against a scripted model", () => {
         const reply = yield* chatTurn(runner, user, { message: "add renew passport" })
         expect(reply.agent_response).toBe("Added Renew passport.")
         expect(reply.tool_calls.map((call) => call.arguments)).toEqual([
-          { title: "Renew passport", description: null, priority: "medium", due: null, tags: ["admin"] }
+          {
+            title: "Renew passport",
+            description: null,
+            priority: "medium",
+            due: null,
+            tags: ["admin"],
+            recurrence: null
+          }
         ])
         const [first, second] = model.requests
         expect(first!.path).toBe("/v1/responses")

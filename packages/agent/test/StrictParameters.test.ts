@@ -60,7 +60,14 @@ describe("strict tool parameters", () => {
             due: null,
             tags: null
           })
-        ).toEqual({ title: "Buy milk", description: null, priority: "medium", due: null, tags: [] })
+        ).toEqual({
+          title: "Buy milk",
+          description: null,
+          priority: "medium",
+          due: null,
+          tags: [],
+          recurrence: null
+        })
         const update = strict("todo_update")
         expect(
           yield* update.toArguments({

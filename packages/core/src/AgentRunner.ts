@@ -5,6 +5,7 @@
  */
 import { Context, Effect, Option, Schema, Stream } from "effect"
 import type { Message, ToolCall } from "./Conversation.ts"
+import type { LocalNow } from "./LocalNow.ts"
 
 /** A JSON Schema document as plain JSON. */
 export type JsonSchemaObject = { readonly [key: string]: unknown }
@@ -44,6 +45,8 @@ export interface AgentInput {
   /** The new user message. */
   readonly message: string
   readonly tools: ToolSource
+  /** The user's present, in their zone; absent when the caller does not know it. */
+  readonly now?: LocalNow | undefined
 }
 
 export interface AgentReply {

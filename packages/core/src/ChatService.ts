@@ -7,7 +7,7 @@
  * not carried out at once: it is stored as a pending action, and a later turn confirms or
  * declines it, explicitly or in words.
  */
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import {
   type AgentError,
   type AgentEvent,
@@ -21,6 +21,7 @@ import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
+import type { LocalNow } from "./LocalNow.ts"
 import {
   PENDING_ACTION_TTL,
   type PendingAction,
@@ -30,6 +31,7 @@ import {
   type Unsettled
 } from "./PendingActions.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
+import { SettingsService } from "./Settings.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
 import { describeToolFailure, runTodoTool, type TodoToolHandlers } from "./TodoTools.ts"
@@ -260,6 +262,7 @@ const make = (options: ChatOptions) =>
     const agent = yield* AgentRunner
     const pending = yield* PendingActionRepository
     const transactor = yield* Transactor
+    const settings = yield* SettingsService
     const handlers = yield* Effect.context<TodoToolHandlers>()
     const historyLimit = Math.max(0, Math.floor(options.historyLimit ?? DEFAULT_HISTORY_LIMIT))
     const confirmDestructive = options.confirmDestructive ?? true
@@ -356,7 +359,13 @@ const make = (options: ChatOptions) =>
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
       const source = yield* todoToolSource.pipe(Effect.provideContext(handlers))
       const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined
-      const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source }
+      const local = yield* settings.effective
+      const now: LocalNow = {
+        epochMillis: yield* Clock.currentTimeMillis,
+        timeZone: local.name,
+        weekStart: local.weekStart
+      }
+      const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source, now }
       return { user: user.id, conversationId, agentInput, asked: () => gated?.asked.current }
     })
 
@@ -609,6 +618,11 @@ export class ChatService extends Context.Service<ChatService, ChatServiceShape>(
   ): Layer.Layer<
     ChatService,
     never,
-    ConversationRepository | PendingActionRepository | Transactor | AgentRunner | TodoToolHandlers
+    | ConversationRepository
+    | PendingActionRepository
+    | Transactor
+    | AgentRunner
+    | TodoToolHandlers
+    | SettingsService
   > => Layer.effect(this, make(options))
 }

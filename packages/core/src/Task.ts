@@ -5,6 +5,8 @@
  * from these definitions.
  */
 import { DateTime, Option, Schema, SchemaTransformation } from "effect"
+import { isMomentText } from "./DueViews.ts"
+import { Recurrence } from "./Recurrence.ts"
 
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
@@ -179,6 +181,10 @@ export const Task = Schema.Struct({
   completed_at: Schema.NullOr(Timestamp("When the task was completed (ISO 8601), or null while it is open.")),
   due: Schema.NullOr(Due),
   tags: Tags,
+  recurrence: Schema.NullOr(Recurrence),
+  next_occurrence_id: Schema.NullOr(
+    TaskId.annotate({ description: "For a completed recurring task, the task of its next occurrence." })
+  ),
   version: Version,
   created_at: Timestamp("When the task was created (ISO 8601)."),
   updated_at: Timestamp("When the task last changed (ISO 8601).")
@@ -245,7 +251,8 @@ const EditableFields = {
   description: noneByDefault(Notes),
   priority: defaulted(Priority, "medium"),
   due: noneByDefault(Schema.NullOr(Due)),
-  tags: defaulted(Tags, [])
+  tags: defaulted(Tags, []),
+  recurrence: noneByDefault(Schema.NullOr(Recurrence))
 }
 
 /**
@@ -283,6 +290,9 @@ export const UpdateTaskParams = Schema.Struct({
   priority: omittable(Priority),
   due: Schema.optionalKey(Schema.NullOr(Due).annotate({ description: "New due; null clears it." })),
   tags: omittable(Tags),
+  recurrence: Schema.optionalKey(
+    Schema.NullOr(Recurrence).annotate({ description: "New rule; null stops it." })
+  ),
   expected_version: ExpectedVersion,
   ...keyed
 })
@@ -307,6 +317,11 @@ export const CompleteTaskParams = Schema.Struct({
     true
   ),
   expected_version: ExpectedVersion,
+  skip: omittable(
+    Schema.Boolean.annotate({
+      description: "true moves a recurring task to its next occurrence without recording a completion."
+    })
+  ),
   ...keyed
 })
 export type CompleteTaskParams = typeof CompleteTaskParams.Type
@@ -358,12 +373,35 @@ export const PageLimit = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum
 
 export const DEFAULT_PAGE_LIMIT = 50
 
+export const DueViewParam = Schema.Literals(["today", "overdue", "upcoming", "none"]).annotate({
+  description:
+    "Due view in the account's time zone: today, overdue (open and past due), upcoming (the days after today, see due_within_days) or none (no due)."
+})
+
+/** A moment a caller names in a filter: a date is the start of that day in the user's zone. */
+export const Moment = Schema.String.annotate({
+  description:
+    "A date (its start in the account's time zone) or a date-time with an offset; after is inclusive, before exclusive."
+}).check(
+  Schema.makeFilter(isMomentText, {
+    message: "must be a date (2026-12-01) or a date-time with an offset (2026-12-01T09:00:00Z)"
+  })
+)
+
 export const ListTasksParams = Schema.Struct({
   status: defaulted(TaskStatus, "all"),
   priority: omittable(Priority),
   tag: omittable(Tag),
   due_before: omittable(Due.annotate({ description: "Only tasks due strictly before this moment." })),
   due_after: omittable(Due.annotate({ description: "Only tasks due strictly after this moment." })),
+  due: omittable(DueViewParam),
+  due_within_days: omittable(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 366 })).annotate({
+      description: "Days after today that due=upcoming covers (default 7)."
+    })
+  ),
+  completed_after: omittable(Moment),
+  completed_before: omittable(Moment),
   query: omittable(
     Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200), isStorableText).annotate({
       description: "Case-insensitive text to find in the title or description."

@@ -5,6 +5,7 @@
  */
 import { Context, type Duration, type Effect, type Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
+import type { DueWindow } from "./DueViews.ts"
 import type { RepositoryError } from "./Errors.ts"
 import type { Priority, SortOrder, Task, TaskId, TaskSort } from "./Task.ts"
 
@@ -20,6 +21,7 @@ export interface NewTask {
   readonly priority: Priority
   readonly due: StoredDue | null
   readonly tags: ReadonlyArray<string>
+  readonly recurrence?: string | null
 }
 
 /** Fields to change; an absent key is left as it is. */
@@ -29,6 +31,7 @@ export interface TaskPatch {
   readonly priority?: Priority
   readonly due?: StoredDue | null
   readonly tags?: ReadonlyArray<string>
+  readonly recurrence?: string | null
 }
 
 /** The position of a row in a sorted listing: its sort key and its id as the tie-breaker. */
@@ -44,6 +47,14 @@ export interface TaskQuery {
   readonly tag?: string
   readonly dueBefore?: number
   readonly dueAfter?: number
+  /** Tasks due within a window of the user's calendar (see `DueViews`). */
+  readonly dueWindow?: DueWindow
+  /** Only tasks without a due. */
+  readonly dueNone?: boolean
+  /** Completed at or after this instant. */
+  readonly completedFrom?: number
+  /** Completed strictly before this instant. */
+  readonly completedBefore?: number
   readonly text?: string
   readonly sort: TaskSort
   readonly order: SortOrder
@@ -104,6 +115,23 @@ export class TaskRepository extends Context.Service<
      * many. Safe to run from many processes at once: each row is deleted once.
      */
     readonly purgeTrash: (olderThan: Duration.Duration) => Effect.Effect<number, RepositoryError>
+    /**
+     * Completes an open recurring task and inserts its next occurrence, linked from it, in one
+     * transaction. None when the task is missing or no longer open.
+     */
+    readonly completeOccurrence: (
+      owner: UserId,
+      id: TaskId,
+      next: NewTask
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
+    /**
+     * Reopens a completed occurrence; its next occurrence is deleted if it is still open and
+     * unchanged since it was scheduled, so undoing a completion leaves one open task.
+     */
+    readonly reopenOccurrence: (
+      owner: UserId,
+      id: TaskId
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
     readonly list: (owner: UserId, query: TaskQuery) => Effect.Effect<TaskSlice, RepositoryError>
   }
 >()("@taskport/core/TaskRepository") {}

@@ -6,7 +6,7 @@
  * given an `idempotency_key` runs through the `IdempotencyStore`, in one transaction with its
  * record; every write honours `expected_version`.
  */
-import { Context, Data, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Clock, Context, Data, Effect, Exit, Layer, Option, Schema } from "effect"
 import {
   type BatchInput,
   type BatchItem,
@@ -16,6 +16,7 @@ import {
   BatchResult
 } from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
+import { dueWindow, localDate, momentMillis } from "./DueViews.ts"
 import {
   InvalidCursor,
   InvalidParameters,
@@ -24,7 +25,9 @@ import {
   VersionConflict
 } from "./Errors.ts"
 import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
+import { nextOccurrence } from "./Recurrence.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
+import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
   type CompleteTaskInput,
   CompleteTaskParams,
@@ -91,6 +94,10 @@ const decodeDelete = decoder(DeleteTaskParams)
 const decodeRestore = decoder(RestoreTaskParams)
 const decodeBatch = decoder(BatchParams)
 const decodeList = decoder(ListTasksParams)
+
+const recurrenceNeedsDue = new InvalidParameters({
+  issues: [{ field: "recurrence", message: "needs a due to repeat from" }]
+})
 
 /** Due values reaching the service were validated by the schema; this only re-derives the instant. */
 const toStoredDue = (due: string | null): StoredDue | null =>
@@ -217,9 +224,11 @@ const make = Effect.gen(function* () {
         codec
       )
     })
+  const settings = yield* SettingsService
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
+    if (params.recurrence !== null && params.due === null) return yield* recurrenceNeedsDue
     const user = yield* CurrentUser
     return yield* once(
       "todo_create",
@@ -229,7 +238,8 @@ const make = Effect.gen(function* () {
         description: params.description,
         priority: params.priority,
         due: toStoredDue(params.due),
-        tags: params.tags
+        tags: params.tags,
+        ...(params.recurrence === null ? {} : { recurrence: params.recurrence })
       })
     )
   })
@@ -249,6 +259,14 @@ const make = Effect.gen(function* () {
     if (params.priority !== undefined) patch.priority = params.priority
     if (params.due !== undefined) patch.due = toStoredDue(params.due)
     if (params.tags !== undefined) patch.tags = params.tags
+    if (params.recurrence !== undefined) patch.recurrence = params.recurrence
+    // A rule without a due has nothing to repeat from; the result of the change decides.
+    if ((params.recurrence ?? null) !== null || params.due === null) {
+      const current = yield* repo.find(user.id, params.id).pipe(orNotFound(params.id))
+      const due = params.due === undefined ? current.due : params.due
+      const recurrence = params.recurrence === undefined ? current.recurrence : params.recurrence
+      if (recurrence !== null && due === null) return yield* recurrenceNeedsDue
+    }
     const expected = params.expected_version
     return yield* once(
       "todo_update",
@@ -293,14 +311,74 @@ const make = Effect.gen(function* () {
     return yield* once(
       "todo_complete",
       params,
-      Effect.flatMap(repo.setCompleted(user.id, params.id, params.completed, expected), (outcome) =>
-        outcomeTask(params.id, expected, outcome)
-      )
+      Effect.gen(function* () {
+        const task = yield* repo.find(user.id, params.id).pipe(orNotFound(params.id))
+        // A recurring task's completion takes more than one statement, so the precondition
+        // is checked first; the statements themselves still refuse a task no longer open.
+        if (expected !== undefined && task.version !== expected) {
+          return yield* new VersionConflict({
+            id: task.id,
+            expected_version: expected,
+            current_version: task.version
+          })
+        }
+        const next = () =>
+          Effect.gen(function* () {
+            if (task.due === null || task.recurrence === null) return Option.none()
+            // "Next" is decided in the user's today, so a task days overdue moves to one still ahead.
+            const { zone } = yield* settings.effective
+            const now = yield* Clock.currentTimeMillis
+            return nextOccurrence(task.due, task.recurrence, localDate(now, zone), now)
+          })
+        if (params.skip === true) {
+          const refuse = (message: string) => new InvalidParameters({ issues: [{ field: "skip", message }] })
+          if (task.recurrence === null) return yield* refuse("applies only to a recurring task")
+          if (task.completed) return yield* refuse("applies only to an open task")
+          const occurrence = yield* next()
+          if (Option.isNone(occurrence))
+            return yield* refuse("the series has no later occurrence; complete or delete the task")
+          const outcome = yield* repo.update(
+            user.id,
+            task.id,
+            { due: toStoredDue(occurrence.value.due), recurrence: occurrence.value.recurrence },
+            task.version
+          )
+          return yield* outcomeTask(task.id, task.version, outcome)
+        }
+        if (params.completed && !task.completed) {
+          const occurrence = yield* next()
+          if (Option.isSome(occurrence)) {
+            // The completed task stays as the record of this occurrence; the next is a new task.
+            return yield* repo
+              .completeOccurrence(user.id, task.id, {
+                title: task.title,
+                description: task.description,
+                priority: task.priority,
+                due: toStoredDue(occurrence.value.due),
+                tags: task.tags,
+                recurrence: occurrence.value.recurrence
+              })
+              .pipe(orNotFound(task.id))
+          }
+        }
+        if (!params.completed && task.next_occurrence_id !== null) {
+          return yield* repo.reopenOccurrence(user.id, task.id).pipe(orNotFound(task.id))
+        }
+        return yield* Effect.flatMap(
+          repo.setCompleted(user.id, params.id, params.completed, expected),
+          (outcome) => outcomeTask(params.id, expected, outcome)
+        )
+      })
     )
   })
 
   const list: TodoServiceShape["list"] = Effect.fn("TodoService.list")(function* (input) {
     const params = yield* decodeList(input)
+    if (params.due_within_days !== undefined && params.due !== "upcoming") {
+      return yield* new InvalidParameters({
+        issues: [{ field: "due_within_days", message: "applies only with due=upcoming" }]
+      })
+    }
     const user = yield* CurrentUser
     const sort = params.sort
     const order = params.order ?? defaultOrder(sort)
@@ -323,6 +401,23 @@ const make = Effect.gen(function* () {
     if (params.due_before !== undefined) query.dueBefore = dueInstant(params.due_before)
     if (params.due_after !== undefined) query.dueAfter = dueInstant(params.due_after)
     if (params.query !== undefined) query.text = params.query
+    if (
+      params.due !== undefined ||
+      params.completed_after !== undefined ||
+      params.completed_before !== undefined
+    ) {
+      // Views and date-only moments are read in the user's zone, at the clock's present.
+      const { zone } = yield* settings.effective
+      const now = yield* Clock.currentTimeMillis
+      if (params.due === "none") query.dueNone = true
+      else if (params.due !== undefined) {
+        query.dueWindow = dueWindow(params.due, now, zone, params.due_within_days)
+      }
+      if (params.completed_after !== undefined)
+        query.completedFrom = momentMillis(params.completed_after, zone)
+      if (params.completed_before !== undefined)
+        query.completedBefore = momentMillis(params.completed_before, zone)
+    }
     if (after !== undefined) query.after = after
     const slice = yield* repo.list(user.id, query)
     return {
@@ -418,6 +513,9 @@ export class TodoService extends Context.Service<TodoService, TodoServiceShape>(
   "@taskport/core/TodoService"
 ) {
   /** The use cases over whichever `TaskRepository` is provided. */
-  static readonly layer: Layer.Layer<TodoService, never, TaskRepository | IdempotencyStore | Transactor> =
-    Layer.effect(this, make)
+  static readonly layer: Layer.Layer<
+    TodoService,
+    never,
+    TaskRepository | IdempotencyStore | Transactor | SettingsRepository
+  > = Layer.effect(this, make).pipe(Layer.provide(SettingsService.layer))
 }

@@ -18,6 +18,7 @@ import {
   VersionConflict
 } from "./Errors.ts"
 import type { IdempotencyStore } from "./IdempotencyStore.ts"
+import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
   CompleteTaskParams,
   CreateTaskParams,
@@ -198,10 +199,10 @@ export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
 
 /** The tool handlers with the use cases behind them, over whichever `TaskRepository` is provided. */
 export const TodoToolsLayer: Layer.Layer<
-  TodoToolHandlers | TodoService,
+  TodoToolHandlers | TodoService | SettingsService,
   never,
-  TaskRepository | IdempotencyStore | Transactor
-> = handlers.pipe(Layer.provideMerge(TodoService.layer))
+  TaskRepository | IdempotencyStore | Transactor | SettingsRepository
+> = handlers.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(SettingsService.layer))
 
 export const isTodoToolName = (name: string): name is TodoToolName => Object.hasOwn(TodoTools.tools, name)
 

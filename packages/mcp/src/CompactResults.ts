@@ -50,6 +50,7 @@ const textBound = (text: string): number => text.length * (ESCAPED.test(text) ? 
 const taskBound = (task: EncodedListedTask): number => {
   let texts = textBound(task.title) * 2 + (task.description === null ? 0 : textBound(task.description))
   if (task.due !== null) texts += textBound(task.due) * 2
+  if (task.recurrence !== null) texts += textBound(task.recurrence)
   for (const tag of task.tags) texts += textBound(tag) * 2 + 8
   return texts + 600
 }

@@ -17,9 +17,15 @@ import {
   OAuthErrorCode,
   verifyBearerToken
 } from "@modelcontextprotocol/server"
-import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
+import {
+  Authenticator,
+  parseTimeZone,
+  type SettingsService,
+  type TodoToolHandlers,
+  UserId
+} from "@taskport/core"
 import { BodyReader, RequestLog } from "@taskport/http"
-import { Cause, Effect, Exit, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
 import * as ProtectedResource from "./ProtectedResource.ts"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
@@ -69,7 +75,7 @@ const isUserId = Schema.is(UserId)
 /** Builds the endpoint over the services of the current context. */
 export const make = (
   options: McpHttpOptions
-): Effect.Effect<McpHttpHandler, never, Authenticator | TodoToolHandlers> =>
+): Effect.Effect<McpHttpHandler, never, Authenticator | TodoToolHandlers | SettingsService> =>
   Effect.gen(function* () {
     const authenticator = yield* Authenticator
     const log = options.log ?? (() => {})
@@ -92,7 +98,8 @@ export const make = (
         // The auth check below always sets it; refusing here keeps a wiring mistake from serving anyone.
         if (typeof user !== "string" || !isUserId(user))
           throw new Error("MCP request without a verified user")
-        return factory(user)
+        const zone = context.authInfo?.extra?.timeZone
+        return factory(user, typeof zone === "string" ? zone : undefined)
       },
       { legacy: "stateless", responseMode: "auto" }
     )
@@ -134,6 +141,19 @@ export const make = (
       }
       const user = authInfo.extra?.userId
       if (typeof user === "string") scope.user = user
+      // As over REST, X-Time-Zone names the zone while the user has stored none.
+      const named = request.headers.get("x-time-zone")
+      if (named !== null && named.trim() !== "") {
+        const zone = parseTimeZone(named)
+        if (Option.isNone(zone)) {
+          return jsonError(
+            400,
+            "invalid_request",
+            "x-time-zone: must be an IANA time zone such as Europe/Paris"
+          )
+        }
+        authInfo = { ...authInfo, extra: { ...authInfo.extra, timeZone: zone.value } }
+      }
       let parsedBody: unknown
       if (request.method === "POST") {
         const read = await Effect.runPromiseExit(BodyReader.readText(request, { limit }))

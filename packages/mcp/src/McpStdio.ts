@@ -3,7 +3,7 @@
  * JSON-RPC messages, so everything else this process says must go to stderr.
  */
 import { type StdioServerHandle, serveStdio } from "@modelcontextprotocol/server/stdio"
-import type { TodoToolHandlers, UserId } from "@taskport/core"
+import type { SettingsService, TodoToolHandlers, UserId } from "@taskport/core"
 import { Effect } from "effect"
 import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
 
@@ -11,5 +11,5 @@ import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
 export const serve = (
   user: UserId,
   options: McpOptions = {}
-): Effect.Effect<StdioServerHandle, never, TodoToolHandlers> =>
+): Effect.Effect<StdioServerHandle, never, TodoToolHandlers | SettingsService> =>
   Effect.map(makeFactory(options), (factory) => serveStdio(() => factory(user)))

@@ -208,6 +208,8 @@ describe("the budget's quick check", () => {
     completed_at: "2026-12-01T09:00:00.000Z",
     due,
     tags,
+    recurrence: "FREQ=MONTHLY;INTERVAL=366;BYDAY=-1WE;UNTIL=20261231",
+    next_occurrence_id: 2_147_483_647,
     version: 2_147_483_647,
     created_at: "2026-12-01T09:00:00.000Z",
     updated_at: "2026-12-01T09:00:00.000Z",

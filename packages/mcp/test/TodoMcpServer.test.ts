@@ -21,6 +21,8 @@ const task = {
   completed_at: null,
   due: null,
   tags: [],
+  recurrence: null,
+  next_occurrence_id: null,
   version: 1,
   created_at: "2026-11-30T08:00:00.000Z",
   updated_at: "2026-11-30T08:00:00.000Z"

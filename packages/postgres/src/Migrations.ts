@@ -94,6 +94,20 @@ const migrations = {
       expires_at timestamptz(3) NOT NULL
     )`,
     "CREATE INDEX pending_actions_conversation ON pending_actions (conversation_id, created_at)"
+  ),
+  // Settings are per user and optional: a user without a row has the defaults.
+  "0004_time": statements(
+    `CREATE TABLE user_settings (
+      user_id text PRIMARY KEY,
+      time_zone text CHECK (char_length(time_zone) <= 64),
+      week_start text NOT NULL DEFAULT 'monday' CHECK (week_start IN ('monday', 'sunday', 'saturday')),
+      updated_at timestamptz(3) NOT NULL DEFAULT now()
+    )`,
+    "CREATE INDEX tasks_user_completed_at ON tasks (user_id, completed_at) WHERE completed_at IS NOT NULL",
+    // A recurring task keeps its rule; a completed occurrence points at the one scheduled after it.
+    "ALTER TABLE tasks ADD COLUMN recurrence text CHECK (char_length(recurrence) <= 200)",
+    "ALTER TABLE tasks ADD COLUMN next_occurrence_id integer",
+    "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
   )
 }
 

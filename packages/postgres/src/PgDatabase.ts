@@ -7,6 +7,7 @@ import type {
   ConversationRepository,
   IdempotencyStore,
   PendingActionRepository,
+  SettingsRepository,
   TaskRepository,
   Transactor
 } from "@taskport/core"
@@ -17,6 +18,7 @@ import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
+import * as PgSettingsRepository from "./PgSettingsRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 import * as PgTransactor from "./PgTransactor.ts"
 
@@ -26,14 +28,16 @@ export type Repositories =
   | IdempotencyStore
   | Transactor
   | PendingActionRepository
+  | SettingsRepository
 
-/** The repositories and the idempotency store over a provided `SqlClient`. */
+/** Every repository, the idempotency store and the transactor over a provided `SqlClient`. */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
   PgTaskRepository.layer,
   PgConversationRepository.layer,
   PgIdempotencyStore.layer,
   PgTransactor.layer,
-  PgPendingActionRepository.layer
+  PgPendingActionRepository.layer,
+  PgSettingsRepository.layer
 )
 
 const migrated = <A, E>(

@@ -6,6 +6,7 @@
  * (listing, restore, purge, sweep) filters it out.
  */
 import {
+  type DueWindow,
   type KeysetPosition,
   type NewTask,
   Task,
@@ -29,6 +30,8 @@ const COLUMNS = [
   `${iso("completed_at")} AS completed_at`,
   "due",
   "tags",
+  "recurrence",
+  "next_occurrence_id",
   "version",
   `${iso("created_at")} AS created_at`,
   `${iso("updated_at")} AS updated_at`
@@ -65,6 +68,28 @@ export const make = Effect.gen(function* () {
     rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
 
+  // A date-only due (ten characters) is a calendar day in the user's zone and compares as a
+  // date; a zoned due compares by its instant.
+  const dueWindowCondition = (window: DueWindow) => {
+    const byDate = [sql`char_length(due) = 10`]
+    if (window.fromDate !== undefined) byDate.push(sql`due >= ${window.fromDate}`)
+    if (window.toDate !== undefined) byDate.push(sql`due < ${window.toDate}`)
+    const byInstant = [sql`char_length(due) > 10`]
+    if (window.fromMillis !== undefined)
+      byInstant.push(sql`due_at >= to_timestamp(${window.fromMillis}::float8 / 1000)`)
+    if (window.toMillis !== undefined)
+      byInstant.push(sql`due_at < to_timestamp(${window.toMillis}::float8 / 1000)`)
+    const within = sql`((${sql.and(byDate)}) OR (${sql.and(byInstant)}))`
+    return window.openOnly === true ? sql`(completed = false AND ${within})` : within
+  }
+
+  const insertRow = (owner: string, task: NewTask) =>
+    sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence)
+          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
+                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb,
+                  ${task.recurrence ?? null})
+          RETURNING ${columns}`.pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
+
   const findRow = (owner: string, id: number) =>
     sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL`.pipe(
       Effect.flatMap(decodeFirst)
@@ -94,14 +119,7 @@ export const make = Effect.gen(function* () {
 
   return TaskRepository.of(
     traced(TaskRepository, "PgTaskRepository", {
-      insert: (owner, task) =>
-        sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags)
-          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
-                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb)
-          RETURNING ${columns}`.pipe(
-          Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))),
-          repositoryErrors
-        ),
+      insert: (owner, task) => repositoryErrors(insertRow(owner, task)),
 
       find: (owner, id) => repositoryErrors(findRow(owner, id)),
 
@@ -111,6 +129,7 @@ export const make = Effect.gen(function* () {
         if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
         if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
         if (patch.tags !== undefined) sets.push(sql`tags = ${JSON.stringify(patch.tags)}::jsonb`)
+        if (patch.recurrence !== undefined) sets.push(sql`recurrence = ${patch.recurrence}`)
         if (patch.due !== undefined) {
           sets.push(sql`due = ${patch.due?.text ?? null}`)
           sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
@@ -139,6 +158,36 @@ export const make = Effect.gen(function* () {
             ? ({ _tag: "Updated", task: current.value } as UpdateOutcome)
             : ({ _tag: "Conflict", currentVersion: current.value.version } as UpdateOutcome)
         }).pipe(repositoryErrors),
+
+      completeOccurrence: (owner, id, next) =>
+        Effect.gen(function* () {
+          const done = yield* sql`UPDATE tasks
+          SET completed = true, completed_at = now(), version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND completed = false AND deleted_at IS NULL RETURNING id`
+          if (done.length === 0) return Option.none()
+          const scheduled = yield* insertRow(owner, next)
+          const rows = yield* sql`UPDATE tasks SET next_occurrence_id = ${scheduled.id}
+          WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`
+          return yield* decodeFirst(rows)
+        }).pipe(sql.withTransaction, repositoryErrors),
+
+      reopenOccurrence: (owner, id) =>
+        Effect.gen(function* () {
+          const current = yield* sql<{
+            next_occurrence_id: number | null
+          }>`SELECT next_occurrence_id FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL FOR UPDATE`
+          const next = current[0]?.next_occurrence_id
+          if (next !== undefined && next !== null) {
+            yield* sql`DELETE FROM tasks
+            WHERE user_id = ${owner} AND id = ${next} AND completed = false AND version = 1 AND deleted_at IS NULL`
+          }
+          const rows = yield* sql`UPDATE tasks
+          SET completed = false, completed_at = NULL, next_occurrence_id = NULL,
+              version = version + 1, updated_at = now()
+          WHERE user_id = ${owner} AND id = ${id} AND completed = true AND deleted_at IS NULL RETURNING ${columns}`
+          if (rows.length > 0) return yield* decodeFirst(rows)
+          return yield* findRow(owner, id)
+        }).pipe(sql.withTransaction, repositoryErrors),
 
       // The row is returned as it was: deleted_at is not part of a task, and the version stays,
       // so restoring is one change after the task the client last saw.
@@ -189,6 +238,12 @@ export const make = Effect.gen(function* () {
           conditions.push(sql`due_at < to_timestamp(${query.dueBefore}::float8 / 1000)`)
         if (query.dueAfter !== undefined)
           conditions.push(sql`due_at > to_timestamp(${query.dueAfter}::float8 / 1000)`)
+        if (query.dueWindow !== undefined) conditions.push(dueWindowCondition(query.dueWindow))
+        if (query.dueNone === true) conditions.push(sql`due IS NULL`)
+        if (query.completedFrom !== undefined)
+          conditions.push(sql`completed_at >= to_timestamp(${query.completedFrom}::float8 / 1000)`)
+        if (query.completedBefore !== undefined)
+          conditions.push(sql`completed_at < to_timestamp(${query.completedBefore}::float8 / 1000)`)
         if (query.text !== undefined) {
           const pattern = `%${escapeLike(query.text)}%`
           conditions.push(sql`(title ILIKE ${pattern} OR description ILIKE ${pattern})`)

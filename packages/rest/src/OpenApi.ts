@@ -11,9 +11,12 @@ import {
   Conversation,
   ConversationPage,
   MessagePage,
+  PatchSettingsParams,
   RenameConversationParams,
+  ReplaceSettingsParams,
   Task,
-  TaskPage
+  TaskPage,
+  UserSettings
 } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
 import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
@@ -34,6 +37,7 @@ import {
   taskRoutes,
   UserPath
 } from "./Routes.ts"
+import { settingsRoutes } from "./SettingsRoutes.ts"
 
 export const ErrorResponse = Schema.Struct({
   error: Schema.Struct({
@@ -66,7 +70,10 @@ const componentSchemas = [
   MessagePage,
   Conversation,
   RenameConversationParams,
-  Identity
+  Identity,
+  UserSettings,
+  ReplaceSettingsParams,
+  PatchSettingsParams
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -266,6 +273,35 @@ export const makeOpenApi = (): JsonObject => {
       "500": ERRORS["500"]
     }
   })
+  for (const route of settingsRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const codes = ["400", "401", "500", "503", ...(byPathUser ? ["403"] : [])]
+      if (route.body !== undefined) codes.push("413", "415")
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["settings"],
+        security: [{ bearerAuth: [] }],
+        parameters: routeParameters(route, byPathUser),
+        ...(route.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: route.bodyRequired ?? false,
+                content: { "application/json": { schema: refOf(route.body) } }
+              }
+            }),
+        responses: {
+          "200": {
+            description: "Success.",
+            content: { "application/json": { schema: refOf(route.response ?? UserSettings) } }
+          },
+          ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+        }
+      })
+    }
+  }
 
   add("/api/v1/openapi.json", "GET", {
     operationId: "openapi",

@@ -24,6 +24,8 @@ import { DEFAULT_MAX_BODY } from "./JsonBody.ts"
 import * as MetaRoutes from "./MetaRoutes.ts"
 import type { RestServices, Route } from "./Route.ts"
 import { toH3Path } from "./Routes.ts"
+import * as SettingsRoutes from "./SettingsRoutes.ts"
+import { withRequestedZone } from "./SettingsRoutes.ts"
 import * as TaskRoutes from "./TaskRoutes.ts"
 import * as WebRoutes from "./WebRoutes.ts"
 
@@ -64,6 +66,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         "If-None-Match",
         "Idempotency-Key",
         "X-Request-Id",
+        "X-Time-Zone",
         "Accept"
       ],
       exposeHeaders: ["ETag", "Location", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
@@ -78,6 +81,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
 
     const routes: ReadonlyArray<Route> = [
       ...TaskRoutes.routes(limit),
+      ...SettingsRoutes.routes(limit),
       ...(yield* ChatRoutes.routes({
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")
@@ -104,7 +108,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         ? route.handle(event, scope)
         : Effect.flatMap(authenticate(route, event), (user) => {
             scope.user = user
-            return route.handle(event, scope, user)
+            return withRequestedZone(event, route.handle(event, scope, user))
           })
 
     /** Runs a handler, maps its failure to the one error shape and writes the request's line. */

@@ -3,14 +3,21 @@
  * handler. A user route runs only for a verified token's user (and, under `/api/{user_id}`,
  * only when the path names that user); a public route runs for anyone.
  */
-import type { Authenticator, ChatService, IdempotencyStore, TodoToolHandlers, UserId } from "@taskport/core"
+import type {
+  Authenticator,
+  ChatService,
+  IdempotencyStore,
+  SettingsService,
+  TodoToolHandlers,
+  UserId
+} from "@taskport/core"
 import type { RequestLog } from "@taskport/http"
 import type { Effect } from "effect"
 import type { H3Event, HTTPResponse } from "h3"
 import type { HttpFailure } from "./HttpFailure.ts"
 import type { Method } from "./Routes.ts"
 
-export type RestServices = Authenticator | TodoToolHandlers | ChatService | IdempotencyStore
+export type RestServices = Authenticator | TodoToolHandlers | ChatService | IdempotencyStore | SettingsService
 
 export type RouteResult = Effect.Effect<HTTPResponse, HttpFailure, RestServices>
 

@@ -9,6 +9,7 @@ import type {
   ConversationRepository,
   IdempotencyStore,
   PendingActionRepository,
+  SettingsRepository,
   TaskRepository,
   Transactor
 } from "@taskport/core"
@@ -84,6 +85,7 @@ export const layer = (
   | IdempotencyStore
   | Transactor
   | PendingActionRepository
+  | SettingsRepository
   | SqlClient.SqlClient,
   DatabaseError
 > => {

@@ -3,7 +3,7 @@
  * the MCP endpoint and its protected-resource metadata, on a scoped `Listener`. Closing the
  * scope drains it; the services it uses come from `AppLayer`.
  */
-import type { Authenticator, TodoToolHandlers } from "@taskport/core"
+import type { Authenticator, SettingsService, TodoToolHandlers } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
 import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
@@ -34,7 +34,7 @@ export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.Log
       log
     }
     const resource = ProtectedResource.make(options)
-    const services = yield* Effect.context<Authenticator | TodoToolHandlers>()
+    const services = yield* Effect.context<Authenticator | TodoToolHandlers | SettingsService>()
     let endpoint: Promise<McpHttpHandler> | undefined
     const mcp = () =>
       (endpoint ??= import("@taskport/mcp/McpHttp").then((McpHttp) =>
