@@ -47,7 +47,7 @@ export const SERVER_VERSION = "0.1.0"
 
 export const INSTRUCTIONS = [
   "Taskport keeps the user's tasks. Tool calls act only on the signed-in user's tasks.",
-  "Task ids are positive integers. Call todo_list first to find a task's id (it accepts query, status, tag, priority and due filters); never guess ids.",
+  "Call todo_list first to find a task's id (it takes query, status, tag, priority and due filters); never guess ids.",
   `todo_list returns one page and a next_cursor; pass it back as cursor for more. It shows ${DESCRIPTION_PREVIEW_LENGTH}-character description previews (description_truncated: true) unless full_descriptions is true; todo_read gives a whole task. A page too big for one result is cut short (truncated: true).`,
   "todo_update changes only the fields given. Writes take expected_version (from the task) to avoid overwriting someone else's change, and idempotency_key: a retry with the same key replays the first answer.",
   "todo_complete marks a task done (completed: false reopens it); todo_delete moves it to the trash and todo_restore brings it back.",
@@ -91,6 +91,26 @@ const encodedResults = new WeakSet<object>()
  * frozen, so a consumer that tried to change the shared copy would fail loudly instead of
  * corrupting it.
  */
+/**
+ * A result schema without its field descriptions: the same fields are described once in the
+ * tools' parameters and the instructions, and repeating them in each of eight output schemas
+ * cost a third of tools/list. Only the `description` keyword goes; a property that happens
+ * to be called `description` stays.
+ */
+const withoutDescriptions = (node: unknown, isRoot: boolean, isPropertyMap = false): unknown => {
+  if (Array.isArray(node)) return node.map((item) => withoutDescriptions(item, false))
+  if (typeof node !== "object" || node === null) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "description" && !isRoot && !isPropertyMap) continue
+    // The values of a property map (or of $defs) are schemas; their keys are names.
+    out[key] = isPropertyMap
+      ? withoutDescriptions(value, false)
+      : withoutDescriptions(value, false, key === "properties" || key === "$defs")
+  }
+  return out
+}
+
 const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const derived = Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>)
@@ -102,7 +122,9 @@ const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
       const key = options.libraryOptions === undefined ? options.target : JSON.stringify(options)
       let document = byTarget.get(key)
       if (document === undefined) {
-        document = deepFreeze(props.jsonSchema[side](options))
+        document = deepFreeze(
+          withoutDescriptions(props.jsonSchema[side](options), true) as Record<string, unknown>
+        )
         byTarget.set(key, document)
       }
       return document
