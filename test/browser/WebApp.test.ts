@@ -1,7 +1,8 @@
 /**
  * The web app in a real browser against a real `taskport serve`: served files and their
  * headers, sign-in by the dev link, the task journeys (add, edit, complete, reopen, delete,
- * filter, search, a conflict from a second tab), a chat turn that creates a task, the error
+ * filter, search, a conflict from a second tab, undo and the trash), a chat turn that creates
+ * a task, the agent's question before a delete answered by Confirm or Cancel, the error
  * paths, keyboard use and the accessibility check on each main view, with screenshots.
  */
 import { execFileSync } from "node:child_process"
@@ -75,6 +76,33 @@ const addTask = async (page: Page, title: string, extra: { due?: string; tags?: 
   await form.getByRole("button", { name: "Add" }).click()
   await taskRow(page, title).waitFor()
 }
+
+/** The task as the API answers it now: 404 while it is in the trash. */
+const readTask = (id: number) =>
+  fetch(`${server.base}/api/v1/tasks/${id}`, { headers: { authorization: `Bearer ${server.token}` } })
+
+/** A task made through the API, for the chat to act on. */
+const createTask = async (title: string): Promise<number> => {
+  const response = await fetch(`${server.base}/api/v1/tasks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ title })
+  })
+  return ((await response.json()) as { id: number }).id
+}
+
+/** Sends a chat message and waits for the streamed turn to end. */
+const say = async (page: Page, message: string) => {
+  const answered = page.waitForResponse(
+    (response) => response.url().endsWith("/api/v1/chat") && response.request().method() === "POST"
+  )
+  const box = page.getByLabel("Message to the agent")
+  await box.fill(message)
+  await box.press("Enter")
+  await (await answered).finished()
+}
+
+const pendingBox = (page: Page) => page.getByRole("group", { name: "The agent asks before doing this" })
 
 describe("the web app at /", () => {
   it("U1: / and the hashed assets are served with their types, caching and a content security policy", async () => {
@@ -374,6 +402,113 @@ describe("the web app at /", () => {
     })
     expect(outline).toBe("solid")
     expect(await seriousViolations(page)).toEqual([])
+    await page.close()
+  })
+
+  it("U13: a delete is undone from its notice and the task is back; a delete left alone stays gone after reload; the trash restores", async () => {
+    const spec = (await (await fetch(`${server.base}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    expect(spec.paths["/api/v1/tasks/{id}/restore"]?.post).toBeDefined()
+
+    const page = await signedInPage()
+    await addTask(page, "Undo me soon")
+    await taskRow(page, "Undo me soon")
+      .getByRole("button", { name: /^Delete/ })
+      .click()
+    const notice = page.getByRole("status")
+    await notice.getByText("Deleted “Undo me soon”.").waitFor()
+    expect(await taskRow(page, "Undo me soon").count()).toBe(0)
+    await notice.getByRole("button", { name: "Undo" }).click()
+    await notice.getByText("Restored “Undo me soon”.").waitFor()
+    await taskRow(page, "Undo me soon").waitFor()
+    const id = Number(
+      /#(\d+)/.exec((await taskRow(page, "Undo me soon").locator(".muted").last().textContent()) ?? "")?.[1]
+    )
+    const restored = (await (await readTask(id)).json()) as Record<string, unknown>
+    expect(restored).toMatchObject({ title: "Undo me soon", version: 2 })
+
+    await addTask(page, "Gone for good")
+    await taskRow(page, "Gone for good")
+      .getByRole("button", { name: /^Delete/ })
+      .click()
+    await notice.getByText("Deleted “Gone for good”.").waitFor()
+    await page.reload()
+    await page.getByRole("heading", { name: "Tasks" }).waitFor()
+    await taskRow(page, "Undo me soon").waitFor()
+    expect(await taskRow(page, "Gone for good").count()).toBe(0)
+
+    // The trash lists it, and Restore brings it back to the list.
+    const filters = page.getByRole("search", { name: "Filter tasks" })
+    await filters.getByLabel("Status").selectOption("trashed")
+    const trashed = taskRow(page, "Gone for good")
+    await trashed.waitFor()
+    expect(await taskRow(page, "Undo me soon").count()).toBe(0)
+    await captureViews(page, "trash").then((violations) => expect(violations).toEqual([]))
+    await trashed.getByRole("button", { name: "Restore “Gone for good”" }).click()
+    await notice.getByText("Restored “Gone for good”.").waitFor()
+    expect(await taskRow(page, "Gone for good").count()).toBe(0)
+    await filters.getByLabel("Status").selectOption("all")
+    await taskRow(page, "Gone for good").waitFor()
+    await page.close()
+  })
+
+  it("U14: when the agent asks before a delete, Confirm deletes (the list follows) and Cancel keeps the task; the buttons go once answered", async () => {
+    const page = await signedInPage()
+    const doomed = await createTask("Shred old receipts")
+    const kept = await createTask("Keep the warranty")
+    await page.reload()
+    await taskRow(page, "Shred old receipts").waitFor()
+
+    await say(page, `delete task ${doomed}`)
+    const box = pendingBox(page)
+    await box.waitFor()
+    expect(await box.textContent()).toContain(`Delete task ${doomed} 'Shred old receipts'?`)
+    await page.locator(".tool-line", { hasText: "Asked before deleting" }).waitFor()
+    // Nothing is done until it is answered.
+    expect((await readTask(doomed)).status).toBe(200)
+    await captureViews(page, "chat-pending", showChat).then((violations) => expect(violations).toEqual([]))
+
+    const sent = page.waitForRequest((request) => request.url().endsWith("/api/v1/chat"))
+    await box.getByRole("button", { name: "Confirm" }).click()
+    const body = JSON.parse((await sent).postData() ?? "{}") as Record<string, unknown>
+    expect(Object.keys(body).sort()).toEqual(["confirm", "conversation_id"])
+    await page.locator(".message.assistant", { hasText: `Done: Delete task ${doomed}` }).waitFor()
+    await expect.poll(() => taskRow(page, "Shred old receipts").count()).toBe(0)
+    expect(await pendingBox(page).count()).toBe(0)
+    expect((await readTask(doomed)).status).toBe(404)
+
+    await say(page, `delete task ${kept}`)
+    await pendingBox(page).waitFor()
+    const declined = page.waitForRequest((request) => request.url().endsWith("/api/v1/chat"))
+    await pendingBox(page).getByRole("button", { name: "Cancel" }).click()
+    expect(Object.keys(JSON.parse((await declined).postData() ?? "{}") as object).sort()).toEqual([
+      "conversation_id",
+      "decline"
+    ])
+    await page.locator(".message.assistant", { hasText: "OK, I did not do it" }).waitFor()
+    expect(await pendingBox(page).count()).toBe(0)
+    expect((await readTask(kept)).status).toBe(200)
+    await taskRow(page, "Keep the warranty").waitFor()
+    await page.close()
+  })
+
+  it("U15: an unanswered confirmation's buttons go when it expires, and nothing is deleted", async () => {
+    const page = await browser.context.newPage()
+    // The page's own clock, so fifteen minutes pass at once; the server's clock is real.
+    await page.clock.install()
+    await page.goto(devLink())
+    await page.getByRole("heading", { name: "Tasks" }).waitFor()
+    const id = await createTask("Let this one lapse")
+    await say(page, `delete task ${id}`)
+    await pendingBox(page).waitFor()
+    await page.clock.fastForward("16:00")
+    await page
+      .getByRole("status")
+      .getByText(/The confirmation expired/)
+      .waitFor()
+    expect(await pendingBox(page).count()).toBe(0)
+    expect((await readTask(id)).status).toBe(200)
     await page.close()
   })
 

@@ -3,7 +3,9 @@
  * one, and a message box whose turn streams back as server-sent events from `POST /chat`.
  * Each tool call is one line saying what the agent did, linking to the task it touched;
  * when a call changed tasks the task list is told to reload. A model failure (503) keeps
- * the person's message (the server stored it) and offers to send it again.
+ * the person's message (the server stored it) and offers to send it again. When the agent
+ * asks before a destructive action (the reply's `pending_action`), its summary is shown with
+ * Confirm and Cancel, which answer it explicitly (`confirm` / `decline`) until it expires.
  */
 import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from "react"
 import {
@@ -15,6 +17,7 @@ import {
   type Conversation,
   errorResponse,
   type Message,
+  type PendingAction,
   type ToolCall
 } from "./api.ts"
 import type { NoticeState } from "./Notice.tsx"
@@ -29,9 +32,24 @@ interface StreamingTurn {
   readonly calls: ReadonlyArray<ToolCall | Omit<ToolCall, "result" | "is_error">>
 }
 
+/** What a turn sends: a message, or an answer to the conversation's pending action. */
+type TurnInput =
+  | { readonly message: string }
+  | { readonly confirm: string; readonly conversation_id: string }
+  | { readonly decline: string; readonly conversation_id: string }
+
+/** The words the server stores for an explicit answer, shown while it is sent. */
+const spoken = (input: TurnInput) =>
+  "message" in input ? input.message : "confirm" in input ? "Yes." : "No."
+
 interface FailedTurn {
-  readonly message: string
+  readonly input: TurnInput
   readonly text: string
+}
+
+interface Pending {
+  readonly conversation: string
+  readonly action: PendingAction
 }
 
 const VERBS: Record<string, string> = {
@@ -63,10 +81,13 @@ const ToolLine = ({
     typeof result.title === "string" ? result.title : typeof args.title === "string" ? args.title : ""
   let verb = VERBS[call.name] ?? call.name
   if (call.name === "todo_complete" && args.completed === false) verb = "Reopened"
+  // A gated call did nothing yet: the agent asked first.
+  const asked = result.status === "awaiting_confirmation"
+  if (asked) verb = call.name === "todo_delete" ? "Asked before deleting" : "Asked before changing"
   const count = Array.isArray(result.tasks) ? ` (${result.tasks.length})` : ""
   return (
     <li className={`tool-line${failed ? " failed" : ""}`}>
-      <span aria-hidden="true">{failed ? "✗" : pending ? "…" : "✓"}</span> {verb}
+      <span aria-hidden="true">{failed ? "✗" : pending || asked ? "…" : "✓"}</span> {verb}
       {count}
       {id === undefined ? null : (
         <>
@@ -118,6 +139,7 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
   const [draft, setDraft] = useState("")
   const [turn, setTurn] = useState<StreamingTurn>()
   const [failed, setFailed] = useState<FailedTurn>()
+  const [pending, setPending] = useState<Pending>()
   const [renaming, setRenaming] = useState<string>()
   const [newTitle, setNewTitle] = useState("")
   const id = useId()
@@ -153,8 +175,27 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
     log.current?.lastElementChild?.scrollIntoView({ block: "end" })
   }, [messages, turn])
 
-  const send = async (message: string) => {
+  // The buttons go when the server would no longer take the answer.
+  useEffect(() => {
+    if (pending === undefined) return
+    const timer = setTimeout(
+      () => {
+        setPending(undefined)
+        notify({
+          text: "The confirmation expired, so nothing was done; ask again if you still want it.",
+          tone: "info"
+        })
+      },
+      Math.max(0, Date.parse(pending.action.expires_at) - Date.now())
+    )
+    return () => clearTimeout(timer)
+  }, [pending, notify])
+
+  const send = async (input: TurnInput) => {
+    const message = spoken(input)
     setFailed(undefined)
+    // Any new turn answers or supersedes the open question on the server.
+    setPending(undefined)
     setTurn({ user: message, text: "", calls: [] })
     let conversation = active
     let changed = false
@@ -162,7 +203,9 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
       const response = await fetch(`${BASE}/chat`, {
         method: "POST",
         headers: { ...authHeaders(), "content-type": "application/json", accept: "text/event-stream" },
-        body: JSON.stringify(active === undefined ? { message } : { message, conversation_id: active })
+        body: JSON.stringify(
+          "message" in input && active !== undefined ? { ...input, conversation_id: active } : input
+        )
       })
       if (!response.ok || response.body === null) throw await errorResponse(response)
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -184,6 +227,16 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
             if (CHANGING_TOOLS.has(call.name) && !call.is_error) changed = true
           } else if (event === "done" && typeof payload.conversation_id === "string") {
             conversation = payload.conversation_id
+            // An answered confirmation runs its call without streaming it: it is only here.
+            const done = Array.isArray(payload.tool_calls) ? (payload.tool_calls as Array<ToolCall>) : []
+            if (done.some((call) => CHANGING_TOOLS.has(call.name) && !call.is_error)) changed = true
+            const action = record(payload.pending_action)
+            if (typeof action.id === "string" && typeof action.expires_at === "string") {
+              setPending({
+                conversation: payload.conversation_id,
+                action: action as unknown as PendingAction
+              })
+            }
           } else if (event === "error") {
             const error = record(payload.error)
             throw new ApiError(503, String(error.code ?? "error"), String(error.message ?? "The turn failed"))
@@ -202,7 +255,7 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
       const reason = failure instanceof ApiError ? failure.message : "The server could not be reached."
       const modelDown = failure instanceof ApiError && failure.code === "model_unavailable"
       setFailed({
-        message,
+        input,
         text: modelDown
           ? "The model did not answer, so there is no reply yet. Your message was kept."
           : `Not sent: ${reason}`
@@ -231,7 +284,7 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
     const message = draft.trim()
     if (message === "" || turn !== undefined) return
     setDraft("")
-    void send(message)
+    void send({ message })
   }
 
   const onMessageKey = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -364,10 +417,35 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
               </>
             )}
           </ol>
+          {pending === undefined || pending.conversation !== active || turn !== undefined ? null : (
+            <fieldset className="pending-action">
+              <legend>The agent asks before doing this</legend>
+              <p>{pending.action.summary}?</p>
+              <div className="pending-buttons">
+                <button
+                  type="button"
+                  className="danger"
+                  onClick={() =>
+                    void send({ confirm: pending.action.id, conversation_id: pending.conversation })
+                  }
+                >
+                  Confirm
+                </button>
+                <button
+                  type="button"
+                  onClick={() =>
+                    void send({ decline: pending.action.id, conversation_id: pending.conversation })
+                  }
+                >
+                  Cancel
+                </button>
+              </div>
+            </fieldset>
+          )}
           {failed === undefined ? null : (
             <div className="chat-error" role="alert">
               <span>{failed.text}</span>
-              <button type="button" onClick={() => void send(failed.message)}>
+              <button type="button" onClick={() => void send(failed.input)}>
                 Retry
               </button>
             </div>

@@ -2,7 +2,8 @@
  * The task view: quick add, the filters and sorting the API offers, a list paged by cursor
  * as it scrolls, and per task complete/reopen, inline editing of every field (with the
  * version it was read at, so a change made elsewhere is caught as 412) and delete with undo
- * where the server can restore.
+ * where the server can restore; there the status filter also offers the trash, whose tasks
+ * are only restored.
  */
 import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from "react"
 import { ApiError, api, type Capabilities, type Task, type TaskFilters, type TaskInput } from "./api.ts"
@@ -133,10 +134,12 @@ const QuickAdd = ({ onCreated, notify }: { onCreated: (task: Task) => void; noti
 
 const Filters = ({
   filters,
-  onChange
+  onChange,
+  trash
 }: {
   filters: TaskFilters
   onChange: (filters: TaskFilters) => void
+  trash: boolean
 }) => {
   const id = useId()
   const [search, setSearch] = useState(filters.query)
@@ -169,6 +172,7 @@ const Filters = ({
           <option value="all">all</option>
           <option value="pending">pending</option>
           <option value="completed">completed</option>
+          {trash ? <option value="trashed">trash</option> : null}
         </select>
       </div>
       <div className="field">
@@ -492,6 +496,26 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
   )
 }
 
+/** A task in the trash: nothing to do with it but bring it back. */
+const TrashedItem = ({ task, onRestore }: { task: Task; onRestore: (task: Task) => void }) => (
+  <li id={`task-${task.id}`} className="task trashed" tabIndex={-1}>
+    <div className="task-row">
+      <div className="task-main">
+        <span className="task-title">{task.title}</span>
+        <span className="task-meta">
+          <span className={`badge priority-${task.priority}`}>{task.priority}</span>
+          <span className="muted">#{task.id}</span>
+        </span>
+      </div>
+      <div className="task-actions">
+        <button type="button" onClick={() => onRestore(task)}>
+          Restore<span className="visually-hidden"> “{task.title}”</span>
+        </button>
+      </div>
+    </div>
+  </li>
+)
+
 const INITIAL_FILTERS: TaskFilters = {
   status: "all",
   due: "",
@@ -608,6 +632,20 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
     [capabilities.restore, notify, loadFirst, filters]
   )
 
+  const restoreFromTrash = useCallback(
+    async (task: Task) => {
+      try {
+        const restored = await api.restoreTask(task.id)
+        setTasks((current) => current.filter((each) => each.id !== task.id))
+        notify({ text: `Restored “${restored.title}”.`, tone: "info" })
+      } catch (failure) {
+        notify({ text: describeError(failure), tone: "error" })
+      }
+    },
+    [notify]
+  )
+
+  const trashView = filters.status === "trashed"
   const filtered =
     filters.status !== "all" ||
     filters.due !== "" ||
@@ -618,20 +656,28 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
     <section className="tasks" aria-labelledby="tasks-heading">
       <h2 id="tasks-heading">Tasks</h2>
       <QuickAdd onCreated={() => void loadFirst(filters)} notify={notify} />
-      <Filters filters={filters} onChange={setFilters} />
+      <Filters filters={filters} onChange={setFilters} trash={capabilities.restore} />
       {error === undefined ? null : (
         <p className="field-error" role="alert">
           {error}
         </p>
       )}
       <ul className="task-list" aria-label="Task list" aria-busy={loading}>
-        {tasks.map((task) => (
-          <TaskItem key={task.id} task={task} onReplace={replace} onDelete={remove} notify={notify} />
-        ))}
+        {tasks.map((task) =>
+          trashView ? (
+            <TrashedItem key={task.id} task={task} onRestore={(each) => void restoreFromTrash(each)} />
+          ) : (
+            <TaskItem key={task.id} task={task} onReplace={replace} onDelete={remove} notify={notify} />
+          )
+        )}
       </ul>
       {loaded && tasks.length === 0 && error === undefined ? (
         <p className="empty">
-          {filtered ? "No task matches these filters." : "No tasks yet: add one above."}
+          {trashView
+            ? "The trash is empty."
+            : filtered
+              ? "No task matches these filters."
+              : "No tasks yet: add one above."}
         </p>
       ) : null}
       {cursor === null ? null : (

@@ -8,12 +8,14 @@ import type {
   ConversationPage,
   Message,
   MessagePage,
+  PendingActionView,
   Task,
   TaskPage,
   ToolCall
 } from "@taskport/core"
 
 export type { Conversation, Message, Task, ToolCall }
+export type PendingAction = PendingActionView
 
 export interface Identity {
   readonly user_id: string
@@ -108,7 +110,7 @@ const query = (params: Readonly<Record<string, string | number | undefined>>) =>
 }
 
 export interface TaskFilters {
-  readonly status: "all" | "pending" | "completed"
+  readonly status: "all" | "pending" | "completed" | "trashed"
   readonly due: "" | "overdue" | "today" | "upcoming"
   readonly priority: "" | "low" | "medium" | "high"
   readonly tag: string
