@@ -47,6 +47,9 @@ export interface ServerConfig {
   readonly chatConfirmDestructive: boolean
 }
 
+/** A base URL as Better Auth writes it into `iss` and `aud`: without a trailing slash. */
+const baseUrlText = (url: URL): string => url.href.replace(/\/$/, "")
+
 export const config: Config.Config<ServerConfig> = Config.all({
   // 0 asks the system for a free port, which tests and supervisors rely on.
   port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "PORT").pipe(
@@ -107,6 +110,9 @@ export const config: Config.Config<ServerConfig> = Config.all({
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,
     betterAuthUrl,
+    // Better Auth issues its tokens with iss and aud both set to its base URL.
+    issuer: Option.orElse(rest.issuer, () => Option.map(betterAuthUrl, baseUrlText)),
+    audience: Option.orElse(rest.audience, () => Option.map(betterAuthUrl, baseUrlText)),
     // Better Auth serves its key set under its base URL unless one is named explicitly.
     jwksUrl: Option.orElse(rest.jwksUrl, () =>
       Option.map(betterAuthUrl, (base) => new URL(`${base.pathname.replace(/\/$/, "")}/api/auth/jwks`, base))
