@@ -19,6 +19,7 @@ import {
 } from "./AgentRunner.ts"
 import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
+import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
 import {
@@ -231,8 +232,8 @@ export const titleFrom = (message: string): string => {
 // Cursors are opaque to clients: base64url JSON with the keyset position of the last row served.
 const jsonCursor = <S extends Schema.Top>(payload: S) =>
   Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(payload)))
-const ConversationCursor = jsonCursor(Schema.Struct({ u: Schema.String, i: Schema.String }))
-const MessageCursor = jsonCursor(Schema.Struct({ m: Schema.Int }))
+const ConversationCursor = jsonCursor(ConversationPosition)
+const MessageCursor = jsonCursor(MessagePosition)
 const encodeConversationCursor = Schema.encodeSync(ConversationCursor)
 const decodeConversationCursor = Schema.decodeUnknownOption(ConversationCursor)
 const encodeMessageCursor = Schema.encodeSync(MessageCursor)

@@ -16,6 +16,7 @@ import {
   BatchResult
 } from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
+import { isTaskIdKey, isTaskSortKey } from "./CursorKeys.ts"
 import {
   InvalidCursor,
   InvalidParameters,
@@ -307,7 +308,13 @@ const make = Effect.gen(function* () {
     let after: KeysetPosition | undefined
     if (params.cursor !== undefined) {
       const cursor = decodeCursor(params.cursor)
-      if (Option.isNone(cursor) || cursor.value.s !== sort || cursor.value.o !== order) {
+      if (
+        Option.isNone(cursor) ||
+        cursor.value.s !== sort ||
+        cursor.value.o !== order ||
+        !isTaskIdKey(cursor.value.i) ||
+        !isTaskSortKey(sort, cursor.value.k)
+      ) {
         return yield* new InvalidCursor()
       }
       after = { key: cursor.value.k, id: cursor.value.i }

@@ -8,7 +8,7 @@
 import { Authenticator, type UserId } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
-import { H3, type H3Event, type HTTPResponse, handleCors } from "h3"
+import { H3, type H3Event, HTTPResponse, handleCors } from "h3"
 import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import {
@@ -45,6 +45,17 @@ export interface RestOptions {
 
 const PATH_USER = "{user_id}"
 
+/** The `{user_id}` segment as text: h3 hands it over still percent-encoded. */
+const pathUser = (segment: string | undefined): string | undefined => {
+  if (segment === undefined) return undefined
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Not valid percent-encoding: it names no user, so it is another user than the token's.
+    return undefined
+  }
+}
+
 /** Builds the h3 app over the services of the current context. */
 export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestServices> =>
   Effect.gen(function* () {
@@ -56,7 +67,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const corsOptions = {
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
       credentials: true,
-      methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: [
         "Authorization",
         "Content-Type",
@@ -93,7 +104,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         const user = yield* authenticator
           .authenticate(event.req.headers.get("authorization"))
           .pipe(Effect.mapError((error) => unauthorized(error.reason, error.description)))
-        if (route.path.includes(PATH_USER) && event.context.params?.user_id !== user) {
+        if (route.path.includes(PATH_USER) && pathUser(event.context.params?.user_id) !== user) {
           return yield* forbiddenUser()
         }
         return user
@@ -118,21 +129,32 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       ) =>
       async (event: H3Event): Promise<HTTPResponse> => {
         const scope = RequestLog.begin(event.req, routeLabel, event.url.pathname)
+        const finish = (response: HTTPResponse) => {
+          // Browsers must take every answer as the type it names, never sniff a script out of it.
+          response.headers.set("x-content-type-options", "nosniff")
+          return RequestLog.finish(
+            log,
+            scope,
+            event.req.method === "HEAD"
+              ? new HTTPResponse(null, { status: response.status ?? 200, headers: response.headers })
+              : response
+          )
+        }
         // Annotated, so what the layers below log (a refused statement, say) names the request.
         const exit = await runWith(
           handler(event, scope).pipe(Effect.annotateLogs("request_id", scope.requestId))
         )
-        if (Exit.isSuccess(exit)) return RequestLog.finish(log, scope, exit.value)
+        if (Exit.isSuccess(exit)) return finish(exit.value)
         const known = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
         if (known !== undefined && known.status !== 500) {
-          return RequestLog.finish(log, scope, failureResponse(known))
+          return finish(failureResponse(known))
         }
         // A failure on our side, a defect or a statement the database refused: the client
         // gets only the request id to quote, the operator the log line it points to.
         // A known failure was logged where it arose (with its SQLSTATE, say); a defect's cause is logged here.
         if (known === undefined) logDefect(scope, exit.cause)
         else RequestLog.failure(log, scope, known.message)
-        return RequestLog.finish(log, scope, failureResponse(known ?? internalError(), scope.requestId))
+        return finish(failureResponse(known ?? internalError(), scope.requestId))
       }
 
     const app = new H3()
@@ -147,11 +169,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const patterns: Array<{ readonly pattern: RegExp; readonly method: string }> = []
     for (const route of routes) {
       const h3Path = toH3Path(route.path)
-      app.on(route.method, h3Path, serve(route.path, handlerOf(route)))
-      patterns.push({
-        pattern: new RegExp(`^${h3Path.replace(/:[a-z_]+/g, "[^/]+")}$`),
-        method: route.method
-      })
+      const served = serve(route.path, handlerOf(route))
+      const pattern = new RegExp(`^${h3Path.replace(/:[a-z_]+/g, "[^/]+")}$`)
+      app.on(route.method, h3Path, served)
+      patterns.push({ pattern, method: route.method })
+      // HEAD is GET without the body (RFC 9110 §9.3.2); `finish` drops the body.
+      if (route.method === "GET") {
+        app.on("HEAD", h3Path, served)
+        patterns.push({ pattern, method: "HEAD" })
+      }
     }
 
     app.all(
