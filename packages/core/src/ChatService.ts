@@ -19,8 +19,8 @@ import {
 } from "./AgentRunner.ts"
 import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
-import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
+import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
 import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
 import {
   PENDING_ACTION_TTL,
