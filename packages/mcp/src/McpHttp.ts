@@ -22,11 +22,21 @@ import { BodyReader, RequestLog } from "@taskport/http"
 import { Cause, Effect, Exit, Schema } from "effect"
 import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
 import * as ProtectedResource from "./ProtectedResource.ts"
-import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
+import { type McpOptions, makeFactory, servedToolNames } from "./TodoMcpServer.ts"
+import { screen } from "./ToolCallScreen.ts"
 
 export interface McpHttpOptions extends McpOptions, ProtectedResourceOptions {
-  /** Browser origins allowed to call the endpoint; requests without an Origin are not browsers. */
+  /**
+   * Browser origins allowed to call the endpoint, and the only ones: a page is never trusted
+   * for sharing a host name with the request, which DNS rebinding arranges. Requests without
+   * an Origin are not browsers.
+   */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /**
+   * Host names (without port) the endpoint answers to; a request whose Host names another is
+   * refused with 403, so a rebound DNS name cannot reach a server on loopback. Unset: any.
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
   /** Largest accepted request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined
   /** Receives one entry per request and one per unexpected failure (none: not logged). */
@@ -66,6 +76,16 @@ const expiresAt = (token: string): number | undefined => {
 
 const isUserId = Schema.is(UserId)
 
+/** The request's Host header name, lower-cased, without port or IPv6 brackets. */
+const hostNameOf = (request: Request): string => {
+  const host = request.headers.get("host") ?? new URL(request.url).host
+  try {
+    return new URL(`http://${host}`).hostname.toLowerCase().replace(/^\[|\]$/g, "")
+  } catch {
+    return ""
+  }
+}
+
 /** Builds the endpoint over the services of the current context. */
 export const make = (
   options: McpHttpOptions
@@ -83,7 +103,12 @@ export const make = (
       }
     })
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
+    const toolNames = servedToolNames(options)
     const allowedOrigins = new Set(options.allowedOrigins ?? [])
+    const allowedHosts =
+      options.allowedHosts === undefined
+        ? undefined
+        : new Set(options.allowedHosts.map((host) => host.toLowerCase().replace(/^\[|\]$/g, "")))
     const resource = ProtectedResource.make(options)
 
     const handler = createMcpHandler(
@@ -119,8 +144,11 @@ export const make = (
 
     const serve = async (request: Request, scope: RequestLog.RequestScope): Promise<Response> => {
       const resourceMetadataUrl = resource.metadataUrl(request)
+      if (allowedHosts !== undefined && !allowedHosts.has(hostNameOf(request))) {
+        return jsonError(403, "forbidden", "This host name is not served here")
+      }
       const origin = request.headers.get("origin")
-      if (origin !== null && !allowedOrigins.has(origin) && origin !== new URL(request.url).origin) {
+      if (origin !== null && !allowedOrigins.has(origin)) {
         return jsonError(403, "forbidden", "This origin may not call the MCP endpoint")
       }
       let authInfo: AuthInfo
@@ -157,6 +185,10 @@ export const make = (
             )
           }
         }
+      }
+      const screened = screen(parsedBody, toolNames)
+      if (screened !== undefined) {
+        return new Response(JSON.stringify(screened), { headers: { "content-type": "application/json" } })
       }
       return current.run(scope, () =>
         handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
