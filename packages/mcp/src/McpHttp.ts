@@ -17,8 +17,16 @@ import {
   OAuthErrorCode,
   verifyBearerToken
 } from "@modelcontextprotocol/server"
-import { Authenticator, type TodoToolHandlers, UserId } from "@taskport/core"
-import { BodyReader, RequestLog } from "@taskport/http"
+import {
+  Authenticator,
+  type RateLimitDecision,
+  type RateLimiterShape,
+  type RateLimitKind,
+  retryMessage,
+  type TodoToolHandlers,
+  UserId
+} from "@taskport/core"
+import { BodyReader, RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, Effect, Exit, Schema } from "effect"
 import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
 import * as ProtectedResource from "./ProtectedResource.ts"
@@ -37,6 +45,8 @@ export interface McpHttpOptions extends McpOptions, ProtectedResourceOptions {
    * refused with 403, so a rebound DNS name cannot reach a server on loopback. Unset: any.
    */
   readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /** Limits requests per user and failed authentications per address (none: unlimited). */
+  readonly rateLimiter?: RateLimiterShape | undefined
   /** Largest accepted request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined
   /** Receives one entry per request and one per unexpected failure (none: not logged). */
@@ -76,6 +86,13 @@ const expiresAt = (token: string): number | undefined => {
 
 const isUserId = Schema.is(UserId)
 
+/** The id of a `tools/call` request, or undefined for anything else. */
+const toolCallId = (message: unknown): string | number | undefined => {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined
+  const { method, id } = message as { method?: unknown; id?: unknown }
+  return method === "tools/call" && (typeof id === "string" || typeof id === "number") ? id : undefined
+}
+
 /** The request's Host header name, lower-cased, without port or IPv6 brackets. */
 const hostNameOf = (request: Request): string => {
   const host = request.headers.get("host") ?? new URL(request.url).host
@@ -104,6 +121,14 @@ export const make = (
     })
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
     const toolNames = servedToolNames(options)
+    const limiter = options.rateLimiter
+    const overLimit = async (kind: RateLimitKind, key: string): Promise<RateLimitDecision | undefined> => {
+      if (limiter === undefined) return undefined
+      const decision = await Effect.runPromise(limiter.consume(kind, key))
+      return decision !== undefined && !decision.allowed ? decision : undefined
+    }
+    const limited = (decision: RateLimitDecision) =>
+      jsonError(429, "rate_limited", retryMessage(decision), RateLimitHeaders.rateLimitHeaders(decision))
     const allowedOrigins = new Set(options.allowedOrigins ?? [])
     const allowedHosts =
       options.allowedHosts === undefined
@@ -158,6 +183,11 @@ export const make = (
           resourceMetadataUrl
         })
       } catch (error) {
+        const refused = await overLimit(
+          "auth_failure",
+          (request as Request & { ip?: string }).ip ?? "unknown"
+        )
+        if (refused !== undefined) return limited(refused)
         return bearerAuthChallengeResponse(error, { resourceMetadataUrl })
       }
       const user = authInfo.extra?.userId
@@ -184,6 +214,26 @@ export const make = (
               { status: 400, headers: { "content-type": "application/json" } }
             )
           }
+        }
+      }
+      if (typeof user === "string") {
+        const refused = await overLimit("request", user)
+        if (refused !== undefined) {
+          // A tool call is answered as a tool error, which agents read and act on.
+          const call = toolCallId(parsedBody)
+          if (call === undefined) return limited(refused)
+          return new Response(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: call,
+              result: {
+                resultType: "complete",
+                isError: true,
+                content: [{ type: "text", text: retryMessage(refused) }]
+              }
+            }),
+            { headers: { "content-type": "application/json", ...RateLimitHeaders.rateLimitHeaders(refused) } }
+          )
         }
       }
       const screened = screen(parsedBody, toolNames)

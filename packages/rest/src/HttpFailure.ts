@@ -1,7 +1,7 @@
 /**
  * The REST error vocabulary: one JSON shape `{ error: { code, message, details?, request_id? } }`
  * with stable codes, and the one place where every failure status is built, from the core's
- * failures and from the HTTP layer's own refusals (401, 403, 405, 409, 412, 413, 415, 422, 500, 503).
+ * failures and from the HTTP layer's own refusals (401, 403, 405, 409, 412, 413, 415, 422, 429, 500, 503).
  * Nothing from a cause (stack, SQL, secret) is ever copied into a response.
  */
 import {
@@ -28,6 +28,7 @@ export type ErrorCode =
   | "idempotency_key_in_flight"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "rate_limited"
   | "service_unavailable"
   | "model_unavailable"
   | "internal_error"
@@ -108,6 +109,10 @@ export const notReady = (): HttpFailure =>
   httpFailure(503, "service_unavailable", "The database is not answering", undefined, {
     "retry-after": String(RETRY_AFTER_SECONDS)
   })
+
+/** 429: over a rate limit; the headers say which and when to retry. */
+export const tooManyRequests = (message: string, headers: Readonly<Record<string, string>>): HttpFailure =>
+  httpFailure(429, "rate_limited", message, undefined, headers)
 
 export const invalidJson = (message: string): HttpFailure => httpFailure(400, "invalid_json", message)
 

@@ -5,10 +5,16 @@
  * shared request log. Unexpected failures are logged with the request id, which is all the
  * client is told.
  */
-import { Authenticator, type UserId } from "@taskport/core"
-import { RequestLog } from "@taskport/http"
+import {
+  Authenticator,
+  type RateLimiterShape,
+  type RateLimitKind,
+  retryMessage,
+  type UserId
+} from "@taskport/core"
+import { RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
-import { H3, type H3Event, HTTPResponse, handleCors } from "h3"
+import { getRequestIP, H3, type H3Event, HTTPResponse, handleCors } from "h3"
 import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import {
@@ -18,6 +24,7 @@ import {
   internalError,
   methodNotAllowed,
   notFound,
+  tooManyRequests,
   unauthorized
 } from "./HttpFailure.ts"
 import { DEFAULT_MAX_BODY } from "./JsonBody.ts"
@@ -41,6 +48,11 @@ export interface RestOptions {
   readonly log?: RequestLog.Log | undefined
   /** Serves the web app at `/` when given. */
   readonly web?: WebRoutes.WebOptions | undefined
+  /**
+   * Limits requests per user (chat turns more tightly) and failed authentications per
+   * address. None: nothing is limited.
+   */
+  readonly rateLimiter?: RateLimiterShape | undefined
 }
 
 const PATH_USER = "{user_id}"
@@ -77,7 +89,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         "X-Request-Id",
         "Accept"
       ],
-      exposeHeaders: ["ETag", "Location", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
+      exposeHeaders: [
+        "ETag",
+        "Location",
+        "X-Request-Id",
+        "Retry-After",
+        "WWW-Authenticate",
+        "RateLimit",
+        "RateLimit-Policy"
+      ],
       maxAge: "600"
     }
 
@@ -98,12 +118,31 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       ...(options.web === undefined ? [] : WebRoutes.routes(options.web))
     ]
 
+    const limiter = options.rateLimiter
+    /** Counts one request; a refusal is a 429 saying when to retry. */
+    const countAgainst = (kind: RateLimitKind, key: string) =>
+      limiter === undefined
+        ? Effect.undefined
+        : Effect.flatMap(limiter.consume(kind, key), (decision) =>
+            decision === undefined || decision.allowed
+              ? Effect.succeed(decision)
+              : Effect.fail(
+                  tooManyRequests(retryMessage(decision), RateLimitHeaders.rateLimitHeaders(decision))
+                )
+          )
+
     /** Verifies the token and, under `/api/{user_id}`, that the path names its user. */
     const authenticate = (route: Route, event: H3Event): Effect.Effect<UserId, HttpFailure> =>
       Effect.gen(function* () {
-        const user = yield* authenticator
-          .authenticate(event.req.headers.get("authorization"))
-          .pipe(Effect.mapError((error) => unauthorized(error.reason, error.description)))
+        const user = yield* authenticator.authenticate(event.req.headers.get("authorization")).pipe(
+          Effect.catch((error) =>
+            // Failed attempts are counted per address: a refusal past the limit is a 429.
+            Effect.andThen(
+              countAgainst("auth_failure", getRequestIP(event) ?? "unknown"),
+              Effect.fail(unauthorized(error.reason, error.description))
+            )
+          )
+        )
         if (route.path.includes(PATH_USER) && pathUser(event.context.params?.user_id) !== user) {
           return yield* forbiddenUser()
         }
@@ -113,9 +152,23 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const handlerOf = (route: Route) => (event: H3Event, scope: RequestLog.RequestScope) =>
       route.access === "public"
         ? route.handle(event, scope)
-        : Effect.flatMap(authenticate(route, event), (user) => {
+        : Effect.gen(function* () {
+            const user = yield* authenticate(route, event)
             scope.user = user
-            return route.handle(event, scope, user)
+            const decision = yield* countAgainst("request", user)
+            // A chat turn can cost several model calls: it is also counted against its own limit.
+            const chat =
+              route.method === "POST" && route.path.endsWith("/chat")
+                ? yield* countAgainst("chat", user)
+                : undefined
+            const response = yield* route.handle(event, scope, user)
+            const shown = chat ?? decision
+            if (shown !== undefined) {
+              for (const [name, value] of Object.entries(RateLimitHeaders.rateLimitHeaders(shown))) {
+                response.headers.set(name, value)
+              }
+            }
+            return response
           })
 
     /** Runs a handler, maps its failure to the one error shape and writes the request's line. */

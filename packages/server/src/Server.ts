@@ -3,7 +3,7 @@
  * the MCP endpoint and its protected-resource metadata, on a scoped `Listener`. Closing the
  * scope drains it; the services it uses come from `AppLayer`.
  */
-import type { Authenticator, TodoToolHandlers } from "@taskport/core"
+import type { Authenticator, RateLimiterShape, TodoToolHandlers } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
 import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
@@ -14,6 +14,7 @@ import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
+import * as RateLimiting from "./RateLimiting.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
@@ -47,7 +48,8 @@ export const mountMcp = (
   app: H3,
   config: ServerConfig,
   log: (entry: Logging.LogEntry) => void,
-  boundUrl: () => string | undefined = () => undefined
+  boundUrl: () => string | undefined = () => undefined,
+  rateLimiter?: RateLimiterShape
 ) =>
   Effect.gen(function* () {
     const publicResource = Option.map(config.publicUrl, (base) => new URL("/mcp", base))
@@ -57,6 +59,7 @@ export const mountMcp = (
         onNone: () => () => new URL("/mcp", boundUrl() ?? `http://${config.host}:${config.port}`)
       }),
       allowedHosts: servedHosts(config),
+      rateLimiter,
       authorizationServers: Option.toArray(
         Option.map(config.betterAuthUrl, (url) => url.href.replace(/\/$/, ""))
       ),
@@ -93,9 +96,24 @@ export const serve = (config: ServerConfig) =>
       files: WebApp.load(),
       connectOrigins: Option.toArray(Option.map(config.betterAuthUrl, (url) => url.origin))
     }
-    const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log, web })
+    const rateLimiter = yield* RateLimiting.make(
+      {
+        requestsPerMinute: config.rateLimitPerMinute,
+        chatTurnsPerMinute: config.chatRateLimitPerMinute,
+        authFailuresPerMinute: config.authFailureRateLimitPerMinute,
+        redisUrl: Option.getOrUndefined(config.redisUrl)
+      },
+      log
+    )
+    const app = yield* RestApp.make({
+      corsOrigins: config.corsOrigins,
+      ready: sql`SELECT 1`,
+      log,
+      web,
+      rateLimiter
+    })
     let bound: string | undefined
-    yield* mountMcp(app, config, log, () => bound)
+    yield* mountMcp(app, config, log, () => bound, rateLimiter)
     yield* Retention.sweeping
     const listener = yield* Listener.make(app, {
       port: config.port,

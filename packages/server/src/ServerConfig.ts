@@ -45,7 +45,17 @@ export interface ServerConfig {
   readonly idempotencyKeyTtlHours: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
+  /** Requests per user and minute on REST and MCP (0: unlimited). */
+  readonly rateLimitPerMinute: number
+  /** Chat turns per user and minute (0: unlimited). */
+  readonly chatRateLimitPerMinute: number
+  /** Failed authentications per client address and minute (0: unlimited). */
+  readonly authFailureRateLimitPerMinute: number
+  /** Where rate-limit counters are shared between instances; unset: in this process. */
+  readonly redisUrl: Option.Option<Redacted.Redacted>
 }
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
 /** A base URL as Better Auth writes it into `iss` and `aud`: without a trailing slash. */
 const baseUrlText = (url: URL): string => url.href.replace(/\/$/, "")
@@ -105,7 +115,15 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 8760 })),
     "IDEMPOTENCY_KEY_TTL_HOURS"
   ).pipe(Config.withDefault(24)),
-  chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true))
+  chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
+  rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
+  chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
+    Config.withDefault(20)
+  ),
+  authFailureRateLimitPerMinute: Config.schema(NonNegativeInt, "AUTH_FAILURE_RATE_LIMIT_PER_MINUTE").pipe(
+    Config.withDefault(30)
+  ),
+  redisUrl: Config.option(Config.Redacted("REDIS_URL"))
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,
