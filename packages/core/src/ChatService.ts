@@ -21,7 +21,13 @@ import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
-import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
+import {
+  ConversationNotFound,
+  InvalidCursor,
+  InvalidParameters,
+  type QuotaExceeded,
+  type RepositoryError
+} from "./Errors.ts"
 import {
   PENDING_ACTION_TTL,
   type PendingAction,
@@ -30,6 +36,7 @@ import {
   PendingActionView,
   type Unsettled
 } from "./PendingActions.ts"
+import { Quotas } from "./Quotas.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
@@ -130,7 +137,12 @@ export type ChatEvent =
 /** Input a chat use case refuses: parameters that do not decode, or a cursor it did not hand out. */
 export type ChatInputError = InvalidParameters | InvalidCursor
 
-export type ChatTurnError = ChatInputError | ConversationNotFound | AgentError | RepositoryError
+export type ChatTurnError =
+  | ChatInputError
+  | ConversationNotFound
+  | AgentError
+  | QuotaExceeded
+  | RepositoryError
 
 export interface ChatServiceShape {
   readonly turn: (params: ChatTurnParams) => Effect.Effect<ChatReply, ChatTurnError, CurrentUser>
@@ -142,7 +154,7 @@ export interface ChatServiceShape {
     params: ChatTurnParams
   ) => Effect.Effect<
     Stream.Stream<ChatEvent, AgentError | ConversationNotFound | RepositoryError>,
-    ChatInputError | ConversationNotFound | RepositoryError,
+    ChatInputError | ConversationNotFound | QuotaExceeded | RepositoryError,
     CurrentUser
   >
   readonly listConversations: (
@@ -314,6 +326,8 @@ const make = (options: ChatOptions) =>
         )
       return { tools: { tools: source.tools, call } satisfies ToolSource, asked }
     }
+    // Optional: without quotas in the context, nothing is limited.
+    const quotas = yield* Effect.serviceOption(Quotas)
 
     const ownedConversation = (owner: UserId, id: ConversationId) =>
       repo.find(owner, id).pipe(
@@ -349,9 +363,12 @@ const make = (options: ChatOptions) =>
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
       if (input.conversation_id === undefined || input.conversation_id === null) {
+        if (Option.isSome(quotas)) yield* quotas.value.conversation(user.id)
         conversationId = (yield* repo.create(user.id, titleFrom(input.message))).id
       } else {
         conversationId = input.conversation_id
+        // A turn stores the user's message and the reply.
+        if (Option.isSome(quotas)) yield* quotas.value.messages(user.id, conversationId, 2)
         history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
       }
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })

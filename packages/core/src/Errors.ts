@@ -114,3 +114,20 @@ export class IdempotencyKeyInFlight extends Schema.TaggedError<IdempotencyKeyInF
     return `${this.field}: a request with this key is still being processed; retry shortly`
   }
 }
+
+/** A write that would take the user past one of their quotas; `quota` names which. */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  quota: Schema.Literals(["tasks_per_user", "conversations_per_user", "messages_per_conversation"]),
+  limit: Schema.Int
+}) {
+  override get message(): string {
+    switch (this.quota) {
+      case "tasks_per_user":
+        return `Quota tasks_per_user reached: at most ${this.limit} tasks per user; delete some to make room`
+      case "conversations_per_user":
+        return `Quota conversations_per_user reached: at most ${this.limit} conversations per user; delete some to make room`
+      case "messages_per_conversation":
+        return `Quota messages_per_conversation reached: at most ${this.limit} messages per conversation; start a new conversation`
+    }
+  }
+}

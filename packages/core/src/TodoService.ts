@@ -20,11 +20,13 @@ import { isTaskIdKey, isTaskSortKey } from "./CursorKeys.ts"
 import {
   InvalidCursor,
   InvalidParameters,
+  type QuotaExceeded,
   type RepositoryError,
   TaskNotFound,
   VersionConflict
 } from "./Errors.ts"
 import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
+import { Quotas } from "./Quotas.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import {
   type CompleteTaskInput,
@@ -120,7 +122,7 @@ class BatchRolledBack extends Data.TaggedError("BatchRolledBack")<{
 }> {}
 
 /** An item's failure as its result says it; field names are given from the batch's root. */
-const itemError = (index: number, error: TodoError): BatchItemError => {
+const itemError = (index: number, error: TodoError | QuotaExceeded): BatchItemError => {
   if (error._tag === "InvalidParameters") {
     const prefixed = new InvalidParameters({
       issues: error.issues.map((issue) => ({
@@ -140,7 +142,11 @@ const itemError = (index: number, error: TodoError): BatchItemError => {
 export interface TodoServiceShape {
   readonly create: (
     input: CreateTaskInput
-  ) => Effect.Effect<Task, InvalidParameters | RepositoryError | IdempotencyFailure, CurrentUser>
+  ) => Effect.Effect<
+    Task,
+    InvalidParameters | QuotaExceeded | RepositoryError | IdempotencyFailure,
+    CurrentUser
+  >
   readonly read: (
     input: TaskRefInput
   ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
@@ -218,10 +224,13 @@ const make = Effect.gen(function* () {
         codec
       )
     })
+  // Optional: without quotas in the context, nothing is limited.
+  const quotas = yield* Effect.serviceOption(Quotas)
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
     const user = yield* CurrentUser
+    if (Option.isSome(quotas)) yield* quotas.value.task(user.id)
     return yield* once(
       "todo_create",
       params,
@@ -342,7 +351,7 @@ const make = Effect.gen(function* () {
   })
 
   /** One batch item through the single-task use case it names; its field names are the item's own. */
-  const applyItem = (item: BatchItem): Effect.Effect<Task, TodoError, CurrentUser> => {
+  const applyItem = (item: BatchItem): Effect.Effect<Task, TodoError | QuotaExceeded, CurrentUser> => {
     const { op, id, expected_version, title, ...fields } = item
     const version = expected_version === undefined ? {} : { expected_version }
     if (op === "create") {

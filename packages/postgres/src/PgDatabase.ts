@@ -7,6 +7,7 @@ import type {
   ConversationRepository,
   IdempotencyStore,
   PendingActionRepository,
+  QuotaCounts,
   TaskRepository,
   Transactor
 } from "@taskport/core"
@@ -17,6 +18,7 @@ import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
+import * as PgQuotaCounts from "./PgQuotaCounts.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 import * as PgTransactor from "./PgTransactor.ts"
 
@@ -26,6 +28,7 @@ export type Repositories =
   | IdempotencyStore
   | Transactor
   | PendingActionRepository
+  | QuotaCounts
 
 /** The repositories and the idempotency store over a provided `SqlClient`. */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
@@ -33,7 +36,8 @@ export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient>
   PgConversationRepository.layer,
   PgIdempotencyStore.layer,
   PgTransactor.layer,
-  PgPendingActionRepository.layer
+  PgPendingActionRepository.layer,
+  PgQuotaCounts.layer
 )
 
 const migrated = <A, E>(

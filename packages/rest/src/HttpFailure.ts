@@ -8,6 +8,7 @@ import {
   AgentError,
   type ChatInputError,
   ConversationNotFound,
+  type QuotaExceeded,
   type RepositoryError,
   type ToolFailure
 } from "@taskport/core"
@@ -29,6 +30,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "rate_limited"
+  | "quota_exceeded"
   | "service_unavailable"
   | "model_unavailable"
   | "internal_error"
@@ -167,10 +169,16 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
       return httpFailure(409, "idempotency_key_in_flight", cause.message, undefined, {
         "retry-after": String(RETRY_AFTER_SECONDS)
       })
+    case "QuotaExceeded":
+      return quotaExceeded(cause)
   }
 }
 
-export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | RepositoryError
+/** 403: the write would take the user past a quota; the body names it and its limit. */
+export const quotaExceeded = (cause: QuotaExceeded): HttpFailure =>
+  httpFailure(403, "quota_exceeded", cause.message, { quota: cause.quota, limit: cause.limit })
+
+export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | QuotaExceeded | RepositoryError
 
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's

@@ -9,6 +9,7 @@ import type {
   ConversationRepository,
   IdempotencyStore,
   PendingActionRepository,
+  QuotaCounts,
   TaskRepository,
   Transactor
 } from "@taskport/core"
@@ -84,6 +85,7 @@ export const layer = (
   | IdempotencyStore
   | Transactor
   | PendingActionRepository
+  | QuotaCounts
   | SqlClient.SqlClient,
   DatabaseError
 > => {

@@ -5,6 +5,7 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { DEFAULT_QUOTAS } from "@taskport/core"
 import { Config, ConfigProvider, Data, Effect, Option, type Redacted, Schema } from "effect"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
@@ -53,6 +54,10 @@ export interface ServerConfig {
   readonly authFailureRateLimitPerMinute: number
   /** Where rate-limit counters are shared between instances; unset: in this process. */
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  /** Quotas (0: none). */
+  readonly quotaTasksPerUser: number
+  readonly quotaConversationsPerUser: number
+  readonly quotaMessagesPerConversation: number
 }
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -123,7 +128,16 @@ export const config: Config.Config<ServerConfig> = Config.all({
   authFailureRateLimitPerMinute: Config.schema(NonNegativeInt, "AUTH_FAILURE_RATE_LIMIT_PER_MINUTE").pipe(
     Config.withDefault(30)
   ),
-  redisUrl: Config.option(Config.Redacted("REDIS_URL"))
+  redisUrl: Config.option(Config.Redacted("REDIS_URL")),
+  quotaTasksPerUser: Config.schema(NonNegativeInt, "QUOTA_TASKS_PER_USER").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.tasksPerUser)
+  ),
+  quotaConversationsPerUser: Config.schema(NonNegativeInt, "QUOTA_CONVERSATIONS_PER_USER").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.conversationsPerUser)
+  ),
+  quotaMessagesPerConversation: Config.schema(NonNegativeInt, "QUOTA_MESSAGES_PER_CONVERSATION").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.messagesPerConversation)
+  )
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,
