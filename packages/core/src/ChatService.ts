@@ -7,7 +7,7 @@
  * not carried out at once: it is stored as a pending action, and a later turn confirms or
  * declines it, explicitly or in words.
  */
-import { Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
 import {
   type AgentError,
   type AgentEvent,
@@ -17,7 +17,7 @@ import {
   type ToolOutcome,
   type ToolSource
 } from "./AgentRunner.ts"
-import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
+import { Conversation, ConversationId, Message, NO_TOKENS, TokenUsage, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
@@ -26,7 +26,8 @@ import {
   InvalidCursor,
   InvalidParameters,
   type QuotaExceeded,
-  type RepositoryError
+  type RepositoryError,
+  TokenBudgetExceeded
 } from "./Errors.ts"
 import {
   PENDING_ACTION_TTL,
@@ -36,7 +37,7 @@ import {
   PendingActionView,
   type Unsettled
 } from "./PendingActions.ts"
-import { Quotas } from "./Quotas.ts"
+import { QuotaCounts, Quotas } from "./Quotas.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
 import { todoToolSource } from "./TodoToolSource.ts"
@@ -80,7 +81,8 @@ export const ChatReply = Schema.Struct({
   tool_calls: Schema.Array(ToolCall).annotate({
     description: "The tools the agent called for this answer, with their arguments and results."
   }),
-  pending_action: Schema.optionalKey(PendingActionView)
+  pending_action: Schema.optionalKey(PendingActionView),
+  usage: TokenUsage.annotate({ description: "Model tokens this turn used (zero offline)." })
 }).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
 export type ChatReply = typeof ChatReply.Type
 
@@ -142,6 +144,7 @@ export type ChatTurnError =
   | ConversationNotFound
   | AgentError
   | QuotaExceeded
+  | TokenBudgetExceeded
   | RepositoryError
 
 export interface ChatServiceShape {
@@ -154,7 +157,7 @@ export interface ChatServiceShape {
     params: ChatTurnParams
   ) => Effect.Effect<
     Stream.Stream<ChatEvent, AgentError | ConversationNotFound | RepositoryError>,
-    ChatInputError | ConversationNotFound | QuotaExceeded | RepositoryError,
+    ChatInputError | ConversationNotFound | QuotaExceeded | TokenBudgetExceeded | RepositoryError,
     CurrentUser
   >
   readonly listConversations: (
@@ -184,6 +187,12 @@ export interface ChatOptions {
    * itself; the calls then run at once, as over MCP.
    */
   readonly confirmDestructive?: boolean | undefined
+  /**
+   * Model tokens a user's turns may use per UTC day (default 0: unlimited). A turn is
+   * refused before the model is called once the day's usage reached it; the per-turn cap
+   * of the agent runner bounds how far the last turn can go past it.
+   */
+  readonly dailyTokenBudget?: number | undefined
 }
 
 /** More items than this in one batch count as destructive, whatever they do. */
@@ -234,6 +243,8 @@ const UNSETTLED: Record<Unsettled, string> = {
   superseded: "that action was replaced by a newer request",
   unknown: "there is no such pending action in this conversation"
 }
+
+const DAY_MS = 86_400_000
 
 /** The conversation's title: its first message on one line, at most 80 characters. */
 export const titleFrom = (message: string): string => {
@@ -328,6 +339,23 @@ const make = (options: ChatOptions) =>
     }
     // Optional: without quotas in the context, nothing is limited.
     const quotas = yield* Effect.serviceOption(Quotas)
+    const counts = yield* Effect.serviceOption(QuotaCounts)
+    const budget = Math.max(0, Math.floor(options.dailyTokenBudget ?? 0))
+
+    /** Refuses the turn, before anything is stored or the model called, once today's tokens are spent. */
+    const withinBudget = (owner: UserId) =>
+      Effect.gen(function* () {
+        if (budget === 0 || Option.isNone(counts)) return
+        const now = yield* Clock.currentTimeMillis
+        const dayStart = now - (now % DAY_MS)
+        const used = yield* counts.value.tokensSince(owner, dayStart)
+        if (used >= budget) {
+          return yield* new TokenBudgetExceeded({
+            limit: budget,
+            resets_at: new Date(dayStart + DAY_MS).toISOString()
+          })
+        }
+      })
 
     const ownedConversation = (owner: UserId, id: ConversationId) =>
       repo.find(owner, id).pipe(
@@ -360,6 +388,7 @@ const make = (options: ChatOptions) =>
       input: DecodedTurn & { readonly message: string }
     ) {
       const user = yield* CurrentUser
+      yield* withinBudget(user.id)
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
       if (input.conversation_id === undefined || input.conversation_id === null) {
@@ -383,21 +412,25 @@ const make = (options: ChatOptions) =>
       conversationId: ConversationId,
       reply: AgentReply,
       asked: PendingAction | undefined
-    ) =>
-      append(owner, conversationId, {
+    ) => {
+      const usage = reply.usage ?? NO_TOKENS
+      return append(owner, conversationId, {
         role: "assistant",
         content: reply.content,
-        toolCalls: reply.tool_calls
+        toolCalls: reply.tool_calls,
+        usage
       }).pipe(
         Effect.as<ChatReply>({
           conversation_id: conversationId,
           agent_response: reply.content,
           tool_calls: reply.tool_calls,
+          usage,
           ...(asked === undefined
             ? {}
             : { pending_action: { id: asked.id, summary: asked.summary, expires_at: asked.expires_at } })
         })
       )
+    }
 
     /**
      * What a turn is: a message for the agent, or an answer to a pending action, explicit

@@ -131,3 +131,13 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
     }
   }
 }
+
+/** The user's model tokens for the day are spent; `resets_at` says when more are granted. */
+export class TokenBudgetExceeded extends Schema.TaggedError<TokenBudgetExceeded>()("TokenBudgetExceeded", {
+  limit: Schema.Int,
+  resets_at: Schema.String
+}) {
+  override get message(): string {
+    return `Daily token budget of ${this.limit} model tokens used up; it resets at ${this.resets_at}`
+  }
+}

@@ -31,6 +31,8 @@ export class QuotaCounts extends Context.Service<
     readonly tasks: (owner: UserId) => Effect.Effect<number, RepositoryError>
     readonly conversations: (owner: UserId) => Effect.Effect<number, RepositoryError>
     readonly messages: (owner: UserId, id: ConversationId) => Effect.Effect<number, RepositoryError>
+    /** Model tokens the user's turns used since the instant (epoch milliseconds). */
+    readonly tokensSince: (owner: UserId, sinceMillis: number) => Effect.Effect<number, RepositoryError>
   }
 >()("@taskport/core/QuotaCounts") {}
 

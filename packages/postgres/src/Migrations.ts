@@ -13,6 +13,18 @@ const statements = (...sqls: ReadonlyArray<string>) =>
     for (const text of sqls) yield* sql.unsafe(text)
   })
 
+/**
+ * Model token usage: per message (the assistant's, for its turn) and, kept up to date by the
+ * append statement, per conversation. The index serves a user's usage of the day.
+ */
+const tokenUsage = statements(
+  "ALTER TABLE messages ADD COLUMN input_tokens integer NOT NULL DEFAULT 0",
+  "ALTER TABLE messages ADD COLUMN output_tokens integer NOT NULL DEFAULT 0",
+  "ALTER TABLE conversations ADD COLUMN input_tokens bigint NOT NULL DEFAULT 0",
+  "ALTER TABLE conversations ADD COLUMN output_tokens bigint NOT NULL DEFAULT 0",
+  "CREATE INDEX messages_user_created ON messages (user_id, created_at)"
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -94,7 +106,8 @@ const migrations = {
       expires_at timestamptz(3) NOT NULL
     )`,
     "CREATE INDEX pending_actions_conversation ON pending_actions (conversation_id, created_at)"
-  )
+  ),
+  "0005_guard_rails": tokenUsage
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */

@@ -27,6 +27,12 @@ export const make = Effect.gen(function* () {
           WHERE user_id = ${owner} AND conversation_id = ${id}::uuid`.pipe(
           Effect.map(count),
           repositoryErrors
+        ),
+      tokensSince: (owner, sinceMillis) =>
+        sql<{ n: string }>`SELECT COALESCE(sum(input_tokens + output_tokens), 0)::bigint AS n FROM messages
+          WHERE user_id = ${owner} AND created_at >= to_timestamp(${sinceMillis}::float8 / 1000)`.pipe(
+          Effect.map(count),
+          repositoryErrors
         )
     })
   )

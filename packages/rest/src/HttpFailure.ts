@@ -10,6 +10,7 @@ import {
   ConversationNotFound,
   type QuotaExceeded,
   type RepositoryError,
+  TokenBudgetExceeded,
   type ToolFailure
 } from "@taskport/core"
 import type { BodyReader } from "@taskport/http"
@@ -31,6 +32,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "rate_limited"
   | "quota_exceeded"
+  | "token_budget_exceeded"
   | "service_unavailable"
   | "model_unavailable"
   | "internal_error"
@@ -178,7 +180,13 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
 export const quotaExceeded = (cause: QuotaExceeded): HttpFailure =>
   httpFailure(403, "quota_exceeded", cause.message, { quota: cause.quota, limit: cause.limit })
 
-export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | QuotaExceeded | RepositoryError
+export type ChatFailure =
+  | ChatInputError
+  | ConversationNotFound
+  | AgentError
+  | QuotaExceeded
+  | TokenBudgetExceeded
+  | RepositoryError
 
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
@@ -186,6 +194,16 @@ export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | Q
  */
 export const fromChatFailure = (failure: ChatFailure): HttpFailure => {
   if (failure instanceof ConversationNotFound) return notFound(failure.message)
+  if (failure instanceof TokenBudgetExceeded) {
+    const seconds = Math.max(1, Math.ceil((Date.parse(failure.resets_at) - Date.now()) / 1000))
+    return httpFailure(
+      429,
+      "token_budget_exceeded",
+      failure.message,
+      { limit: failure.limit, resets_at: failure.resets_at },
+      { "retry-after": String(seconds) }
+    )
+  }
   if (failure instanceof AgentError) {
     // Retry-After only when the model said when to come back; no guess is made for it.
     return httpFailure(

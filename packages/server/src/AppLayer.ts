@@ -26,7 +26,8 @@ export const layer = (config: ServerConfig, announce: Announce.Announce = Announ
     Authentication.layer(config),
     ChatService.layer({
       historyLimit: config.chatHistoryLimit,
-      confirmDestructive: config.chatConfirmDestructive
+      confirmDestructive: config.chatConfirmDestructive,
+      dailyTokenBudget: config.chatDailyTokenBudget
     }).pipe(Layer.provideMerge(Layer.merge(todos, Agent.layer(config, announce)))),
     Logging.layer(config.logLevel),
     Retention.layer(config)

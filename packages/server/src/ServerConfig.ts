@@ -54,6 +54,10 @@ export interface ServerConfig {
   readonly authFailureRateLimitPerMinute: number
   /** Where rate-limit counters are shared between instances; unset: in this process. */
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  /** Model tokens per user and UTC day (0: unlimited, the default). */
+  readonly chatDailyTokenBudget: number
+  /** Model tokens one chat turn may use (0: unlimited). */
+  readonly chatMaxTokensPerTurn: number
   /** Quotas (0: none). */
   readonly quotaTasksPerUser: number
   readonly quotaConversationsPerUser: number
@@ -129,6 +133,10 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Config.withDefault(30)
   ),
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
+  chatDailyTokenBudget: Config.schema(NonNegativeInt, "CHAT_DAILY_TOKEN_BUDGET").pipe(Config.withDefault(0)),
+  chatMaxTokensPerTurn: Config.schema(NonNegativeInt, "CHAT_MAX_TOKENS_PER_TURN").pipe(
+    Config.withDefault(100_000)
+  ),
   quotaTasksPerUser: Config.schema(NonNegativeInt, "QUOTA_TASKS_PER_USER").pipe(
     Config.withDefault(DEFAULT_QUOTAS.tasksPerUser)
   ),
