@@ -121,14 +121,12 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
   limit: Schema.Int
 }) {
   override get message(): string {
-    switch (this.quota) {
-      case "tasks_per_user":
-        return `Quota tasks_per_user reached: at most ${this.limit} tasks per user; delete some to make room`
-      case "conversations_per_user":
-        return `Quota conversations_per_user reached: at most ${this.limit} conversations per user; delete some to make room`
-      case "messages_per_conversation":
-        return `Quota messages_per_conversation reached: at most ${this.limit} messages per conversation; start a new conversation`
-    }
+    const what = {
+      tasks_per_user: `tasks per user; delete some to make room`,
+      conversations_per_user: `conversations per user; delete some to make room`,
+      messages_per_conversation: `messages per conversation; start a new conversation`
+    }[this.quota]
+    return `Quota ${this.quota} reached: at most ${this.limit} ${what}`
   }
 }
 
