@@ -7,9 +7,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
 import { PgDatabase } from "@taskport/postgres"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import * as ScriptedModel from "@taskport/test-support/ScriptedModel"
 import { Effect } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import * as ScriptedModel from "../../../test/support/ScriptedModel.ts"
 
 type Json = Record<string, unknown>
 const usageOf = (value: unknown) => (value as { usage?: Json }).usage

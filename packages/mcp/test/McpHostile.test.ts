@@ -5,10 +5,10 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { McpHttp, ProtectedResource } from "@taskport/mcp"
+import { connect, ENDPOINT, type Era } from "@taskport/test-support/McpHarness"
+import { servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
-import { connect, ENDPOINT, type Era } from "../../../test/support/McpHarness.ts"
-import { servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 const initialize = JSON.stringify({
   jsonrpc: "2.0",

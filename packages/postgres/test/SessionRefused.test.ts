@@ -9,8 +9,8 @@ import { createServer, type Server } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { RepositoryError, TaskRepository, UserId } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
 import { Effect, Exit, Option, Redacted } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
 
 /** An ErrorResponse ('E') message with severity FATAL. */
 const fatal = (sqlstate: string, message: string): Buffer => {

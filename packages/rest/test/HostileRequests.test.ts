@@ -4,9 +4,9 @@
  * HEAD on read routes, and the headers that keep browsers from reinterpreting answers.
  */
 import { describe, expect, layer } from "@effect/vitest"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 const asJson = (value: unknown) => value as Json

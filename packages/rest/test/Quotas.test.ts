@@ -4,9 +4,9 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Quotas } from "@taskport/core"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Layer } from "effect"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
 
 type Json = Record<string, unknown>
 const errorOf = (value: unknown) => (value as { error: Json }).error

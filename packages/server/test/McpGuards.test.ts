@@ -8,8 +8,8 @@ import * as Fs from "node:fs"
 import { request as httpRequest, type IncomingMessage } from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { BIN, env, exited, killAll, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, describe, expect, it } from "vitest"
-import { BIN, env, exited, killAll, start } from "../../../test/support/ServerProcess.ts"
 
 afterAll(killAll)
 

@@ -7,12 +7,12 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { RequestLog } from "@taskport/http"
 import { McpHttp } from "@taskport/mcp"
+import { ENDPOINT } from "@taskport/test-support/McpHarness"
+import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
+import { startProxy } from "@taskport/test-support/TcpProxy"
+import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { redisUrl } from "@taskport/test-support/TestRedis"
 import { Effect, Redacted } from "effect"
-import { ENDPOINT } from "../../../test/support/McpHarness.ts"
-import { makeApp, send, servicesLayer, tokenFor } from "../../../test/support/RestHarness.ts"
-import { startProxy } from "../../../test/support/TcpProxy.ts"
-import { testDatabases } from "../../../test/support/TestDatabase.ts"
-import { redisUrl } from "../../../test/support/TestRedis.ts"
 import * as RateLimiting from "../src/RateLimiting.ts"
 
 const limits = (overrides: Partial<RateLimiting.RateLimitSettings> = {}): RateLimiting.RateLimitSettings => ({
