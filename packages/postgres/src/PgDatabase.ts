@@ -3,17 +3,18 @@
  * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
  */
 import { PgClient } from "@effect/sql-pg"
-import type {
+import {
   ConversationRepository,
-  IdempotencyStore,
+  type IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
   TaskRepository,
-  Transactor
+  type Transactor
 } from "@taskport/core"
-import { Duration, Effect, Layer, type Redacted } from "effect"
-import type { Migrator, SqlClient, SqlError } from "effect/sql"
+import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
+import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
+import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -30,14 +31,31 @@ export type Repositories =
   | PendingActionRepository
   | QuotaCounts
 
-/** The repositories and the idempotency store over a provided `SqlClient`. */
+/** A repository whose every call runs behind the row-level security fence of its owner. */
+const fencedLayer = <I, S extends object>(
+  key: Context.Key<I, S>,
+  make: Effect.Effect<S, never, SqlClient.SqlClient>
+): Layer.Layer<I, never, SqlClient.SqlClient> =>
+  Layer.effect(
+    key,
+    Effect.gen(function* () {
+      return fenced(yield* SqlClient.SqlClient, yield* make)
+    })
+  )
+
+/**
+ * The repositories, the idempotency store and the counts quotas are checked against, over a provided `SqlClient`,
+ * each call fenced by row-level security to the owner it names.
+ */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
-  PgTaskRepository.layer,
-  PgConversationRepository.layer,
+  fencedLayer(TaskRepository, PgTaskRepository.make),
+  fencedLayer(ConversationRepository, PgConversationRepository.make),
+  fencedLayer(QuotaCounts, PgQuotaCounts.make),
+  fencedLayer(PendingActionRepository, PgPendingActionRepository.make),
+  // The store's calls name their owner inside an object; they run in the use case's
+  // transaction, behind the fence of the write they guard when there is one.
   PgIdempotencyStore.layer,
-  PgTransactor.layer,
-  PgPendingActionRepository.layer,
-  PgQuotaCounts.layer
+  PgTransactor.layer
 )
 
 const migrated = <A, E>(

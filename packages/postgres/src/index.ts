@@ -3,6 +3,7 @@
  * PGlite, with its migrations and the SQL repositories behind the core's ports.
  */
 export * from "./Migrations.ts"
+export * as OwnerFence from "./OwnerFence.ts"
 export * as PgConversationRepository from "./PgConversationRepository.ts"
 export * as PgDatabase from "./PgDatabase.ts"
 export * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
