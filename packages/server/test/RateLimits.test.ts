@@ -193,7 +193,10 @@ describe.skipIf(sharedRedis === undefined)("rate limits shared through Redis", (
         const first = yield* RateLimiting.make(limits({ redisUrl: proxied, keyPrefix }), (entry) =>
           entries.push(entry)
         )
-        const second = yield* RateLimiting.make(limits({ redisUrl: proxied, keyPrefix }))
+        const secondEntries: Array<RequestLog.LogEntry> = []
+        const second = yield* RateLimiting.make(limits({ redisUrl: proxied, keyPrefix }), (entry) =>
+          secondEntries.push(entry)
+        )
         const user = newUser()
         // Connected: both count against Redis.
         yield* Effect.promise(() =>
@@ -209,7 +212,10 @@ describe.skipIf(sharedRedis === undefined)("rate limits shared through Redis", (
         expect(during, JSON.stringify(entries)).toEqual([true, true, true, true, true, false])
 
         proxy.restore()
-        yield* Effect.promise(() => waitUntil(async () => entries.some((entry) => entry.level === "info")))
+        // Both instances lost Redis; both must be back before they share counters again.
+        const recovered = (log: ReadonlyArray<RequestLog.LogEntry>) =>
+          log.some((entry) => entry.level === "info")
+        yield* Effect.promise(() => waitUntil(async () => recovered(entries) && recovered(secondEntries)))
         // Redis kept its own count of 2: three more are shared between the instances, then refused.
         const after: Array<boolean | undefined> = []
         for (const instance of [first, second, first, second])
@@ -217,12 +223,12 @@ describe.skipIf(sharedRedis === undefined)("rate limits shared through Redis", (
         expect(after).toEqual([true, true, true, false])
         expect(entries.find((entry) => entry.level === "warn")?.msg).toContain("per-process")
       }).pipe(Effect.scoped),
-    30_000
+    60_000
   )
 })
 
 const waitUntil = async (condition: () => Promise<boolean>) => {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (await condition()) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
