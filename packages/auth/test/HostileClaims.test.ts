@@ -6,7 +6,8 @@
 import { createHmac } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import { JoseAuthenticator } from "@taskport/auth"
-import { Effect, Redacted } from "effect"
+import { Cause, Effect, Redacted } from "effect"
+import fc from "fast-check"
 
 const SECRET = "a-shared-secret-of-forty-bytes-for-hs256"
 const auth = JoseAuthenticator.make({ secret: Redacted.make(SECRET) })
@@ -18,6 +19,8 @@ const signRaw = (payloadJson: string): string => {
   const signature = createHmac("sha256", SECRET).update(`${header}.${payload}`).digest("base64url")
   return `${header}.${payload}.${signature}`
 }
+
+const UNPAIRED = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 const exp = () => Math.floor(Date.now() / 1000) + 900
 
@@ -51,5 +54,38 @@ describe("hostile claims in validly signed tokens", () => {
       const finite = signRaw(`{"sub":"ada","exp":${exp()}}`)
       expect(yield* authenticator.authenticate(`Bearer ${finite}`)).toBe("ada")
     })
+  )
+})
+
+describe("generated token subjects", () => {
+  it.effect(
+    "G3: any signed subject is refused or taken exactly; distinct accepted subjects stay distinct",
+    () =>
+      Effect.gen(function* () {
+        const authenticator = yield* auth
+        const subjects = fc.sample(
+          fc.oneof(
+            fc.string({ unit: "binary", maxLength: 20 }),
+            fc.string({ unit: "grapheme", maxLength: 20 }),
+            fc.constantFrom("\ud800", "\udfff", "\ufffd", "a\u0000", "", " ")
+          ),
+          { numRuns: 300, seed: 16 }
+        )
+        const owners = new Map<string, string>()
+        for (const sub of subjects) {
+          const token = signRaw(JSON.stringify({ sub, exp: exp() }))
+          const exit = yield* Effect.exit(authenticator.authenticate(`Bearer ${token}`))
+          if (exit._tag === "Success") {
+            expect(exit.value).toBe(sub)
+            expect(UNPAIRED.test(sub) || sub.includes("\u0000")).toBe(false)
+            // One stored owner per subject: what the database is given is the subject itself.
+            const encoded = Buffer.from(exit.value, "utf8").toString("hex")
+            expect(owners.get(encoded) ?? sub).toBe(sub)
+            owners.set(encoded, sub)
+          } else {
+            expect(Cause.findErrorOption(exit.cause)._tag).toBe("Some")
+          }
+        }
+      })
   )
 })
