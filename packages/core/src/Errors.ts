@@ -122,7 +122,7 @@ export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExc
 }) {
   override get message(): string {
     const what = {
-      tasks_per_user: `tasks per user; delete some to make room`,
+      tasks_per_user: `tasks per user, the trash included; delete some for good to make room`,
       conversations_per_user: `conversations per user; delete some to make room`,
       messages_per_conversation: `messages per conversation; start a new conversation`
     }[this.quota]

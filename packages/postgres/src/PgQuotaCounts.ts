@@ -1,6 +1,7 @@
 /**
  * The counts quotas are checked against, over `effect/sql`. Each is one index-served count
- * on the owner's rows (the per-user indexes of the migrations lead with `user_id`).
+ * on the owner's rows (the per-user indexes of the migrations lead with `user_id`). Trashed
+ * tasks count: they hold their rows until purged, so the trash cannot grow past the quota.
  */
 import { QuotaCounts, traced } from "@taskport/core"
 import { Effect, Layer } from "effect"

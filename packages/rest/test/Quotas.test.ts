@@ -42,14 +42,19 @@ for (const database of testDatabases()) {
             details: { quota: "tasks_per_user", limit: 3 }
           })
           expect(String(errorOf(refused.body).message)).toContain("tasks_per_user")
-          // Deleting makes room; another user has a quota of their own.
+          // The trash counts too (it holds the rows until they are purged), so moving a task
+          // there makes no room; removing it for good does. Another user has a quota of their own.
           const list = (yield* send(app, "GET", "/api/v1/tasks", { token })).body as {
             items: Array<{ id: number }>
           }
-          yield* send(app, "DELETE", `/api/v1/tasks/${list.items[0]!.id}`, { token })
-          expect((yield* send(app, "POST", "/api/v1/tasks", { token, body: { title: "room" } })).status).toBe(
-            201
-          )
+          const id = list.items[0]!.id
+          yield* send(app, "DELETE", `/api/v1/tasks/${id}`, { token })
+          const stillFull = yield* send(app, "POST", "/api/v1/tasks", { token, body: { title: "room?" } })
+          expect(stillFull.status).toBe(403)
+          const purged = yield* send(app, "DELETE", `/api/v1/tasks/${id}?permanent=true`, { token })
+          expect(purged.status, purged.text).toBe(204)
+          const room = yield* send(app, "POST", "/api/v1/tasks", { token, body: { title: "room" } })
+          expect(room.status, room.text).toBe(201)
           const other = yield* tokenFor(`user-${crypto.randomUUID()}`)
           expect(
             (yield* send(app, "POST", "/api/v1/tasks", { token: other, body: { title: "x" } })).status
