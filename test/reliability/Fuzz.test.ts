@@ -1,7 +1,7 @@
 /**
  * Generated junk and near-valid input against every REST route and every MCP tool: wrong
  * types, huge and unicode-edge strings, nulls, out-of-range numbers, extra fields, broken
- * JSON, odd headers. Invariants: never a 5xx, never a stack frame, SQL text, file path or
+ * JSON, odd headers, cursors of the right shape with junk inside, aliases of a real id. Invariants: never a 5xx, never a stack frame, SQL text, file path or
  * secret in an answer, the app keeps answering, and a rejected request writes nothing.
  * The seed is printed; FUZZ_SEED=<n> replays a run.
  */
@@ -103,6 +103,16 @@ const body = fc.oneof(
   fc.constantFrom("{", "[]", "null", '{"title":', "\u0000", "")
 )
 
+/** Cursors of the listing's own shape whose values are junk: they must be refused before SQL. */
+const shapedCursor = fc
+  .record({
+    s: fc.constantFrom("created_at", "updated_at", "due", "priority", "title", "x"),
+    o: fc.constantFrom("asc", "desc"),
+    k: nastyValue,
+    i: fc.oneof(fc.integer(), fc.double(), nastyString)
+  })
+  .map((payload) => Buffer.from(JSON.stringify(payload)).toString("base64url"))
+
 const queryString = fc
   .dictionary(
     fc.constantFrom(
@@ -118,7 +128,7 @@ const queryString = fc
       "limit",
       "x"
     ),
-    fc.oneof(nastyString, fc.integer().map(String)),
+    fc.oneof(nastyString, fc.integer().map(String), shapedCursor),
     { maxKeys: 4 }
   )
   .map((entries) => new URLSearchParams(entries).toString())
@@ -136,7 +146,7 @@ const pathId = fc.oneof(
   fc.constant("EXISTING"),
   fc.integer({ min: -5, max: 2 ** 40 }).map(String),
   nastyString.map(encodeSegment),
-  fc.constantFrom("0", "1.5", "1e3", "0x10", "%2e%2e", "9".repeat(30))
+  fc.constantFrom("0", "1.5", "1e3", "0x10", "%2e%2e", "9".repeat(30), "EXISTING_ALIAS")
 )
 
 const contentType = fc.constantFrom(
@@ -209,7 +219,14 @@ describe("fuzzing", () => {
               fc.asyncProperty(restRequest, async (request) => {
                 const [method, template] = request.route
                 const path = template
-                  .replace(":id", request.id === "EXISTING" ? existing : request.id)
+                  .replace(
+                    ":id",
+                    request.id === "EXISTING"
+                      ? existing
+                      : request.id === "EXISTING_ALIAS"
+                        ? `0${existing}`
+                        : request.id
+                  )
                   .replace("USER", encodeURIComponent(user))
                   .replace("OTHER", "someone-else")
                 const headers: Record<string, string> = {}

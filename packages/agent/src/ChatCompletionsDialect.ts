@@ -21,7 +21,9 @@ import {
   invalidResponse,
   isRecord,
   logFailure,
+  reportedUsage,
   request,
+  type Step,
   toAgentError,
   wrapToolResult
 } from "./OpenAiDialect.ts"
@@ -85,15 +87,23 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
           ? [{ id: call.id, name: call.function.name, arguments: call.function.arguments ?? "" }]
           : []
       )
-      return { text, calls }
+      return {
+        text,
+        calls,
+        usage: reportedUsage(response.usage?.prompt_tokens, response.usage?.completion_tokens)
+      }
     })
 
   const streamedStep = (say: (text: string) => Effect.Effect<void>) =>
     Effect.gen(function* () {
       const chunks = yield* request((signal) =>
-        config.client.chat.completions.create({ ...body(), stream: true }, { signal })
+        config.client.chat.completions.create(
+          { ...body(), stream: true, stream_options: { include_usage: true } },
+          { signal }
+        )
       )
       let text = ""
+      let usage: Step["usage"]
       const slots = new Map<number, { id: string; name: string; arguments: string }>()
       yield* Stream.fromAsyncIterable(chunks, (error) => error).pipe(
         Stream.tapError(logFailure),
@@ -101,6 +111,10 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
         Stream.runForEach((chunk: ChatCompletionChunk) =>
           Effect.gen(function* () {
             if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return yield* invalidResponse()
+            // The usage arrives in a last chunk of its own, without choices.
+            if (isRecord(chunk.usage)) {
+              usage = reportedUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+            }
             const delta = chunk.choices[0]?.delta
             if (delta === undefined) return
             if (typeof delta.content === "string" && delta.content !== "") {
@@ -122,7 +136,7 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
       const calls = [...slots.entries()]
         .sort(([a], [b]) => a - b)
         .map(([index, slot]) => ({ ...slot, id: slot.id === "" ? `call_${index}` : slot.id }))
-      return { text, calls }
+      return { text, calls, usage }
     })
 
   return {

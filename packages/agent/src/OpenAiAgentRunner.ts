@@ -11,7 +11,10 @@ import {
   type AgentInput,
   AgentRunner,
   type AgentRunnerShape,
+  addUsage,
   describeLocalNow,
+  NO_TOKENS,
+  type TokenUsage,
   traced
 } from "@taskport/core"
 import { Effect, Layer, Redacted } from "effect"
@@ -45,6 +48,11 @@ export interface OpenAiAgentOptions {
   readonly maxSteps?: number | undefined
   /** Extra instructions appended to the system prompt. */
   readonly instructions?: string | undefined
+  /**
+   * Model tokens one turn may use (default unlimited): once a step takes the turn to it, no
+   * further model request is made and the reply says so.
+   */
+  readonly maxTokensPerTurn?: number | undefined
 }
 
 export const SYSTEM_PROMPT = [
@@ -69,6 +77,10 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
   const prompt =
     options.instructions === undefined ? SYSTEM_PROMPT : `${SYSTEM_PROMPT}\n\n${options.instructions}`
   const model = options.model ?? DEFAULT_MODEL
+  const maxTokens =
+    options.maxTokensPerTurn !== undefined && options.maxTokensPerTurn > 0
+      ? options.maxTokensPerTurn
+      : undefined
 
   const turn =
     (streaming: boolean) => (input: AgentInput, emit: (event: AgentEvent) => Effect.Effect<void>) =>
@@ -82,6 +94,8 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
         const recorder = makeRecorder(input.tools, emit)
         const tools = new Map(offered.map((tool) => [tool.name, tool]))
         let spoken = ""
+        let usage: TokenUsage = NO_TOKENS
+        const reply = () => ({ content: spoken, tool_calls: recorder.calls(), usage })
         // Text of separate steps is one reply to the user, separated by a blank line.
         const speaker = () => {
           let started = false
@@ -95,7 +109,14 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
         }
         for (let step = 1; ; step++) {
           const result = yield* dialect.step(speaker())
-          if (result.calls.length === 0) return { content: spoken, tool_calls: recorder.calls() }
+          if (result.usage !== undefined) {
+            usage = addUsage(usage, {
+              input_tokens: result.usage.input,
+              output_tokens: result.usage.output,
+              total_tokens: result.usage.input + result.usage.output
+            })
+          }
+          if (result.calls.length === 0) return reply()
           dialect.addStep(result)
           for (const call of result.calls) {
             const outcome = yield* handleCall(recorder, tools, call)
@@ -105,7 +126,13 @@ export const make = (options: OpenAiAgentOptions): AgentRunnerShape => {
             yield* speaker()(
               `I stopped after ${maxSteps} steps without finishing this request. The tool calls above are what I did so far; ask again to continue.`
             )
-            return { content: spoken, tool_calls: recorder.calls() }
+            return reply()
+          }
+          if (maxTokens !== undefined && usage.total_tokens >= maxTokens) {
+            yield* speaker()(
+              `I stopped after using this turn's limit of ${maxTokens} model tokens. The tool calls above are what I did so far; ask again to continue.`
+            )
+            return reply()
           }
         }
       })

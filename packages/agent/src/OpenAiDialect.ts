@@ -18,6 +18,17 @@ export interface RawCall {
 export interface Step {
   readonly text: string
   readonly calls: ReadonlyArray<RawCall>
+  /** The tokens of this model request, when the server reported them. */
+  readonly usage?: { readonly input: number; readonly output: number } | undefined
+}
+
+/** Token counts as a server reported them: only non-negative integers are taken. */
+export const reportedUsage = (input: unknown, output: unknown): Step["usage"] => {
+  const count = (value: unknown) =>
+    typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : 0
+  return input === undefined && output === undefined
+    ? undefined
+    : { input: count(input), output: count(output) }
 }
 
 /** One way of talking to the model: it keeps the transcript and produces the next step. */

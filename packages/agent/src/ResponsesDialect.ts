@@ -21,6 +21,7 @@ import {
   isRecord,
   logFailure,
   type RawCall,
+  reportedUsage,
   request,
   type Step,
   toAgentError,
@@ -64,6 +65,11 @@ export const responsesDialect = (config: Config, input: AgentInput): Dialect => 
     ...(tools.length > 0 ? { tools } : {})
   })
 
+  const usageOf = (response: unknown): Step["usage"] =>
+    isRecord(response) && isRecord(response.usage)
+      ? reportedUsage(response.usage.input_tokens, response.usage.output_tokens)
+      : undefined
+
   const fromResponse = (response: ModelResponse): Step | undefined => {
     if (!isRecord(response) || !Array.isArray(response.output)) return undefined
     let text = ""
@@ -75,7 +81,7 @@ export const responsesDialect = (config: Config, input: AgentInput): Dialect => 
         for (const part of item.content) text += part.type === "output_text" ? part.text : part.refusal
       }
     }
-    return { text, calls }
+    return { text, calls, usage: usageOf(response) }
   }
 
   const plainStep = (say: (text: string) => Effect.Effect<void>) =>
@@ -97,6 +103,7 @@ export const responsesDialect = (config: Config, input: AgentInput): Dialect => 
       let text = ""
       const calls: Array<RawCall> = []
       let completed = false
+      let usage: Step["usage"]
       yield* Stream.fromAsyncIterable(events, (error) => error).pipe(
         Stream.tapError(logFailure),
         Stream.mapError(toAgentError),
@@ -117,6 +124,7 @@ export const responsesDialect = (config: Config, input: AgentInput): Dialect => 
                 return
               case "response.completed":
                 completed = true
+                usage = usageOf(event.response)
                 return
               case "response.failed":
               case "response.incomplete":
@@ -129,7 +137,7 @@ export const responsesDialect = (config: Config, input: AgentInput): Dialect => 
         )
       )
       if (!completed) return yield* invalidResponse()
-      return { text, calls }
+      return { text, calls, usage }
     })
 
   return {

@@ -307,6 +307,10 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
         if (known !== undefined) return known
         const alg = yield* headerAlgorithm(token)
         const { payload } = yield* verify(token, verifierFor(alg))
+        // JSON reads 1e309 as Infinity, which jose accepts as a number: a token that never expires.
+        if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) {
+          return yield* unauthenticated("invalid", "the token's expiry is invalid")
+        }
         const subject = Schema.decodeUnknownOption(UserId)(payload.sub)
         if (Option.isNone(subject)) {
           return yield* unauthenticated("invalid", "the token's subject is not a valid user id")

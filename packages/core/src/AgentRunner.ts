@@ -4,7 +4,7 @@
  * on this port only; the OpenAI and offline adapters live in `@taskport/agent`.
  */
 import { Context, Effect, Option, Schema, Stream } from "effect"
-import type { Message, ToolCall } from "./Conversation.ts"
+import type { Message, TokenUsage, ToolCall } from "./Conversation.ts"
 import type { LocalNow } from "./LocalNow.ts"
 
 /** A JSON Schema document as plain JSON. */
@@ -52,6 +52,8 @@ export interface AgentInput {
 export interface AgentReply {
   readonly content: string
   readonly tool_calls: ReadonlyArray<ToolCall>
+  /** The model tokens of the whole turn, every step together; absent means none were used. */
+  readonly usage?: TokenUsage | undefined
 }
 
 export interface PendingToolCall {

@@ -17,10 +17,18 @@ import {
   type ToolOutcome,
   type ToolSource
 } from "./AgentRunner.ts"
-import { Conversation, ConversationId, Message, ToolCall } from "./Conversation.ts"
+import { Conversation, ConversationId, Message, NO_TOKENS, TokenUsage, ToolCall } from "./Conversation.ts"
 import { ConversationRepository } from "./ConversationRepository.ts"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
-import { ConversationNotFound, InvalidCursor, InvalidParameters, type RepositoryError } from "./Errors.ts"
+import { ConversationPosition, MessagePosition } from "./CursorKeys.ts"
+import {
+  ConversationNotFound,
+  InvalidCursor,
+  InvalidParameters,
+  type QuotaExceeded,
+  type RepositoryError,
+  TokenBudgetExceeded
+} from "./Errors.ts"
 import type { LocalNow } from "./LocalNow.ts"
 import {
   PENDING_ACTION_TTL,
@@ -30,6 +38,7 @@ import {
   PendingActionView,
   type Unsettled
 } from "./PendingActions.ts"
+import { QuotaCounts, Quotas } from "./Quotas.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { SettingsService } from "./Settings.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
@@ -74,7 +83,8 @@ export const ChatReply = Schema.Struct({
   tool_calls: Schema.Array(ToolCall).annotate({
     description: "The tools the agent called for this answer, with their arguments and results."
   }),
-  pending_action: Schema.optionalKey(PendingActionView)
+  pending_action: Schema.optionalKey(PendingActionView),
+  usage: TokenUsage.annotate({ description: "Model tokens this turn used (zero offline)." })
 }).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
 export type ChatReply = typeof ChatReply.Type
 
@@ -131,7 +141,13 @@ export type ChatEvent =
 /** Input a chat use case refuses: parameters that do not decode, or a cursor it did not hand out. */
 export type ChatInputError = InvalidParameters | InvalidCursor
 
-export type ChatTurnError = ChatInputError | ConversationNotFound | AgentError | RepositoryError
+export type ChatTurnError =
+  | ChatInputError
+  | ConversationNotFound
+  | AgentError
+  | QuotaExceeded
+  | TokenBudgetExceeded
+  | RepositoryError
 
 export interface ChatServiceShape {
   readonly turn: (params: ChatTurnParams) => Effect.Effect<ChatReply, ChatTurnError, CurrentUser>
@@ -143,7 +159,7 @@ export interface ChatServiceShape {
     params: ChatTurnParams
   ) => Effect.Effect<
     Stream.Stream<ChatEvent, AgentError | ConversationNotFound | RepositoryError>,
-    ChatInputError | ConversationNotFound | RepositoryError,
+    ChatInputError | ConversationNotFound | QuotaExceeded | TokenBudgetExceeded | RepositoryError,
     CurrentUser
   >
   readonly listConversations: (
@@ -173,6 +189,12 @@ export interface ChatOptions {
    * itself; the calls then run at once, as over MCP.
    */
   readonly confirmDestructive?: boolean | undefined
+  /**
+   * Model tokens a user's turns may use per UTC day (default 0: unlimited). A turn is
+   * refused before the model is called once the day's usage reached it; the per-turn cap
+   * of the agent runner bounds how far the last turn can go past it.
+   */
+  readonly dailyTokenBudget?: number | undefined
 }
 
 /** More items than this in one batch count as destructive, whatever they do. */
@@ -224,6 +246,8 @@ const UNSETTLED: Record<Unsettled, string> = {
   unknown: "there is no such pending action in this conversation"
 }
 
+const DAY_MS = 86_400_000
+
 /** The conversation's title: its first message on one line, at most 80 characters. */
 export const titleFrom = (message: string): string => {
   const line = message.trim().replace(/\s+/g, " ")
@@ -233,8 +257,8 @@ export const titleFrom = (message: string): string => {
 // Cursors are opaque to clients: base64url JSON with the keyset position of the last row served.
 const jsonCursor = <S extends Schema.Top>(payload: S) =>
   Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonString(payload)))
-const ConversationCursor = jsonCursor(Schema.Struct({ u: Schema.String, i: Schema.String }))
-const MessageCursor = jsonCursor(Schema.Struct({ m: Schema.Int }))
+const ConversationCursor = jsonCursor(ConversationPosition)
+const MessageCursor = jsonCursor(MessagePosition)
 const encodeConversationCursor = Schema.encodeSync(ConversationCursor)
 const decodeConversationCursor = Schema.decodeUnknownOption(ConversationCursor)
 const encodeMessageCursor = Schema.encodeSync(MessageCursor)
@@ -316,6 +340,25 @@ const make = (options: ChatOptions) =>
         )
       return { tools: { tools: source.tools, call } satisfies ToolSource, asked }
     }
+    // Optional: without quotas in the context, nothing is limited.
+    const quotas = yield* Effect.serviceOption(Quotas)
+    const counts = yield* Effect.serviceOption(QuotaCounts)
+    const budget = Math.max(0, Math.floor(options.dailyTokenBudget ?? 0))
+
+    /** Refuses the turn, before anything is stored or the model called, once today's tokens are spent. */
+    const withinBudget = (owner: UserId) =>
+      Effect.gen(function* () {
+        if (budget === 0 || Option.isNone(counts)) return
+        const now = yield* Clock.currentTimeMillis
+        const dayStart = now - (now % DAY_MS)
+        const used = yield* counts.value.tokensSince(owner, dayStart)
+        if (used >= budget) {
+          return yield* new TokenBudgetExceeded({
+            limit: budget,
+            resets_at: new Date(dayStart + DAY_MS).toISOString()
+          })
+        }
+      })
 
     const ownedConversation = (owner: UserId, id: ConversationId) =>
       repo.find(owner, id).pipe(
@@ -348,12 +391,16 @@ const make = (options: ChatOptions) =>
       input: DecodedTurn & { readonly message: string }
     ) {
       const user = yield* CurrentUser
+      yield* withinBudget(user.id)
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
       if (input.conversation_id === undefined || input.conversation_id === null) {
+        if (Option.isSome(quotas)) yield* quotas.value.conversation(user.id)
         conversationId = (yield* repo.create(user.id, titleFrom(input.message))).id
       } else {
         conversationId = input.conversation_id
+        // A turn stores the user's message and the reply.
+        if (Option.isSome(quotas)) yield* quotas.value.messages(user.id, conversationId, 2)
         history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
       }
       yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
@@ -374,21 +421,25 @@ const make = (options: ChatOptions) =>
       conversationId: ConversationId,
       reply: AgentReply,
       asked: PendingAction | undefined
-    ) =>
-      append(owner, conversationId, {
+    ) => {
+      const usage = reply.usage ?? NO_TOKENS
+      return append(owner, conversationId, {
         role: "assistant",
         content: reply.content,
-        toolCalls: reply.tool_calls
+        toolCalls: reply.tool_calls,
+        usage
       }).pipe(
         Effect.as<ChatReply>({
           conversation_id: conversationId,
           agent_response: reply.content,
           tool_calls: reply.tool_calls,
+          usage,
           ...(asked === undefined
             ? {}
             : { pending_action: { id: asked.id, summary: asked.summary, expires_at: asked.expires_at } })
         })
       )
+    }
 
     /**
      * What a turn is: a message for the agent, or an answer to a pending action, explicit

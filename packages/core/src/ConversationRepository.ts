@@ -3,7 +3,14 @@
  * total order (a per-conversation sequence), so concurrent turns never interleave ambiguously.
  */
 import { Context, type Effect, type Option } from "effect"
-import type { Conversation, ConversationId, Message, MessageRole, ToolCall } from "./Conversation.ts"
+import type {
+  Conversation,
+  ConversationId,
+  Message,
+  MessageRole,
+  TokenUsage,
+  ToolCall
+} from "./Conversation.ts"
 import type { UserId } from "./CurrentUser.ts"
 import type { RepositoryError } from "./Errors.ts"
 
@@ -11,6 +18,8 @@ export interface NewMessage {
   readonly role: MessageRole
   readonly content: string
   readonly toolCalls: ReadonlyArray<ToolCall>
+  /** Model tokens used to write it; also added to the conversation's totals. */
+  readonly usage?: TokenUsage | undefined
 }
 
 export interface ConversationSlice {

@@ -114,3 +114,28 @@ export class IdempotencyKeyInFlight extends Schema.TaggedError<IdempotencyKeyInF
     return `${this.field}: a request with this key is still being processed; retry shortly`
   }
 }
+
+/** A write that would take the user past one of their quotas; `quota` names which. */
+export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
+  quota: Schema.Literals(["tasks_per_user", "conversations_per_user", "messages_per_conversation"]),
+  limit: Schema.Int
+}) {
+  override get message(): string {
+    const what = {
+      tasks_per_user: `tasks per user, the trash included; delete some for good to make room`,
+      conversations_per_user: `conversations per user; delete some to make room`,
+      messages_per_conversation: `messages per conversation; start a new conversation`
+    }[this.quota]
+    return `Quota ${this.quota} reached: at most ${this.limit} ${what}`
+  }
+}
+
+/** The user's model tokens for the day are spent; `resets_at` says when more are granted. */
+export class TokenBudgetExceeded extends Schema.TaggedError<TokenBudgetExceeded>()("TokenBudgetExceeded", {
+  limit: Schema.Int,
+  resets_at: Schema.String
+}) {
+  override get message(): string {
+    return `Daily token budget of ${this.limit} model tokens used up; it resets at ${this.resets_at}`
+  }
+}

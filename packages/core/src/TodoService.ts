@@ -16,15 +16,18 @@ import {
   BatchResult
 } from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
+import { isTaskIdKey, isTaskSortKey } from "./CursorKeys.ts"
 import { dueWindow, localDate, momentMillis } from "./DueViews.ts"
 import {
   InvalidCursor,
   InvalidParameters,
+  type QuotaExceeded,
   type RepositoryError,
   TaskNotFound,
   VersionConflict
 } from "./Errors.ts"
 import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
+import { Quotas } from "./Quotas.ts"
 import { nextOccurrence } from "./Recurrence.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { type SettingsRepository, SettingsService } from "./Settings.ts"
@@ -126,7 +129,7 @@ class BatchRolledBack extends Data.TaggedError("BatchRolledBack")<{
 }> {}
 
 /** An item's failure as its result says it; field names are given from the batch's root. */
-const itemError = (index: number, error: TodoError): BatchItemError => {
+const itemError = (index: number, error: TodoError | QuotaExceeded): BatchItemError => {
   if (error._tag === "InvalidParameters") {
     const prefixed = new InvalidParameters({
       issues: error.issues.map((issue) => ({
@@ -146,7 +149,11 @@ const itemError = (index: number, error: TodoError): BatchItemError => {
 export interface TodoServiceShape {
   readonly create: (
     input: CreateTaskInput
-  ) => Effect.Effect<Task, InvalidParameters | RepositoryError | IdempotencyFailure, CurrentUser>
+  ) => Effect.Effect<
+    Task,
+    InvalidParameters | QuotaExceeded | RepositoryError | IdempotencyFailure,
+    CurrentUser
+  >
   readonly read: (
     input: TaskRefInput
   ) => Effect.Effect<Task, InvalidParameters | TaskNotFound | RepositoryError, CurrentUser>
@@ -225,11 +232,14 @@ const make = Effect.gen(function* () {
       )
     })
   const settings = yield* SettingsService
+  // Optional: without quotas in the context, nothing is limited.
+  const quotas = yield* Effect.serviceOption(Quotas)
 
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
     if (params.recurrence !== null && params.due === null) return yield* recurrenceNeedsDue
     const user = yield* CurrentUser
+    if (Option.isSome(quotas)) yield* quotas.value.task(user.id)
     return yield* once(
       "todo_create",
       params,
@@ -385,7 +395,13 @@ const make = Effect.gen(function* () {
     let after: KeysetPosition | undefined
     if (params.cursor !== undefined) {
       const cursor = decodeCursor(params.cursor)
-      if (Option.isNone(cursor) || cursor.value.s !== sort || cursor.value.o !== order) {
+      if (
+        Option.isNone(cursor) ||
+        cursor.value.s !== sort ||
+        cursor.value.o !== order ||
+        !isTaskIdKey(cursor.value.i) ||
+        !isTaskSortKey(sort, cursor.value.k)
+      ) {
         return yield* new InvalidCursor()
       }
       after = { key: cursor.value.k, id: cursor.value.i }
@@ -430,7 +446,7 @@ const make = Effect.gen(function* () {
   })
 
   /** One batch item through the single-task use case it names; its field names are the item's own. */
-  const applyItem = (item: BatchItem): Effect.Effect<Task, TodoError, CurrentUser> => {
+  const applyItem = (item: BatchItem): Effect.Effect<Task, TodoError | QuotaExceeded, CurrentUser> => {
     const { op, id, expected_version, title, ...fields } = item
     const version = expected_version === undefined ? {} : { expected_version }
     if (op === "create") {

@@ -12,6 +12,7 @@ import {
   IdempotencyKeyReused,
   InvalidCursor,
   InvalidParameters,
+  QuotaExceeded,
   RepositoryError,
   TaskNotFound,
   UnknownTool,
@@ -54,6 +55,7 @@ const WriteFailure = Schema.Union([
   InvalidParameters,
   IdempotencyKeyReused,
   IdempotencyKeyInFlight,
+  QuotaExceeded,
   RepositoryError
 ])
 const NotFoundFailure = Schema.Union([InvalidParameters, TaskNotFound, RepositoryError])
@@ -215,6 +217,7 @@ export type ToolFailure =
   | VersionConflict
   | IdempotencyKeyReused
   | IdempotencyKeyInFlight
+  | QuotaExceeded
   | RepositoryError
 
 /** A tool failure in words for a model or an MCP client: what went wrong and, where it helps, what to do. */
@@ -246,6 +249,7 @@ const isToolFailure = (error: unknown): error is ToolFailure =>
   error instanceof VersionConflict ||
   error instanceof IdempotencyKeyReused ||
   error instanceof IdempotencyKeyInFlight ||
+  error instanceof QuotaExceeded ||
   error instanceof RepositoryError
 
 /** A tool's result encoder, built once per process. */

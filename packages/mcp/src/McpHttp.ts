@@ -20,19 +20,35 @@ import {
 import {
   Authenticator,
   parseTimeZone,
+  type RateLimitDecision,
+  type RateLimiterShape,
+  type RateLimitKind,
+  retryMessage,
   type SettingsService,
   type TodoToolHandlers,
   UserId
 } from "@taskport/core"
-import { BodyReader, RequestLog } from "@taskport/http"
+import { BodyReader, RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import type { ProtectedResourceOptions } from "./ProtectedResource.ts"
 import * as ProtectedResource from "./ProtectedResource.ts"
-import { type McpOptions, makeFactory } from "./TodoMcpServer.ts"
+import { type McpOptions, makeFactory, servedToolNames } from "./TodoMcpServer.ts"
+import { screen } from "./ToolCallScreen.ts"
 
 export interface McpHttpOptions extends McpOptions, ProtectedResourceOptions {
-  /** Browser origins allowed to call the endpoint; requests without an Origin are not browsers. */
+  /**
+   * Browser origins allowed to call the endpoint, and the only ones: a page is never trusted
+   * for sharing a host name with the request, which DNS rebinding arranges. Requests without
+   * an Origin are not browsers.
+   */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
+  /**
+   * Host names (without port) the endpoint answers to; a request whose Host names another is
+   * refused with 403, so a rebound DNS name cannot reach a server on loopback. Unset: any.
+   */
+  readonly allowedHosts?: ReadonlyArray<string> | undefined
+  /** Limits requests per user and failed authentications per address (none: unlimited). */
+  readonly rateLimiter?: RateLimiterShape | undefined
   /** Largest accepted request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined
   /** Receives one entry per request and one per unexpected failure (none: not logged). */
@@ -72,6 +88,23 @@ const expiresAt = (token: string): number | undefined => {
 
 const isUserId = Schema.is(UserId)
 
+/** The id of a `tools/call` request, or undefined for anything else. */
+const toolCallId = (message: unknown): string | number | undefined => {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined
+  const { method, id } = message as { method?: unknown; id?: unknown }
+  return method === "tools/call" && (typeof id === "string" || typeof id === "number") ? id : undefined
+}
+
+/** The request's Host header name, lower-cased, without port or IPv6 brackets. */
+const hostNameOf = (request: Request): string => {
+  const host = request.headers.get("host") ?? new URL(request.url).host
+  try {
+    return new URL(`http://${host}`).hostname.toLowerCase().replace(/^\[|\]$/g, "")
+  } catch {
+    return ""
+  }
+}
+
 /** Builds the endpoint over the services of the current context. */
 export const make = (
   options: McpHttpOptions
@@ -89,7 +122,20 @@ export const make = (
       }
     })
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES
+    const toolNames = servedToolNames(options)
+    const limiter = options.rateLimiter
+    const overLimit = async (kind: RateLimitKind, key: string): Promise<RateLimitDecision | undefined> => {
+      if (limiter === undefined) return undefined
+      const decision = await Effect.runPromise(limiter.consume(kind, key))
+      return decision !== undefined && !decision.allowed ? decision : undefined
+    }
+    const limited = (decision: RateLimitDecision) =>
+      jsonError(429, "rate_limited", retryMessage(decision), RateLimitHeaders.rateLimitHeaders(decision))
     const allowedOrigins = new Set(options.allowedOrigins ?? [])
+    const allowedHosts =
+      options.allowedHosts === undefined
+        ? undefined
+        : new Set(options.allowedHosts.map((host) => host.toLowerCase().replace(/^\[|\]$/g, "")))
     const resource = ProtectedResource.make(options)
 
     const handler = createMcpHandler(
@@ -126,8 +172,11 @@ export const make = (
 
     const serve = async (request: Request, scope: RequestLog.RequestScope): Promise<Response> => {
       const resourceMetadataUrl = resource.metadataUrl(request)
+      if (allowedHosts !== undefined && !allowedHosts.has(hostNameOf(request))) {
+        return jsonError(403, "forbidden", "This host name is not served here")
+      }
       const origin = request.headers.get("origin")
-      if (origin !== null && !allowedOrigins.has(origin) && origin !== new URL(request.url).origin) {
+      if (origin !== null && !allowedOrigins.has(origin)) {
         return jsonError(403, "forbidden", "This origin may not call the MCP endpoint")
       }
       let authInfo: AuthInfo
@@ -137,6 +186,11 @@ export const make = (
           resourceMetadataUrl
         })
       } catch (error) {
+        const refused = await overLimit(
+          "auth_failure",
+          (request as Request & { ip?: string }).ip ?? "unknown"
+        )
+        if (refused !== undefined) return limited(refused)
         return bearerAuthChallengeResponse(error, { resourceMetadataUrl })
       }
       const user = authInfo.extra?.userId
@@ -177,6 +231,30 @@ export const make = (
             )
           }
         }
+      }
+      if (typeof user === "string") {
+        const refused = await overLimit("request", user)
+        if (refused !== undefined) {
+          // A tool call is answered as a tool error, which agents read and act on.
+          const call = toolCallId(parsedBody)
+          if (call === undefined) return limited(refused)
+          return new Response(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: call,
+              result: {
+                resultType: "complete",
+                isError: true,
+                content: [{ type: "text", text: retryMessage(refused) }]
+              }
+            }),
+            { headers: { "content-type": "application/json", ...RateLimitHeaders.rateLimitHeaders(refused) } }
+          )
+        }
+      }
+      const screened = screen(parsedBody, toolNames)
+      if (screened !== undefined) {
+        return new Response(JSON.stringify(screened), { headers: { "content-type": "application/json" } })
       }
       return current.run(scope, () =>
         handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })

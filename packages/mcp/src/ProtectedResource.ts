@@ -7,10 +7,12 @@ import type { OAuthProtectedResourceMetadata } from "@modelcontextprotocol/serve
 
 export interface ProtectedResourceOptions {
   /**
-   * The public URL clients use for the endpoint, e.g. `https://tasks.example.com/mcp`.
-   * Without it, each request's own URL is used, with `path` as the endpoint's path.
+   * The URL clients use for the endpoint, e.g. `https://tasks.example.com/mcp`, or a function
+   * giving it once known (the bound address of a server on port 0). Servers always give one:
+   * without it each request's own URL is used, so a forged Host would be echoed into the
+   * challenge and the metadata, which is then served `no-store` so no cache keeps it.
    */
-  readonly resourceUrl?: URL | undefined
+  readonly resourceUrl?: URL | (() => URL) | undefined
   /** The endpoint's path when `resourceUrl` is not given (default `/mcp`). */
   readonly path?: string | undefined
   /** Where users sign in (Better Auth's base URL), advertised to OAuth-capable clients. */
@@ -27,9 +29,13 @@ export interface ProtectedResource {
 }
 
 export const make = (options: ProtectedResourceOptions): ProtectedResource => {
-  const resourcePath = (options.resourceUrl?.pathname ?? options.path ?? "/mcp").replace(/\/$/, "")
+  const configured = options.resourceUrl
+  const resourceUrl = typeof configured === "function" ? configured : () => configured
+  const givenPath = typeof configured === "function" ? undefined : configured?.pathname
+  const resourcePath = (givenPath ?? options.path ?? "/mcp").replace(/\/$/, "")
   const metadataPath = `/.well-known/oauth-protected-resource${resourcePath}`
-  const resourceOf = (request: Request) => options.resourceUrl ?? new URL(resourcePath, request.url)
+  const resourceOf = (request: Request) => resourceUrl() ?? new URL(resourcePath, request.url)
+  const cacheControl = configured === undefined ? "no-store" : "public, max-age=3600"
   return {
     metadataPath,
     metadataUrl: (request) => new URL(metadataPath, resourceOf(request)).href,
@@ -43,7 +49,7 @@ export const make = (options: ProtectedResourceOptions): ProtectedResource => {
         resource_name: "Taskport"
       }
       return new Response(JSON.stringify(document), {
-        headers: { "content-type": "application/json", "cache-control": "public, max-age=3600" }
+        headers: { "content-type": "application/json", "cache-control": cacheControl }
       })
     }
   }

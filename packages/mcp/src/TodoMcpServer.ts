@@ -202,6 +202,12 @@ export const toolSpecs: ReadonlyArray<ToolSpec> = Object.values(TodoTools.tools)
   }
 })
 
+/** The names of the tools a server built with these options serves. */
+export const servedToolNames = (options: McpOptions = {}): ReadonlySet<string> =>
+  new Set(
+    toolSpecs.filter((spec) => !options.readOnly || spec.annotations.readOnlyHint).map((spec) => spec.name)
+  )
+
 type TaskLineFields = Pick<
   EncodedTask,
   "id" | "title" | "completed" | "priority" | "due" | "tags" | "version"

@@ -13,6 +13,52 @@ const statements = (...sqls: ReadonlyArray<string>) =>
     for (const text of sqls) yield* sql.unsafe(text)
   })
 
+/**
+ * Model token usage: per message (the assistant's, for its turn) and, kept up to date by the
+ * append statement, per conversation. The index serves a user's usage of the day.
+ */
+const tokenUsage = statements(
+  "ALTER TABLE messages ADD COLUMN input_tokens integer NOT NULL DEFAULT 0",
+  "ALTER TABLE messages ADD COLUMN output_tokens integer NOT NULL DEFAULT 0",
+  "ALTER TABLE conversations ADD COLUMN input_tokens bigint NOT NULL DEFAULT 0",
+  "ALTER TABLE conversations ADD COLUMN output_tokens bigint NOT NULL DEFAULT 0",
+  "CREATE INDEX messages_user_created ON messages (user_id, created_at)"
+)
+
+/**
+ * Row-level security on every user-owned table (tasks, conversations, messages, pending
+ * actions, idempotency keys, settings): the `taskport_app` role sees, changes and
+ * inserts only the rows whose `user_id` is the transaction's `taskport.user_id` (see
+ * `OwnerFence`). The role is cluster-wide, so creating it tolerates another schema's run
+ * having made it; the connecting role becomes a member so it may switch to it. Tables added
+ * later in the schema get the role's privileges by default, but need a policy of their own.
+ */
+const rowLevelSecurity = statements(
+  `DO $$ BEGIN CREATE ROLE taskport_app NOLOGIN;
+   EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+  `DO $$ BEGIN
+     EXECUTE format('GRANT taskport_app TO %I', current_user);
+     EXECUTE format('GRANT USAGE ON SCHEMA %I TO taskport_app', current_schema());
+     EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO taskport_app', current_schema());
+     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO taskport_app', current_schema());
+     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE ON SEQUENCES TO taskport_app', current_schema());
+   END $$`,
+  // Every table of the schema, so a statement of another adapter that runs after a fenced
+  // call in the same transaction (as the role) is allowed, policy permitting.
+  `DO $$ BEGIN
+     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO taskport_app', current_schema());
+   END $$`,
+  ...["tasks", "conversations", "messages", "pending_actions", "idempotency_keys", "user_settings"].flatMap(
+    (table) => [
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+      `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+      `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+       USING (user_id = current_setting('taskport.user_id', true))
+       WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+    ]
+  )
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -108,7 +154,8 @@ const migrations = {
     "ALTER TABLE tasks ADD COLUMN recurrence text CHECK (char_length(recurrence) <= 200)",
     "ALTER TABLE tasks ADD COLUMN next_occurrence_id integer",
     "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
-  )
+  ),
+  "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity)
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */

@@ -8,8 +8,10 @@ import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { iso, repositoryErrors } from "./SqlSupport.ts"
 
-const CONVERSATION_COLUMNS = `id, title, ${iso("created_at")} AS created_at, ${iso("updated_at")} AS updated_at`
-const MESSAGE_COLUMNS = `id, conversation_id, seq, role, content, tool_calls, ${iso("created_at")} AS created_at`
+const usage = (input: string, output: string) =>
+  `json_build_object('input_tokens', ${input}, 'output_tokens', ${output}, 'total_tokens', ${input} + ${output}) AS usage`
+const CONVERSATION_COLUMNS = `id, title, ${iso("created_at")} AS created_at, ${iso("updated_at")} AS updated_at, ${usage("input_tokens", "output_tokens")}`
+const MESSAGE_COLUMNS = `id, conversation_id, seq, role, content, tool_calls, ${iso("created_at")} AS created_at, ${usage("input_tokens", "output_tokens")}`
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -83,22 +85,27 @@ export const make = Effect.gen(function* () {
           repositoryErrors
         ),
 
-      append: (owner, id, message) =>
-        sql`WITH conversation AS (
-            UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+      append: (owner, id, message) => {
+        // The conversation's totals grow in the same statement as the message is stored.
+        const input = message.usage?.input_tokens ?? 0
+        const output = message.usage?.output_tokens ?? 0
+        return sql`WITH conversation AS (
+            UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
+              input_tokens = input_tokens + ${input}, output_tokens = output_tokens + ${output}
             WHERE user_id = ${owner} AND id = ${id}::uuid
             RETURNING id, last_seq
           )
-          INSERT INTO messages (conversation_id, user_id, seq, role, content, tool_calls)
+          INSERT INTO messages (conversation_id, user_id, seq, role, content, tool_calls, input_tokens, output_tokens)
           SELECT conversation.id, ${owner}, conversation.last_seq, ${message.role}, ${message.content},
-                 ${JSON.stringify(message.toolCalls)}::jsonb
+                 ${JSON.stringify(message.toolCalls)}::jsonb, ${input}, ${output}
           FROM conversation
           RETURNING ${messageColumns}`.pipe(
           Effect.flatMap((rows) =>
             rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeMessage(rows[0]))
           ),
           repositoryErrors
-        ),
+        )
+      },
 
       recent: (owner, id, limit) =>
         sql`SELECT * FROM (

@@ -3,21 +3,24 @@
  * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
  */
 import { PgClient } from "@effect/sql-pg"
-import type {
+import {
   ConversationRepository,
-  IdempotencyStore,
+  type IdempotencyStore,
   PendingActionRepository,
+  QuotaCounts,
   SettingsRepository,
   TaskRepository,
-  Transactor
+  type Transactor
 } from "@taskport/core"
-import { Duration, Effect, Layer, type Redacted } from "effect"
-import type { Migrator, SqlClient, SqlError } from "effect/sql"
+import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
+import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
+import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
+import * as PgQuotaCounts from "./PgQuotaCounts.ts"
 import * as PgSettingsRepository from "./PgSettingsRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 import * as PgTransactor from "./PgTransactor.ts"
@@ -29,15 +32,34 @@ export type Repositories =
   | Transactor
   | PendingActionRepository
   | SettingsRepository
+  | QuotaCounts
 
-/** Every repository, the idempotency store and the transactor over a provided `SqlClient`. */
+/** A repository whose every call runs behind the row-level security fence of its owner. */
+const fencedLayer = <I, S extends object>(
+  key: Context.Key<I, S>,
+  make: Effect.Effect<S, never, SqlClient.SqlClient>
+): Layer.Layer<I, never, SqlClient.SqlClient> =>
+  Layer.effect(
+    key,
+    Effect.gen(function* () {
+      return fenced(yield* SqlClient.SqlClient, yield* make)
+    })
+  )
+
+/**
+ * The repositories, the idempotency store and the counts quotas are checked against, over a provided `SqlClient`,
+ * each call fenced by row-level security to the owner it names.
+ */
 export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient> = Layer.mergeAll(
-  PgTaskRepository.layer,
-  PgConversationRepository.layer,
+  fencedLayer(TaskRepository, PgTaskRepository.make),
+  fencedLayer(ConversationRepository, PgConversationRepository.make),
+  fencedLayer(QuotaCounts, PgQuotaCounts.make),
+  fencedLayer(PendingActionRepository, PgPendingActionRepository.make),
+  fencedLayer(SettingsRepository, PgSettingsRepository.make),
+  // The store's calls name their owner inside an object; they run in the use case's
+  // transaction, behind the fence of the write they guard when there is one.
   PgIdempotencyStore.layer,
-  PgTransactor.layer,
-  PgPendingActionRepository.layer,
-  PgSettingsRepository.layer
+  PgTransactor.layer
 )
 
 const migrated = <A, E>(

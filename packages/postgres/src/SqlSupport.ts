@@ -15,8 +15,30 @@ const RETRYABLE = new Set([
   "StatementTimeoutError"
 ])
 
+/**
+ * SQLSTATEs of a server that cannot take the work now: out of resources (class 53: too many
+ * clients, out of memory, disk full) and operator intervention (57P01-57P05: shutting down,
+ * starting up, recovering). The drivers leave them unclassified.
+ */
+const UNAVAILABLE_SQLSTATE = /^(53...|57P0[1-5])$/
+
+const sqlstateOf = (error: SqlError.SqlError): string | undefined => {
+  const cause: unknown = error.reason.cause
+  if (typeof cause !== "object" || cause === null || !("code" in cause)) return undefined
+  return typeof cause.code === "string" ? cause.code : undefined
+}
+
+/**
+ * Whether trying again later can help. A session the server refuses while connecting is the
+ * database being unavailable, whatever the reason it gives: the request never ran.
+ */
+const isRetryable = (error: SqlError.SqlError): boolean =>
+  RETRYABLE.has(error.reason._tag) ||
+  error.reason.operation === "connect" ||
+  UNAVAILABLE_SQLSTATE.test(sqlstateOf(error) ?? "")
+
 export const toRepositoryError = (error: SqlError.SqlError): RepositoryError =>
-  new RepositoryError({ retryable: RETRYABLE.has(error.reason._tag), reason: error.reason._tag })
+  new RepositoryError({ retryable: isRetryable(error), reason: error.reason._tag })
 
 const SQLSTATE = /^[0-9A-Z]{5}$/
 

@@ -36,7 +36,34 @@ export const docsAsset = (
   return Option.some({ body, type })
 }
 
-export const docsPage = (specUrl: string): string => `<!doctype html>
+/**
+ * The page's own start-up script, served as an asset so the policy below can forbid inline
+ * scripts. Authorisation stays in the page's memory: a pasted token is never written to
+ * localStorage, where any script on the origin could read it later.
+ */
+const initScript = (specUrl: string): string =>
+  `window.ui = SwaggerUIBundle({ url: ${JSON.stringify(specUrl)}, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: false })\n`
+
+/** The start-up script's asset name. */
+export const DOCS_INIT = "docs-init.js"
+
+export const docsInitAsset = (specUrl: string) => ({
+  body: new TextEncoder().encode(initScript(specUrl)),
+  type: "text/javascript; charset=utf-8"
+})
+
+/**
+ * The page's security headers: scripts only from this origin, no framing (clickjacking of
+ * the Authorize dialog), nothing sent anywhere but back here. Swagger UI sets inline styles.
+ */
+export const DOCS_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer"
+}
+
+export const docsPage = (): string => `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -48,9 +75,7 @@ export const docsPage = (specUrl: string): string => `<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: ${JSON.stringify(specUrl)}, dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true })
-  </script>
+  <script src="/docs/assets/${DOCS_INIT}"></script>
 </body>
 </html>
 `

@@ -1,14 +1,16 @@
 /**
  * The REST error vocabulary: one JSON shape `{ error: { code, message, details?, request_id? } }`
  * with stable codes, and the one place where every failure status is built, from the core's
- * failures and from the HTTP layer's own refusals (401, 403, 405, 409, 412, 413, 415, 422, 500, 503).
+ * failures and from the HTTP layer's own refusals (401, 403, 405, 409, 412, 413, 415, 422, 429, 500, 503).
  * Nothing from a cause (stack, SQL, secret) is ever copied into a response.
  */
 import {
   AgentError,
   type ChatInputError,
   ConversationNotFound,
+  type QuotaExceeded,
   type RepositoryError,
+  TokenBudgetExceeded,
   type ToolFailure
 } from "@taskport/core"
 import type { BodyReader } from "@taskport/http"
@@ -28,6 +30,9 @@ export type ErrorCode =
   | "idempotency_key_in_flight"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "rate_limited"
+  | "quota_exceeded"
+  | "token_budget_exceeded"
   | "service_unavailable"
   | "model_unavailable"
   | "internal_error"
@@ -109,6 +114,10 @@ export const notReady = (): HttpFailure =>
     "retry-after": String(RETRY_AFTER_SECONDS)
   })
 
+/** 429: over a rate limit; the headers say which and when to retry. */
+export const tooManyRequests = (message: string, headers: Readonly<Record<string, string>>): HttpFailure =>
+  httpFailure(429, "rate_limited", message, undefined, headers)
+
 export const invalidJson = (message: string): HttpFailure => httpFailure(400, "invalid_json", message)
 
 export const unsupportedMediaType = (): HttpFailure =>
@@ -162,10 +171,22 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
       return httpFailure(409, "idempotency_key_in_flight", cause.message, undefined, {
         "retry-after": String(RETRY_AFTER_SECONDS)
       })
+    case "QuotaExceeded":
+      return quotaExceeded(cause)
   }
 }
 
-export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | RepositoryError
+/** 403: the write would take the user past a quota; the body names it and its limit. */
+export const quotaExceeded = (cause: QuotaExceeded): HttpFailure =>
+  httpFailure(403, "quota_exceeded", cause.message, { quota: cause.quota, limit: cause.limit })
+
+export type ChatFailure =
+  | ChatInputError
+  | ConversationNotFound
+  | AgentError
+  | QuotaExceeded
+  | TokenBudgetExceeded
+  | RepositoryError
 
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
@@ -173,6 +194,16 @@ export type ChatFailure = ChatInputError | ConversationNotFound | AgentError | R
  */
 export const fromChatFailure = (failure: ChatFailure): HttpFailure => {
   if (failure instanceof ConversationNotFound) return notFound(failure.message)
+  if (failure instanceof TokenBudgetExceeded) {
+    const seconds = Math.max(1, Math.ceil((Date.parse(failure.resets_at) - Date.now()) / 1000))
+    return httpFailure(
+      429,
+      "token_budget_exceeded",
+      failure.message,
+      { limit: failure.limit, resets_at: failure.resets_at },
+      { "retry-after": String(seconds) }
+    )
+  }
   if (failure instanceof AgentError) {
     // Retry-After only when the model said when to come back; no guess is made for it.
     return httpFailure(

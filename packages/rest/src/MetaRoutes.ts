@@ -4,7 +4,7 @@
  */
 import { Effect, Option } from "effect"
 import { HTTPResponse } from "h3"
-import { docsAsset, docsPage } from "./Docs.ts"
+import { DOCS_HEADERS, DOCS_INIT, docsAsset, docsInitAsset, docsPage } from "./Docs.ts"
 import { notFound, notReady } from "./HttpFailure.ts"
 import { makeOpenApi } from "./OpenApi.ts"
 import { json } from "./Responses.ts"
@@ -17,6 +17,7 @@ const READY_TIMEOUT = "2 seconds"
 /** The meta routes; `ready` is the readiness check (none: always ready). */
 export const routes = (ready: Effect.Effect<unknown, unknown> = Effect.void): ReadonlyArray<Route> => {
   const openApi = JSON.stringify(makeOpenApi())
+  const initAsset = docsInitAsset(OPENAPI_PATH)
   return [
     {
       access: "public",
@@ -31,8 +32,8 @@ export const routes = (ready: Effect.Effect<unknown, unknown> = Effect.void): Re
       path: "/docs",
       handle: () =>
         Effect.succeed(
-          new HTTPResponse(docsPage(OPENAPI_PATH), {
-            headers: { "content-type": "text/html; charset=utf-8" }
+          new HTTPResponse(docsPage(), {
+            headers: { "content-type": "text/html; charset=utf-8", ...DOCS_HEADERS }
           })
         )
     },
@@ -41,15 +42,20 @@ export const routes = (ready: Effect.Effect<unknown, unknown> = Effect.void): Re
       method: "GET",
       path: "/docs/assets/{file}",
       handle: (event) =>
-        Option.match(docsAsset(event.context.params?.file ?? ""), {
-          onNone: () => Effect.fail(notFound()),
-          onSome: (asset) =>
-            Effect.succeed(
-              new HTTPResponse(asset.body, {
-                headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" }
-              })
-            )
-        })
+        Option.match(
+          event.context.params?.file === DOCS_INIT
+            ? Option.some(initAsset)
+            : docsAsset(event.context.params?.file ?? ""),
+          {
+            onNone: () => Effect.fail(notFound()),
+            onSome: (asset) =>
+              Effect.succeed(
+                new HTTPResponse(asset.body, {
+                  headers: { "content-type": asset.type, "cache-control": "public, max-age=86400" }
+                })
+              )
+          }
+        )
     },
     {
       access: "public",

@@ -93,7 +93,9 @@ const ERRORS: Record<string, JsonObject> = {
   "401": errorResponse("Missing or invalid bearer token (code unauthenticated).", {
     "WWW-Authenticate": { description: "Bearer challenge.", schema: { type: "string" } }
   }),
-  "403": errorResponse("The path names another user than the token's (code forbidden)."),
+  "403": errorResponse(
+    "The path names another user than the token's (code forbidden), or the write would pass a quota (code quota_exceeded; details name the quota and its limit)."
+  ),
   "404": errorResponse("No such task for this user (code not_found)."),
   "409": errorResponse(
     "expected_version is stale (code version_conflict), or a request with this Idempotency-Key is still running (code idempotency_key_in_flight, with Retry-After); nothing was written."
@@ -104,6 +106,20 @@ const ERRORS: Record<string, JsonObject> = {
   ),
   "413": errorResponse("The body is larger than 1 MiB (code payload_too_large)."),
   "415": errorResponse("The body is not JSON (code unsupported_media_type)."),
+  "429": errorResponse(
+    "Over a rate limit (code rate_limited), or, for chat, the day's token budget is spent (code token_budget_exceeded).",
+    {
+      ...retryAfter,
+      RateLimit: {
+        description: "The limit's remaining requests and reset, IETF draft form.",
+        schema: { type: "string" }
+      },
+      "RateLimit-Policy": {
+        description: "The limit and its window, IETF draft form.",
+        schema: { type: "string" }
+      }
+    }
+  ),
   "500": errorResponse("Unexpected failure; only a request id is given (code internal_error)."),
   "503": errorResponse("The database is unavailable (code service_unavailable).", retryAfter)
 }
@@ -118,8 +134,8 @@ const CHAT_ERRORS: Record<string, JsonObject> = {
 }
 
 const chatErrorsFor = (route: ChatRoute, byPathUser: boolean): JsonObject => {
-  const codes = ["400", "401", "500", "503"]
-  if (byPathUser) codes.push("403")
+  const codes = ["400", "401", "429", "500", "503"]
+  if (byPathUser || route.kind === "chat") codes.push("403")
   if (route.kind !== "list_conversations") codes.push("404")
   if (route.body !== undefined) codes.push("413", "415")
   return Object.fromEntries(codes.sort().map((code) => [code, CHAT_ERRORS[code]]))
@@ -133,8 +149,8 @@ const SSE_DESCRIPTION = [
 ].join(" ")
 
 const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
-  const codes = ["400", "401", "500", "503"]
-  if (byPathUser) codes.push("403")
+  const codes = ["400", "401", "429", "500", "503"]
+  if (byPathUser || route.kind === "create") codes.push("403")
   if (route.path.includes("{id}")) codes.push("404")
   // 409: a stale expected_version in a body, or a keyed request whose first is still running.
   if (isWrite(route.kind)) codes.push("409", "422")

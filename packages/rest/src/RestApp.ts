@@ -5,10 +5,16 @@
  * shared request log. Unexpected failures are logged with the request id, which is all the
  * client is told.
  */
-import { Authenticator, type UserId } from "@taskport/core"
-import { RequestLog } from "@taskport/http"
+import {
+  Authenticator,
+  type RateLimiterShape,
+  type RateLimitKind,
+  retryMessage,
+  type UserId
+} from "@taskport/core"
+import { RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
-import { H3, type H3Event, type HTTPResponse, handleCors } from "h3"
+import { getRequestIP, H3, type H3Event, HTTPResponse, handleCors } from "h3"
 import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import {
@@ -18,6 +24,7 @@ import {
   internalError,
   methodNotAllowed,
   notFound,
+  tooManyRequests,
   unauthorized
 } from "./HttpFailure.ts"
 import { DEFAULT_MAX_BODY } from "./JsonBody.ts"
@@ -43,9 +50,25 @@ export interface RestOptions {
   readonly log?: RequestLog.Log | undefined
   /** Serves the web app at `/` when given. */
   readonly web?: WebRoutes.WebOptions | undefined
+  /**
+   * Limits requests per user (chat turns more tightly) and failed authentications per
+   * address. None: nothing is limited.
+   */
+  readonly rateLimiter?: RateLimiterShape | undefined
 }
 
 const PATH_USER = "{user_id}"
+
+/** The `{user_id}` segment as text: h3 hands it over still percent-encoded. */
+const pathUser = (segment: string | undefined): string | undefined => {
+  if (segment === undefined) return undefined
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // Not valid percent-encoding: it names no user, so it is another user than the token's.
+    return undefined
+  }
+}
 
 /** Builds the h3 app over the services of the current context. */
 export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestServices> =>
@@ -58,7 +81,7 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const corsOptions = {
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
       credentials: true,
-      methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       allowHeaders: [
         "Authorization",
         "Content-Type",
@@ -69,7 +92,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         "X-Time-Zone",
         "Accept"
       ],
-      exposeHeaders: ["ETag", "Location", "X-Request-Id", "Retry-After", "WWW-Authenticate"],
+      exposeHeaders: [
+        "ETag",
+        "Location",
+        "X-Request-Id",
+        "Retry-After",
+        "WWW-Authenticate",
+        "RateLimit",
+        "RateLimit-Policy"
+      ],
       maxAge: "600"
     }
 
@@ -91,13 +122,32 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       ...(options.web === undefined ? [] : WebRoutes.routes(options.web))
     ]
 
+    const limiter = options.rateLimiter
+    /** Counts one request; a refusal is a 429 saying when to retry. */
+    const countAgainst = (kind: RateLimitKind, key: string) =>
+      limiter === undefined
+        ? Effect.undefined
+        : Effect.flatMap(limiter.consume(kind, key), (decision) =>
+            decision === undefined || decision.allowed
+              ? Effect.succeed(decision)
+              : Effect.fail(
+                  tooManyRequests(retryMessage(decision), RateLimitHeaders.rateLimitHeaders(decision))
+                )
+          )
+
     /** Verifies the token and, under `/api/{user_id}`, that the path names its user. */
     const authenticate = (route: Route, event: H3Event): Effect.Effect<UserId, HttpFailure> =>
       Effect.gen(function* () {
-        const user = yield* authenticator
-          .authenticate(event.req.headers.get("authorization"))
-          .pipe(Effect.mapError((error) => unauthorized(error.reason, error.description)))
-        if (route.path.includes(PATH_USER) && event.context.params?.user_id !== user) {
+        const user = yield* authenticator.authenticate(event.req.headers.get("authorization")).pipe(
+          Effect.catch((error) =>
+            // Failed attempts are counted per address: a refusal past the limit is a 429.
+            Effect.andThen(
+              countAgainst("auth_failure", getRequestIP(event) ?? "unknown"),
+              Effect.fail(unauthorized(error.reason, error.description))
+            )
+          )
+        )
+        if (route.path.includes(PATH_USER) && pathUser(event.context.params?.user_id) !== user) {
           return yield* forbiddenUser()
         }
         return user
@@ -106,9 +156,23 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const handlerOf = (route: Route) => (event: H3Event, scope: RequestLog.RequestScope) =>
       route.access === "public"
         ? route.handle(event, scope)
-        : Effect.flatMap(authenticate(route, event), (user) => {
+        : Effect.gen(function* () {
+            const user = yield* authenticate(route, event)
             scope.user = user
-            return withRequestedZone(event, route.handle(event, scope, user))
+            const decision = yield* countAgainst("request", user)
+            // A chat turn can cost several model calls: it is also counted against its own limit.
+            const chat =
+              route.method === "POST" && route.path.endsWith("/chat")
+                ? yield* countAgainst("chat", user)
+                : undefined
+            const response = yield* withRequestedZone(event, route.handle(event, scope, user))
+            const shown = chat ?? decision
+            if (shown !== undefined) {
+              for (const [name, value] of Object.entries(RateLimitHeaders.rateLimitHeaders(shown))) {
+                response.headers.set(name, value)
+              }
+            }
+            return response
           })
 
     /** Runs a handler, maps its failure to the one error shape and writes the request's line. */
@@ -122,21 +186,32 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
       ) =>
       async (event: H3Event): Promise<HTTPResponse> => {
         const scope = RequestLog.begin(event.req, routeLabel, event.url.pathname)
+        const finish = (response: HTTPResponse) => {
+          // Browsers must take every answer as the type it names, never sniff a script out of it.
+          response.headers.set("x-content-type-options", "nosniff")
+          return RequestLog.finish(
+            log,
+            scope,
+            event.req.method === "HEAD"
+              ? new HTTPResponse(null, { status: response.status ?? 200, headers: response.headers })
+              : response
+          )
+        }
         // Annotated, so what the layers below log (a refused statement, say) names the request.
         const exit = await runWith(
           handler(event, scope).pipe(Effect.annotateLogs("request_id", scope.requestId))
         )
-        if (Exit.isSuccess(exit)) return RequestLog.finish(log, scope, exit.value)
+        if (Exit.isSuccess(exit)) return finish(exit.value)
         const known = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
         if (known !== undefined && known.status !== 500) {
-          return RequestLog.finish(log, scope, failureResponse(known))
+          return finish(failureResponse(known))
         }
         // A failure on our side, a defect or a statement the database refused: the client
         // gets only the request id to quote, the operator the log line it points to.
         // A known failure was logged where it arose (with its SQLSTATE, say); a defect's cause is logged here.
         if (known === undefined) logDefect(scope, exit.cause)
         else RequestLog.failure(log, scope, known.message)
-        return RequestLog.finish(log, scope, failureResponse(known ?? internalError(), scope.requestId))
+        return finish(failureResponse(known ?? internalError(), scope.requestId))
       }
 
     const app = new H3()
@@ -151,11 +226,15 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const patterns: Array<{ readonly pattern: RegExp; readonly method: string }> = []
     for (const route of routes) {
       const h3Path = toH3Path(route.path)
-      app.on(route.method, h3Path, serve(route.path, handlerOf(route)))
-      patterns.push({
-        pattern: new RegExp(`^${h3Path.replace(/:[a-z_]+/g, "[^/]+")}$`),
-        method: route.method
-      })
+      const served = serve(route.path, handlerOf(route))
+      const pattern = new RegExp(`^${h3Path.replace(/:[a-z_]+/g, "[^/]+")}$`)
+      app.on(route.method, h3Path, served)
+      patterns.push({ pattern, method: route.method })
+      // HEAD is GET without the body (RFC 9110 §9.3.2); `finish` drops the body.
+      if (route.method === "GET") {
+        app.on("HEAD", h3Path, served)
+        patterns.push({ pattern, method: "HEAD" })
+      }
     }
 
     app.all(

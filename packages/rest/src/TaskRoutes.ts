@@ -25,7 +25,17 @@ import {
   taskRoutes
 } from "./Routes.ts"
 
-const decodeTaskId = pathDecoder("id", TaskPath.fields.id)
+const decodeNumericId = pathDecoder("id", TaskPath.fields.id)
+// Number() would also read 1e2, 01, +1 and 1.0 as ids: one task would answer to many paths.
+const CANONICAL_ID = /^[1-9][0-9]*$/
+const decodeTaskId = (raw: string | undefined) =>
+  raw !== undefined && CANONICAL_ID.test(raw)
+    ? decodeNumericId(raw)
+    : Effect.fail(
+        invalidRequest("Invalid path: id: must be a positive integer written in decimal digits", [
+          { field: "id", message: "must be a positive integer written in decimal digits" }
+        ])
+      )
 
 /** Runs a tool for the user; its typed failure names the fields at fault. */
 const runTool = (route: TaskRoute, user: UserId, params: Record<string, unknown>) =>

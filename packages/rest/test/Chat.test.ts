@@ -82,7 +82,12 @@ describe("chat routes", () => {
         })
         expect(first.status).toBe(200)
         const reply = asJson(first.body)
-        expect(Object.keys(reply).sort()).toEqual(["agent_response", "conversation_id", "tool_calls"])
+        expect(Object.keys(reply).sort()).toEqual([
+          "agent_response",
+          "conversation_id",
+          "tool_calls",
+          "usage"
+        ])
         expect(reply.agent_response).toMatch(/^Added task #\d+ "Buy groceries"\.$/)
         expect(reply.tool_calls).toEqual([
           expect.objectContaining({
@@ -186,7 +191,12 @@ describe("chat routes", () => {
             result: { title: "Pay bills" }
           })
           const done = events[3]!.data
-          expect(Object.keys(done).sort()).toEqual(["agent_response", "conversation_id", "tool_calls"])
+          expect(Object.keys(done).sort()).toEqual([
+            "agent_response",
+            "conversation_id",
+            "tool_calls",
+            "usage"
+          ])
           expect(events[2]!.data.text).toBe(done.agent_response)
           const messages = yield* send(app, "GET", `/api/v1/conversations/${done.conversation_id}/messages`, {
             token
@@ -361,9 +371,11 @@ describe("chat routes in the OpenAPI document", () => {
         "200",
         "400",
         "401",
+        "403",
         "404",
         "413",
         "415",
+        "429",
         "500",
         "503"
       ])

@@ -341,7 +341,7 @@ for (const database of testDatabases()) {
           expect(noBody.status).toBe(415)
           const method = yield* send(app, "DELETE", "/api/v1/tasks", { token })
           expect(method.status).toBe(405)
-          expect(method.headers.get("allow")).toBe("GET, POST")
+          expect(method.headers.get("allow")).toBe("GET, HEAD, POST")
           const unknown = yield* send(app, "GET", "/api/v1/nothing-here", { token })
           expect(unknown.status).toBe(404)
           expect(errorCode(unknown.body)).toBe("not_found")

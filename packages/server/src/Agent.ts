@@ -35,7 +35,8 @@ export const layer = (
           api: config.openAiApi,
           timeoutMs: config.openAiTimeoutMs,
           maxSteps: config.openAiMaxSteps,
-          maxRetries: config.openAiMaxRetries
+          maxRetries: config.openAiMaxRetries,
+          maxTokensPerTurn: config.chatMaxTokensPerTurn
         })
       }
     )

@@ -3,7 +3,7 @@
  * configuration: the database (chosen in `Database`), the todo tools over it, the
  * authenticator, the chat service with its agent, the retention periods and the JSON logger.
  */
-import { ChatService, TodoToolsLayer } from "@taskport/core"
+import { ChatService, Quotas, TodoToolsLayer } from "@taskport/core"
 import { Layer } from "effect"
 import * as Agent from "./Agent.ts"
 import * as Announce from "./Announce.ts"
@@ -14,12 +14,20 @@ import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
 export const layer = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) => {
-  const todos = TodoToolsLayer.pipe(Layer.provideMerge(Database.layer(config, { announce })))
+  const quotas = Quotas.layer({
+    tasksPerUser: config.quotaTasksPerUser,
+    conversationsPerUser: config.quotaConversationsPerUser,
+    messagesPerConversation: config.quotaMessagesPerConversation
+  })
+  const todos = TodoToolsLayer.pipe(
+    Layer.provideMerge(quotas.pipe(Layer.provideMerge(Database.layer(config, { announce }))))
+  )
   return Layer.mergeAll(
     Authentication.layer(config),
     ChatService.layer({
       historyLimit: config.chatHistoryLimit,
-      confirmDestructive: config.chatConfirmDestructive
+      confirmDestructive: config.chatConfirmDestructive,
+      dailyTokenBudget: config.chatDailyTokenBudget
     }).pipe(Layer.provideMerge(Layer.merge(todos, Agent.layer(config, announce)))),
     Logging.layer(config.logLevel),
     Retention.layer(config)

@@ -9,6 +9,7 @@ import type {
   ConversationRepository,
   IdempotencyStore,
   PendingActionRepository,
+  QuotaCounts,
   SettingsRepository,
   TaskRepository,
   Transactor
@@ -85,6 +86,7 @@ export const layer = (
   | IdempotencyStore
   | Transactor
   | PendingActionRepository
+  | QuotaCounts
   | SettingsRepository
   | SqlClient.SqlClient,
   DatabaseError

@@ -3,7 +3,7 @@
  * the MCP endpoint and its protected-resource metadata, on a scoped `Listener`. Closing the
  * scope drains it; the services it uses come from `AppLayer`.
  */
-import type { Authenticator, SettingsService, TodoToolHandlers } from "@taskport/core"
+import type { Authenticator, RateLimiterShape, SettingsService, TodoToolHandlers } from "@taskport/core"
 import { RequestLog } from "@taskport/http"
 import type { McpHttpHandler } from "@taskport/mcp/McpHttp"
 import * as ProtectedResource from "@taskport/mcp/ProtectedResource"
@@ -14,6 +14,7 @@ import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
+import * as RateLimiting from "./RateLimiting.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
@@ -22,10 +23,43 @@ import type { ServerConfig } from "./ServerConfig.ts"
  * zod) is loaded with the first MCP request rather than at start: a server used only over
  * REST never pays for it, some 10 MB and a twentieth of a second. Discovery needs no SDK.
  */
-export const mountMcp = (app: H3, config: ServerConfig, log: (entry: Logging.LogEntry) => void) =>
+/** Names a server bound to a loopback address answers to. */
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"]
+
+const isLoopback = (host: string) =>
+  LOOPBACK_NAMES.includes(host.replace(/^\[|\]$/g, "")) || host.startsWith("127.")
+
+/**
+ * The host names `/mcp` answers to: `PUBLIC_URL`'s, or the loopback names when bound to
+ * loopback. A server bound to all interfaces without `PUBLIC_URL` cannot know its names,
+ * so it checks none (Origin is still checked).
+ */
+export const servedHosts = (config: ServerConfig): ReadonlyArray<string> | undefined =>
+  Option.match(config.publicUrl, {
+    onSome: (url) => [url.hostname, ...(isLoopback(config.host) ? LOOPBACK_NAMES : [])],
+    onNone: () => (isLoopback(config.host) ? [...LOOPBACK_NAMES, config.host] : undefined)
+  })
+
+/**
+ * Mounts the MCP endpoint; `boundUrl` gives the listener's address once it is bound, which
+ * names the endpoint when `PUBLIC_URL` does not (never the request's Host).
+ */
+export const mountMcp = (
+  app: H3,
+  config: ServerConfig,
+  log: (entry: Logging.LogEntry) => void,
+  boundUrl: () => string | undefined = () => undefined,
+  rateLimiter?: RateLimiterShape
+) =>
   Effect.gen(function* () {
+    const publicResource = Option.map(config.publicUrl, (base) => new URL("/mcp", base))
     const options = {
-      resourceUrl: Option.getOrUndefined(Option.map(config.publicUrl, (base) => new URL("/mcp", base))),
+      resourceUrl: Option.match(publicResource, {
+        onSome: (url) => url,
+        onNone: () => () => new URL("/mcp", boundUrl() ?? `http://${config.host}:${config.port}`)
+      }),
+      allowedHosts: servedHosts(config),
+      rateLimiter,
       authorizationServers: Option.toArray(
         Option.map(config.betterAuthUrl, (url) => url.href.replace(/\/$/, ""))
       ),
@@ -62,12 +96,30 @@ export const serve = (config: ServerConfig) =>
       files: WebApp.load(),
       connectOrigins: Option.toArray(Option.map(config.betterAuthUrl, (url) => url.origin))
     }
-    const app = yield* RestApp.make({ corsOrigins: config.corsOrigins, ready: sql`SELECT 1`, log, web })
-    yield* mountMcp(app, config, log)
+    const rateLimiter = yield* RateLimiting.make(
+      {
+        requestsPerMinute: config.rateLimitPerMinute,
+        chatTurnsPerMinute: config.chatRateLimitPerMinute,
+        authFailuresPerMinute: config.authFailureRateLimitPerMinute,
+        redisUrl: Option.getOrUndefined(config.redisUrl)
+      },
+      log
+    )
+    const app = yield* RestApp.make({
+      corsOrigins: config.corsOrigins,
+      ready: sql`SELECT 1`,
+      log,
+      web,
+      rateLimiter
+    })
+    let bound: string | undefined
+    yield* mountMcp(app, config, log, () => bound, rateLimiter)
     yield* Retention.sweeping
-    return yield* Listener.make(app, {
+    const listener = yield* Listener.make(app, {
       port: config.port,
       host: config.host,
       requestTimeoutMs: config.requestTimeoutMs
     })
+    bound = listener.url
+    return listener
   })

@@ -5,6 +5,7 @@
  */
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { DEFAULT_QUOTAS } from "@taskport/core"
 import { Config, ConfigProvider, Data, Effect, Option, type Redacted, Schema } from "effect"
 
 export type LogLevel = "debug" | "info" | "warn" | "error"
@@ -45,7 +46,28 @@ export interface ServerConfig {
   readonly idempotencyKeyTtlHours: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
+  /** Requests per user and minute on REST and MCP (0: unlimited). */
+  readonly rateLimitPerMinute: number
+  /** Chat turns per user and minute (0: unlimited). */
+  readonly chatRateLimitPerMinute: number
+  /** Failed authentications per client address and minute (0: unlimited). */
+  readonly authFailureRateLimitPerMinute: number
+  /** Where rate-limit counters are shared between instances; unset: in this process. */
+  readonly redisUrl: Option.Option<Redacted.Redacted>
+  /** Model tokens per user and UTC day (0: unlimited, the default). */
+  readonly chatDailyTokenBudget: number
+  /** Model tokens one chat turn may use (0: unlimited). */
+  readonly chatMaxTokensPerTurn: number
+  /** Quotas (0: none). */
+  readonly quotaTasksPerUser: number
+  readonly quotaConversationsPerUser: number
+  readonly quotaMessagesPerConversation: number
 }
+
+const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/** A base URL as Better Auth writes it into `iss` and `aud`: without a trailing slash. */
+const baseUrlText = (url: URL): string => url.href.replace(/\/$/, "")
 
 export const config: Config.Config<ServerConfig> = Config.all({
   // 0 asks the system for a free port, which tests and supervisors rely on.
@@ -102,11 +124,35 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 8760 })),
     "IDEMPOTENCY_KEY_TTL_HOURS"
   ).pipe(Config.withDefault(24)),
-  chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true))
+  chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
+  rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
+  chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
+    Config.withDefault(20)
+  ),
+  authFailureRateLimitPerMinute: Config.schema(NonNegativeInt, "AUTH_FAILURE_RATE_LIMIT_PER_MINUTE").pipe(
+    Config.withDefault(30)
+  ),
+  redisUrl: Config.option(Config.Redacted("REDIS_URL")),
+  chatDailyTokenBudget: Config.schema(NonNegativeInt, "CHAT_DAILY_TOKEN_BUDGET").pipe(Config.withDefault(0)),
+  chatMaxTokensPerTurn: Config.schema(NonNegativeInt, "CHAT_MAX_TOKENS_PER_TURN").pipe(
+    Config.withDefault(100_000)
+  ),
+  quotaTasksPerUser: Config.schema(NonNegativeInt, "QUOTA_TASKS_PER_USER").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.tasksPerUser)
+  ),
+  quotaConversationsPerUser: Config.schema(NonNegativeInt, "QUOTA_CONVERSATIONS_PER_USER").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.conversationsPerUser)
+  ),
+  quotaMessagesPerConversation: Config.schema(NonNegativeInt, "QUOTA_MESSAGES_PER_CONVERSATION").pipe(
+    Config.withDefault(DEFAULT_QUOTAS.messagesPerConversation)
+  )
 }).pipe(
   Config.map(({ betterAuthUrl, ...rest }) => ({
     ...rest,
     betterAuthUrl,
+    // Better Auth issues its tokens with iss and aud both set to its base URL.
+    issuer: Option.orElse(rest.issuer, () => Option.map(betterAuthUrl, baseUrlText)),
+    audience: Option.orElse(rest.audience, () => Option.map(betterAuthUrl, baseUrlText)),
     // Better Auth serves its key set under its base URL unless one is named explicitly.
     jwksUrl: Option.orElse(rest.jwksUrl, () =>
       Option.map(betterAuthUrl, (base) => new URL(`${base.pathname.replace(/\/$/, "")}/api/auth/jwks`, base))

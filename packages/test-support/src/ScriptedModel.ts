@@ -17,9 +17,19 @@ export interface ScriptedCall {
   readonly id?: string
 }
 
+/** Tokens the scripted model reports for a step (none: no usage is reported). */
+export interface ScriptedUsage {
+  readonly input: number
+  readonly output: number
+}
+
 export type ScriptStep =
-  | { readonly toolCalls: ReadonlyArray<ScriptedCall>; readonly text?: string }
-  | { readonly reply: string }
+  | {
+      readonly toolCalls: ReadonlyArray<ScriptedCall>
+      readonly text?: string
+      readonly usage?: ScriptedUsage
+    }
+  | { readonly reply: string; readonly usage?: ScriptedUsage }
   | { readonly status: number; readonly retryAfter?: string }
   | { readonly hang: true }
   | { readonly garbage: string }
@@ -63,6 +73,17 @@ const pieces = (text: string): Array<string> => {
 let counter = 0
 const nextId = (prefix: string) => `${prefix}_${++counter}`
 
+const chatUsage = (usage: ScriptedUsage | undefined) =>
+  usage === undefined
+    ? {}
+    : {
+        usage: {
+          prompt_tokens: usage.input,
+          completion_tokens: usage.output,
+          total_tokens: usage.input + usage.output
+        }
+      }
+
 const chatCompletion = (
   model: string,
   step: Extract<ScriptStep, { toolCalls: unknown } | { reply: unknown }>
@@ -70,6 +91,7 @@ const chatCompletion = (
   const calls = "toolCalls" in step ? step.toolCalls : []
   const text = "reply" in step ? step.reply : (step.text ?? null)
   return {
+    ...chatUsage(step.usage),
     id: nextId("chatcmpl"),
     object: "chat.completion",
     created: Math.floor(Date.now() / 1000),
@@ -101,7 +123,8 @@ const chatCompletion = (
 const streamChat = (
   response: Http.ServerResponse,
   model: string,
-  step: Extract<ScriptStep, { toolCalls: unknown } | { reply: unknown }>
+  step: Extract<ScriptStep, { toolCalls: unknown } | { reply: unknown }>,
+  includeUsage: boolean
 ) => {
   const send = sse(response)
   const id = nextId("chatcmpl")
@@ -132,6 +155,10 @@ const streamChat = (
     for (const piece of rest) chunk({ tool_calls: [{ index, function: { arguments: piece } }] })
   })
   chunk({}, calls.length > 0 ? "tool_calls" : "stop")
+  // As OpenAI does with stream_options.include_usage: one last chunk, without choices.
+  if (step.usage !== undefined && includeUsage) {
+    send({ id, object: "chat.completion.chunk", created: 0, model, choices: [], ...chatUsage(step.usage) })
+  }
   response.end("data: [DONE]\n\n")
 }
 
@@ -160,7 +187,16 @@ const responseOutput = (step: Extract<ScriptStep, { toolCalls: unknown } | { rep
   return output
 }
 
-const responseObject = (model: string, output: Array<Json>) => ({
+const responseObject = (model: string, output: Array<Json>, usage?: ScriptedUsage) => ({
+  ...(usage === undefined
+    ? {}
+    : {
+        usage: {
+          input_tokens: usage.input,
+          output_tokens: usage.output,
+          total_tokens: usage.input + usage.output
+        }
+      }),
   id: nextId("resp"),
   object: "response",
   created_at: Math.floor(Date.now() / 1000),
@@ -179,7 +215,7 @@ const streamResponses = (
 ) => {
   const send = sse(response)
   const output = responseOutput(step)
-  const whole = responseObject(model, output)
+  const whole = responseObject(model, output, step.usage)
   let sequence = 0
   const event = (type: string, data: Json) => send({ type, sequence_number: sequence++, ...data }, type)
   event("response.created", { response: { ...whole, status: "in_progress", output: [] } })
@@ -247,13 +283,21 @@ export const start = (): Promise<ScriptedModel> =>
         const isResponses = recorded.path.endsWith("/responses")
         if (body.stream === true) {
           if (isResponses) streamResponses(response, model, step)
-          else streamChat(response, model, step)
+          else
+            streamChat(
+              response,
+              model,
+              step,
+              (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+            )
           return
         }
         response.writeHead(200, { "content-type": "application/json" })
         response.end(
           JSON.stringify(
-            isResponses ? responseObject(model, responseOutput(step)) : chatCompletion(model, step)
+            isResponses
+              ? responseObject(model, responseOutput(step), step.usage)
+              : chatCompletion(model, step)
           )
         )
       })

@@ -1,7 +1,7 @@
 /**
  * `taskport mcp`: the MCP server on stdin/stdout for the user of TASKPORT_TOKEN, or, in dev
- * mode only, for the user named with --user. Runs until the client closes the input or the
- * process is told to stop.
+ * mode only, for the user named with --user. Runs until the client closes the input and every
+ * call it sent is answered, or the process is told to stop.
  */
 import { Authenticator, UserId } from "@taskport/core"
 import { Cause, Data, Effect, Option, Redacted } from "effect"
@@ -36,16 +36,6 @@ const identify = (config: ServerConfig, devUser: string | undefined) =>
     })
   })
 
-const inputClosed = Effect.callback<void>((resume) => {
-  const done = () => resume(Effect.void)
-  process.stdin.once("end", done)
-  process.stdin.once("close", done)
-  return Effect.sync(() => {
-    process.stdin.off("end", done)
-    process.stdin.off("close", done)
-  })
-})
-
 export const run = (
   config: ServerConfig,
   devUser: string | undefined,
@@ -55,7 +45,7 @@ export const run = (
     const user = yield* identify(config, devUser)
     const McpStdio = yield* Effect.promise(() => import("@taskport/mcp/McpStdio"))
     const log = Logging.makeLog(config.logLevel)
-    yield* Effect.acquireRelease(
+    const server = yield* Effect.acquireRelease(
       McpStdio.serve(user, {
         readOnly: config.mcpReadOnly,
         onDefect: (cause) =>
@@ -64,6 +54,7 @@ export const run = (
       (handle) => Effect.promise(() => handle.close())
     )
     announce(`Taskport MCP server on stdio for user ${user}`)
-    yield* inputClosed
+    // Calls read before the input ended are finished and answered first.
+    yield* Effect.promise(() => server.finished)
     return 0
   }).pipe(Effect.scoped, Effect.provide(AppLayer.layer(config, announce)))

@@ -1,0 +1,65 @@
+/**
+ * Row-level security as a second fence between users. Every repository statement already
+ * filters by `user_id`; on top of that, each repository call runs in a transaction that
+ * switches to the `taskport_app` role, which the row-level security policies of the
+ * migrations bind, with the call's owner as `taskport.user_id`. A statement that forgot its
+ * filter still sees, changes and inserts only that owner's rows.
+ *
+ * It is applied in one place, around whole repositories (`fenced`), by the owner every
+ * repository method takes as its first argument, so no method has to remember it.
+ */
+import { RepositoryError } from "@taskport/core"
+import { Effect } from "effect"
+import { type SqlClient, SqlError } from "effect/sql"
+import { repositoryErrors } from "./SqlSupport.ts"
+
+const isSqlError = SqlError.isSqlError
+
+/** The role the policies bind; the connecting role is made a member by the migrations. */
+export const APP_ROLE = "taskport_app"
+
+/** The setting the policies compare `user_id` with. */
+export const OWNER_SETTING = "taskport.user_id"
+
+/** Runs `effect` in a transaction where the database shows only `owner`'s rows. */
+export const asOwner =
+  (sql: SqlClient.SqlClient, owner: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    sql.withTransaction(
+      // One round trip for both settings; `true` keeps them to this transaction.
+      Effect.andThen(
+        sql`SELECT set_config('role', ${APP_ROLE}, true), set_config(${OWNER_SETTING}, ${owner}, true)`,
+        effect
+      )
+    )
+
+/** Wraps every method of a repository whose first argument is the owner in `asOwner`. */
+export const fenced = <S extends object>(sql: SqlClient.SqlClient, implementation: S): S => {
+  const wrapped: Record<string, unknown> = {}
+  for (const [method, member] of Object.entries(implementation)) {
+    wrapped[method] =
+      typeof member !== "function"
+        ? member
+        : (...args: ReadonlyArray<unknown>) => {
+            const result: unknown = member.apply(implementation, args)
+            const owner = args[0]
+            if (!Effect.isEffect(result) || typeof owner !== "string") return result
+            // Only the fence's own statements fail with SqlError here: the methods already map
+            // theirs, and any other failure passes through unchanged.
+            const inFence = (
+              asOwner(sql, owner)(result) as Effect.Effect<unknown, SqlError.SqlError, unknown>
+            ).pipe(
+              // A connection lost mid-call fails the rollback too, which the transaction reports
+              // as a defect: it is the same retryable database failure as the statement's own.
+              // The statement's own failure may arrive the same way, already mapped.
+              Effect.catchDefect((defect) =>
+                isSqlError(defect) || defect instanceof RepositoryError
+                  ? Effect.fail(defect)
+                  : Effect.die(defect)
+              )
+            )
+            return repositoryErrors(inFence as Effect.Effect<unknown, SqlError.SqlError, unknown>)
+          }
+  }
+  return wrapped as S
+}
