@@ -2,7 +2,7 @@
  * The one formatter of schema failures: every surface names the fields at fault with the
  * same words, whether it answers a form, an MCP client or a model.
  */
-import { type Schema, SchemaIssue } from "effect"
+import { Effect, Exit, Option, Schema, SchemaIssue } from "effect"
 import { type FieldIssue, InvalidParameters } from "./Errors.ts"
 
 const standard = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -31,3 +31,17 @@ export const describeSchemaError = (error: Schema.SchemaError): string =>
 /** The typed failure for a decode failure. */
 export const invalidParameters = (error: Schema.SchemaError): InvalidParameters =>
   new InvalidParameters({ issues: fieldIssues(error) })
+
+/**
+ * A use case's decoder, built once: it decodes a caller's input with every problem collected
+ * and refuses unknown keys (a misspelt field silently ignored would look like success).
+ */
+export const inputDecoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: "error" })
+  return (input: unknown): Effect.Effect<S["Type"], InvalidParameters> => {
+    const exit = decode(input)
+    return Exit.isSuccess(exit)
+      ? Effect.succeed(exit.value)
+      : Effect.fail(invalidParameters(Option.getOrThrow(Exit.findErrorOption(exit))))
+  }
+}

@@ -4,10 +4,10 @@
  * resolved here once, for every surface: the stored setting, else the zone the request named
  * (`RequestedTimeZone`), else UTC.
  */
-import { Context, DateTime, Effect, Exit, Layer, Option, Schema, SchemaTransformation } from "effect"
+import { Context, DateTime, Effect, Layer, Option, Schema, SchemaTransformation } from "effect"
 import { CurrentUser, type UserId } from "./CurrentUser.ts"
 import type { InvalidParameters, RepositoryError } from "./Errors.ts"
-import { invalidParameters } from "./SchemaIssues.ts"
+import { inputDecoder } from "./SchemaIssues.ts"
 import { omittable } from "./Task.ts"
 
 const zoneOf = (name: string): Option.Option<DateTime.TimeZone.Named> =>
@@ -108,15 +108,7 @@ export const parseTimeZone = (name: string): Option.Option<string> => {
 
 const DEFAULTS: StoredSettings = { timeZone: null, weekStart: "monday" }
 
-const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-  const decode = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: "error" })
-  return (input: unknown): Effect.Effect<S["Type"], InvalidParameters> => {
-    const exit = decode(input)
-    return Exit.isSuccess(exit)
-      ? Effect.succeed(exit.value)
-      : Effect.fail(invalidParameters(Option.getOrThrow(Exit.findErrorOption(exit))))
-  }
-}
+const decoder = inputDecoder
 const decodeReplace = decoder(ReplaceSettingsParams)
 const decodePatch = decoder(PatchSettingsParams)
 

@@ -6,7 +6,7 @@
  * given an `idempotency_key` runs through the `IdempotencyStore`, in one transaction with its
  * record; every write honours `expected_version`.
  */
-import { Clock, Context, Data, Effect, Exit, Layer, Option, Schema } from "effect"
+import { Clock, Context, Data, Effect, Layer, Option, Schema } from "effect"
 import {
   type BatchInput,
   type BatchItem,
@@ -29,7 +29,7 @@ import {
 import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
 import { Quotas } from "./Quotas.ts"
 import { nextOccurrence } from "./Recurrence.ts"
-import { invalidParameters } from "./SchemaIssues.ts"
+import { inputDecoder } from "./SchemaIssues.ts"
 import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
   type CompleteTaskInput,
@@ -75,19 +75,7 @@ const Cursor = Schema.StringFromBase64Url.pipe(Schema.decodeTo(Schema.fromJsonSt
 const encodeCursor = Schema.encodeSync(Cursor)
 const decodeCursor = Schema.decodeUnknownOption(Cursor)
 
-/**
- * A decoder built once per operation. Unknown keys are refused: a misspelt field silently
- * ignored would look like success to the caller.
- */
-const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S) => {
-  const decode = Schema.decodeUnknownExit(schema, { errors: "all", onExcessProperty: "error" })
-  return (input: unknown): Effect.Effect<S["Type"], InvalidParameters> => {
-    const exit = decode(input)
-    return Exit.isSuccess(exit)
-      ? Effect.succeed(exit.value)
-      : Effect.fail(invalidParameters(Option.getOrThrow(Exit.findErrorOption(exit))))
-  }
-}
+const decoder = inputDecoder
 
 const decodeCreate = decoder(CreateTaskParams)
 const decodeRef = decoder(TaskRef)

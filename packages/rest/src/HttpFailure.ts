@@ -6,10 +6,9 @@
  */
 import {
   AgentError,
-  type ChatInputError,
+  type ChatTurnError,
   ConversationNotFound,
   type QuotaExceeded,
-  type RepositoryError,
   TokenBudgetExceeded,
   type ToolFailure
 } from "@taskport/core"
@@ -180,13 +179,7 @@ export const fromToolFailure = (cause: ToolFailure): HttpFailure => {
 export const quotaExceeded = (cause: QuotaExceeded): HttpFailure =>
   httpFailure(403, "quota_exceeded", cause.message, { quota: cause.quota, limit: cause.limit })
 
-export type ChatFailure =
-  | ChatInputError
-  | ConversationNotFound
-  | AgentError
-  | QuotaExceeded
-  | TokenBudgetExceeded
-  | RepositoryError
+export type ChatFailure = ChatTurnError
 
 /**
  * Maps a chat failure to HTTP. A failing model is 503 `model_unavailable` (the user's
