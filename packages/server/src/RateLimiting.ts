@@ -47,6 +47,7 @@ const decisionOf = (
 export const make = (settings: RateLimitSettings, log: RequestLog.Log = () => {}) =>
   Effect.gen(function* () {
     const prefix = settings.keyPrefix ?? "taskport"
+    let closing = false
     const redis =
       settings.redisUrl === undefined
         ? undefined
@@ -60,15 +61,19 @@ export const make = (settings: RateLimitSettings, log: RequestLog.Log = () => {}
                 connectTimeout: 2_000
               })
               let down = false
-              client.on("error", (error: Error) => {
-                if (down) return
+              // A dropped connection does not always come with an error event (a peer that
+              // closes it cleanly), so a close counts as an outage too, unless we closed it.
+              const markDown = (cause: string) => {
+                if (down || closing) return
                 down = true
                 log({
                   level: "warn",
                   msg: "Redis is unreachable; rate limits fall back to per-process counters until it returns",
-                  cause: error.message
+                  cause
                 })
-              })
+              }
+              client.on("error", (error: Error) => markDown(error.message))
+              client.on("close", () => markDown("connection closed"))
               client.on("ready", () => {
                 if (!down) return
                 down = false
@@ -79,7 +84,11 @@ export const make = (settings: RateLimitSettings, log: RequestLog.Log = () => {}
               })
               return client
             }),
-            (client) => Effect.sync(() => client.disconnect())
+            (client) =>
+              Effect.sync(() => {
+                closing = true
+                client.disconnect()
+              })
           )
     // Start counting in Redis from the first request when it answers; otherwise start on the
     // per-process counters and move over once it does.
