@@ -36,6 +36,8 @@ const CANNED_ROW = {
   completed_at: null,
   due: null,
   tags: [],
+  recurrence: null,
+  next_occurrence_id: null,
   version: 1,
   created_at: "2026-01-01T00:00:00.000Z",
   updated_at: "2026-01-01T00:00:00.000Z",
