@@ -18,8 +18,7 @@ export const traced = <I, S extends object>(_key: Context.Key<I, S>, name: strin
       continue
     }
     const span = `${name}.${method}`
-    // No stack trace per call: capturing one cost a fifth of a read, and the span's name
-    // already says where it ran.
+    // No stack trace per call: the span's name already says where it ran.
     const options = { captureStackTrace: false } as const
     wrapped[method] = (...args: ReadonlyArray<unknown>) => {
       const result: unknown = member.apply(implementation, args)
