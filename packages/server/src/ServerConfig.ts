@@ -66,14 +66,18 @@ export interface ServerConfig {
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
+/** An integer setting within its limits, with its default; a value outside them names the variable. */
+const intBetween = (name: string, minimum: number, maximum: number, fallback: number) =>
+  Config.schema(Schema.Int.check(Schema.isBetween({ minimum, maximum })), name).pipe(
+    Config.withDefault(fallback)
+  )
+
 /** A base URL as Better Auth writes it into `iss` and `aud`: without a trailing slash. */
 const baseUrlText = (url: URL): string => url.href.replace(/\/$/, "")
 
 export const config: Config.Config<ServerConfig> = Config.all({
   // 0 asks the system for a free port, which tests and supervisors rely on.
-  port: Config.schema(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })), "PORT").pipe(
-    Config.withDefault(8787)
-  ),
+  port: intBetween("PORT", 0, 65535, 8787),
   host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
   databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
@@ -104,26 +108,11 @@ export const config: Config.Config<ServerConfig> = Config.all({
   openAiModel: Config.option(Config.String("OPENAI_MODEL")),
   openAiApi: Config.Literals(["chat", "responses"], "OPENAI_API").pipe(Config.withDefault("chat" as const)),
   openAiTimeoutMs: Config.Int("OPENAI_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
-  openAiMaxSteps: Config.schema(
-    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 50 })),
-    "OPENAI_MAX_STEPS"
-  ).pipe(Config.withDefault(8)),
-  openAiMaxRetries: Config.schema(
-    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 10 })),
-    "OPENAI_MAX_RETRIES"
-  ).pipe(Config.withDefault(2)),
-  chatHistoryLimit: Config.schema(
-    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 500 })),
-    "CHAT_HISTORY_LIMIT"
-  ).pipe(Config.withDefault(30)),
-  trashRetentionDays: Config.schema(
-    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3650 })),
-    "TRASH_RETENTION_DAYS"
-  ).pipe(Config.withDefault(30)),
-  idempotencyKeyTtlHours: Config.schema(
-    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 8760 })),
-    "IDEMPOTENCY_KEY_TTL_HOURS"
-  ).pipe(Config.withDefault(24)),
+  openAiMaxSteps: intBetween("OPENAI_MAX_STEPS", 1, 50, 8),
+  openAiMaxRetries: intBetween("OPENAI_MAX_RETRIES", 0, 10, 2),
+  chatHistoryLimit: intBetween("CHAT_HISTORY_LIMIT", 1, 500, 30),
+  trashRetentionDays: intBetween("TRASH_RETENTION_DAYS", 1, 3650, 30),
+  idempotencyKeyTtlHours: intBetween("IDEMPOTENCY_KEY_TTL_HOURS", 1, 8760, 24),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
