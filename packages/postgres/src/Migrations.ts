@@ -59,6 +59,65 @@ const rowLevelSecurity = statements(
   )
 )
 
+/** Row-level security for a user-owned table added after 0005, like the tables it covers. */
+const ownedByUser = (table: string) => [
+  `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+  `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+  `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+   USING (user_id = current_setting('taskport.user_id', true))
+   WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+]
+
+/**
+ * Webhook endpoints and their deliveries. A delivery is one event for one endpoint, with the
+ * exact body every attempt signs; `locked_by`/`locked_until` are the claim of the process
+ * making an attempt, which another may take over once it has run out. An endpoint keeps the
+ * facts its health is judged by: since when every attempt failed, and how many deliveries
+ * in a row were given up.
+ */
+const webhooks = statements(
+  `CREATE TABLE webhooks (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id text NOT NULL,
+    url text NOT NULL CHECK (char_length(url) <= 2048),
+    event_types jsonb,
+    description text CHECK (char_length(description) <= 500),
+    secret text NOT NULL,
+    enabled boolean NOT NULL DEFAULT true,
+    disabled_reason text,
+    failing_since timestamptz(3),
+    give_ups_in_a_row integer NOT NULL DEFAULT 0,
+    created_at timestamptz(3) NOT NULL DEFAULT now(),
+    updated_at timestamptz(3) NOT NULL DEFAULT now()
+  )`,
+  "CREATE INDEX webhooks_user ON webhooks (user_id, created_at, id)",
+  `CREATE TABLE webhook_deliveries (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    webhook_id uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    user_id text NOT NULL,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    payload text NOT NULL,
+    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed', 'given_up')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz(3),
+    locked_by uuid,
+    locked_until timestamptz(3),
+    last_attempt_at timestamptz(3),
+    last_status_code integer,
+    last_error text CHECK (char_length(last_error) <= 200),
+    last_response_ms integer,
+    delivered_at timestamptz(3),
+    created_at timestamptz(3) NOT NULL,
+    UNIQUE (webhook_id, event_id)
+  )`,
+  // Serves the claim: only deliveries still to be attempted are indexed.
+  "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'failed')",
+  "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id)",
+  ...ownedByUser("webhooks"),
+  ...ownedByUser("webhook_deliveries")
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -155,7 +214,8 @@ const migrations = {
     "ALTER TABLE tasks ADD COLUMN next_occurrence_id integer",
     "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
   ),
-  "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity)
+  "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity),
+  "0007_webhooks": webhooks
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */

@@ -5,18 +5,21 @@
 import { PgClient } from "@effect/sql-pg"
 import {
   ConversationRepository,
+  type DeliveryQueue,
   type IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
   SettingsRepository,
   TaskRepository,
-  type Transactor
+  type Transactor,
+  WebhookRepository
 } from "@taskport/core"
 import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
@@ -24,6 +27,7 @@ import * as PgQuotaCounts from "./PgQuotaCounts.ts"
 import * as PgSettingsRepository from "./PgSettingsRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 import * as PgTransactor from "./PgTransactor.ts"
+import * as PgWebhookRepository from "./PgWebhookRepository.ts"
 
 export type Repositories =
   | TaskRepository
@@ -33,6 +37,8 @@ export type Repositories =
   | PendingActionRepository
   | SettingsRepository
   | QuotaCounts
+  | WebhookRepository
+  | DeliveryQueue
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
 const fencedLayer = <I, S extends object>(
@@ -56,6 +62,9 @@ export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient>
   fencedLayer(QuotaCounts, PgQuotaCounts.make),
   fencedLayer(PendingActionRepository, PgPendingActionRepository.make),
   fencedLayer(SettingsRepository, PgSettingsRepository.make),
+  fencedLayer(WebhookRepository, PgWebhookRepository.make),
+  // The queue serves every user's deliveries, like the retention sweep: it runs unfenced.
+  PgDeliveryQueue.layer,
   // The store's calls name their owner inside an object; they run in the use case's
   // transaction, behind the fence of the write they guard when there is one.
   PgIdempotencyStore.layer,
