@@ -2,6 +2,7 @@
  * @taskport/core: the pure heart of Taskport. Domain schemas, errors, ports and the todo_*
  * use cases and toolkit; it depends on `effect` alone and knows no transport or database.
  */
+export * from "./Actor.ts"
 export * from "./AgentRunner.ts"
 export * from "./Authenticator.ts"
 export * from "./Batch.ts"
@@ -11,6 +12,7 @@ export * from "./ConversationRepository.ts"
 export * from "./CurrentUser.ts"
 export * from "./DueViews.ts"
 export * from "./Errors.ts"
+export * from "./EventLog.ts"
 export * from "./IdempotencyStore.ts"
 export * from "./LocalNow.ts"
 export * from "./PendingActions.ts"
@@ -20,6 +22,7 @@ export * from "./Recurrence.ts"
 export * from "./SchemaIssues.ts"
 export * from "./Settings.ts"
 export * from "./Task.ts"
+export * from "./TaskEvent.ts"
 export * from "./TaskRepository.ts"
 export * from "./TodoService.ts"
 export * from "./TodoToolSource.ts"

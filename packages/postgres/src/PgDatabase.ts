@@ -5,6 +5,7 @@
 import { PgClient } from "@effect/sql-pg"
 import {
   ConversationRepository,
+  EventLog,
   type IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
@@ -17,6 +18,7 @@ import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgEventLog from "./PgEventLog.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
@@ -33,6 +35,7 @@ export type Repositories =
   | PendingActionRepository
   | SettingsRepository
   | QuotaCounts
+  | EventLog
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
 const fencedLayer = <I, S extends object>(
@@ -56,6 +59,7 @@ export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient>
   fencedLayer(QuotaCounts, PgQuotaCounts.make),
   fencedLayer(PendingActionRepository, PgPendingActionRepository.make),
   fencedLayer(SettingsRepository, PgSettingsRepository.make),
+  fencedLayer(EventLog, PgEventLog.make),
   // The store's calls name their owner inside an object; they run in the use case's
   // transaction, behind the fence of the write they guard when there is one.
   PgIdempotencyStore.layer,
