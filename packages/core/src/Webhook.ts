@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { defaulted, isStorableText, omittable } from "./Task.ts"
+import { TaskEventType } from "./TaskEvent.ts"
 
 export const WebhookId = Schema.String.check(Schema.isUUID())
   .pipe(Schema.brand("WebhookId"))
@@ -16,21 +17,9 @@ export const DeliveryId = Schema.String.check(Schema.isUUID())
   .annotate({ description: "The delivery's id (a UUID)." })
 export type DeliveryId = typeof DeliveryId.Type
 
-/** Every event type a webhook can receive; `task.reminder` is sent when a task's reminder comes. */
-export const WEBHOOK_EVENT_TYPES = [
-  "task.created",
-  "task.updated",
-  "task.completed",
-  "task.reopened",
-  "task.deleted",
-  "task.restored",
-  "task.purged",
-  "task.reminder"
-] as const
-
-export const WebhookEventType = Schema.Literals(WEBHOOK_EVENT_TYPES).annotate({
-  description: "An event type such as task.created or task.reminder."
-})
+/** Every event type a webhook can receive: those of the outbox (`task.reminder` included). */
+export const WebhookEventType = TaskEventType
+export const WEBHOOK_EVENT_TYPES = TaskEventType.literals
 export type WebhookEventType = typeof WebhookEventType.Type
 
 export const WebhookUrl = Schema.String.check(

@@ -2,6 +2,7 @@
  * @taskport/core: the pure heart of Taskport. Domain schemas, errors, ports and the todo_*
  * use cases and toolkit; it depends on `effect` alone and knows no transport or database.
  */
+export * from "./Actor.ts"
 export * from "./AgentRunner.ts"
 export * from "./Authenticator.ts"
 export * from "./Batch.ts"
@@ -12,6 +13,7 @@ export * from "./CurrentUser.ts"
 export * from "./DeliveryQueue.ts"
 export * from "./DueViews.ts"
 export * from "./Errors.ts"
+export * from "./EventLog.ts"
 export * from "./IdempotencyStore.ts"
 export * from "./LocalNow.ts"
 export * from "./PendingActions.ts"
@@ -21,6 +23,7 @@ export * from "./Recurrence.ts"
 export * from "./SchemaIssues.ts"
 export * from "./Settings.ts"
 export * from "./Task.ts"
+export * from "./TaskEvent.ts"
 export * from "./TaskRepository.ts"
 export * from "./TodoService.ts"
 export * from "./TodoToolSource.ts"

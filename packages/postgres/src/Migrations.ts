@@ -118,6 +118,46 @@ const webhooks = statements(
   ...ownedByUser("webhook_deliveries")
 )
 
+/**
+ * The outbox: one row per task change, written by the change's own statement (see
+ * `PgTaskRepository`), and a counter row per user from which each event takes its position.
+ * The counter row is updated in the write's transaction and stays locked until it ends, so
+ * a user's positions are gap-free and in commit order. Both tables are user-owned and
+ * fenced by row-level security like the others.
+ */
+const events = statements(
+  `CREATE TABLE event_positions (
+    user_id text PRIMARY KEY,
+    position bigint NOT NULL
+  )`,
+  `CREATE TABLE events (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id text NOT NULL,
+    position bigint NOT NULL,
+    type text NOT NULL CHECK (type IN ('task.created', 'task.updated', 'task.completed', 'task.reopened',
+      'task.deleted', 'task.restored', 'task.purged', 'task.reminder')),
+    task_id integer NOT NULL,
+    task_version integer NOT NULL,
+    task_before jsonb,
+    task_after jsonb,
+    actor_surface text NOT NULL CHECK (actor_surface IN ('rest', 'mcp', 'chat', 'library')),
+    actor_client text CHECK (char_length(actor_client) <= 200),
+    conversation_id text CHECK (char_length(conversation_id) <= 200),
+    tool_call_id text CHECK (char_length(tool_call_id) <= 200),
+    occurred_at timestamptz(3) NOT NULL DEFAULT now(),
+    UNIQUE (user_id, position)
+  )`,
+  "CREATE INDEX events_user_task ON events (user_id, task_id, position)",
+  "CREATE INDEX events_occurred ON events (occurred_at)",
+  ...["events", "event_positions"].flatMap((table) => [
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+    `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+     USING (user_id = current_setting('taskport.user_id', true))
+     WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+  ])
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -215,6 +255,7 @@ const migrations = {
     "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
   ),
   "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity),
+  "0006_events": events,
   "0007_webhooks": webhooks
 }
 

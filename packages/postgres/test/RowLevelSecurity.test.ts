@@ -39,7 +39,7 @@ for (const database of testDatabases()) {
             const asAlice = OwnerFence.asOwner(sql, alice)
 
             // No WHERE clause at all: only the fence stands between the users.
-            for (const table of ["tasks", "conversations", "messages"]) {
+            for (const table of ["tasks", "conversations", "messages", "events", "event_positions"]) {
               const owners = yield* asAlice(
                 sql<{ user_id: string }>`SELECT DISTINCT user_id FROM ${sql(table)}`
               )

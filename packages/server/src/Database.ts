@@ -7,6 +7,7 @@ import * as Path from "node:path"
 import * as V8 from "node:v8"
 import type {
   ConversationRepository,
+  EventLog,
   IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
@@ -88,6 +89,7 @@ export const layer = (
   | PendingActionRepository
   | QuotaCounts
   | SettingsRepository
+  | EventLog
   | SqlClient.SqlClient,
   DatabaseError
 > => {

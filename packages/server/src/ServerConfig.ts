@@ -44,6 +44,8 @@ export interface ServerConfig {
   readonly trashRetentionDays: number
   /** How long an idempotency key's first answer is replayed. */
   readonly idempotencyKeyTtlHours: number
+  /** How long task events (history, stream replay) are kept. */
+  readonly eventRetentionDays: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
   /** Requests per user and minute on REST and MCP (0: unlimited). */
@@ -113,6 +115,7 @@ export const config: Config.Config<ServerConfig> = Config.all({
   chatHistoryLimit: intBetween("CHAT_HISTORY_LIMIT", 1, 500, 30),
   trashRetentionDays: intBetween("TRASH_RETENTION_DAYS", 1, 3650, 30),
   idempotencyKeyTtlHours: intBetween("IDEMPOTENCY_KEY_TTL_HOURS", 1, 8760, 24),
+  eventRetentionDays: intBetween("EVENT_RETENTION_DAYS", 1, 3650, 30),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
