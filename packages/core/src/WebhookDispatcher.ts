@@ -5,7 +5,7 @@
  * dispatch round: claim the due deliveries, attempt each, record each result. Time comes from
  * `Clock` and jitter from `Random`, so a test clock drives the whole schedule.
  */
-import { Clock, Duration, Effect, Random } from "effect"
+import { Clock, Duration, Effect, Random, Schema } from "effect"
 import {
   type AttemptResult,
   type ClaimedDelivery,
@@ -14,6 +14,8 @@ import {
   type QueuedEvent
 } from "./DeliveryQueue.ts"
 import type { RepositoryError } from "./Errors.ts"
+import { type DrainOptions, EventCursors } from "./EventCursors.ts"
+import { TaskEvent } from "./TaskEvent.ts"
 import type { WebhookPayload } from "./Webhook.ts"
 import { type SendOutcome, WebhookSender } from "./WebhookSender.ts"
 
@@ -145,3 +147,30 @@ export const dispatchOnce = (
     )
     return claimed.length
   }).pipe(Effect.withSpan("WebhookDispatcher.dispatchOnce"))
+
+/** The outbox consumer that turns task events into deliveries. */
+export const WEBHOOK_CONSUMER = "webhooks"
+
+const encodeEvent = Schema.encodeSync(TaskEvent)
+
+/**
+ * Queues deliveries for the events not yet fanned out: each event, as its JSON form under
+ * `data`, for every endpoint of its owner that wants its type. The cursor moves in the same
+ * transaction as the queued rows, so an event is fanned out exactly once.
+ */
+export const fanOut = (options: DrainOptions) =>
+  Effect.flatMap(EventCursors, (cursors) =>
+    cursors.drain(WEBHOOK_CONSUMER, options, (owner, events) =>
+      Effect.as(
+        enqueue(
+          events.map((event) => ({
+            owner,
+            eventId: event.id,
+            eventType: event.type,
+            body: renderPayload({ type: event.type, timestamp: event.occurred_at, data: encodeEvent(event) })
+          }))
+        ),
+        events.length
+      )
+    )
+  ).pipe(Effect.withSpan("WebhookDispatcher.fanOut"))

@@ -158,6 +158,26 @@ const events = statements(
   ])
 )
 
+/**
+ * Where each background consumer of the outbox (webhook fan-out, the NATS publisher) stands
+ * in each user's events, and the reminders of tasks: what was asked (`reminder`, an instant
+ * or an offset from the due), the instant it resolves to (`remind_at`), and when it was
+ * settled (`reminded_at`: fired, or passed while the task was closed).
+ */
+const consumersAndReminders = statements(
+  `CREATE TABLE event_consumers (
+    consumer text NOT NULL,
+    user_id text NOT NULL,
+    position bigint NOT NULL,
+    PRIMARY KEY (consumer, user_id)
+  )`,
+  ...ownedByUser("event_consumers"),
+  "ALTER TABLE tasks ADD COLUMN reminder text CHECK (char_length(reminder) <= 100)",
+  "ALTER TABLE tasks ADD COLUMN remind_at timestamptz(3)",
+  "ALTER TABLE tasks ADD COLUMN reminded_at timestamptz(3)",
+  "CREATE INDEX tasks_reminders_due ON tasks (remind_at) WHERE reminded_at IS NULL AND remind_at IS NOT NULL"
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -256,7 +276,8 @@ const migrations = {
   ),
   "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity),
   "0006_events": events,
-  "0007_webhooks": webhooks
+  "0007_webhooks": webhooks,
+  "0008_consumers_and_reminders": consumersAndReminders
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */

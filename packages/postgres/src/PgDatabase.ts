@@ -6,6 +6,7 @@ import { PgClient } from "@effect/sql-pg"
 import {
   ConversationRepository,
   type DeliveryQueue,
+  type EventCursors,
   EventLog,
   type IdempotencyStore,
   PendingActionRepository,
@@ -21,6 +22,7 @@ import { migrate } from "./Migrations.ts"
 import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
+import * as PgEventCursors from "./PgEventCursors.ts"
 import * as PgEventLog from "./PgEventLog.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -41,6 +43,7 @@ export type Repositories =
   | QuotaCounts
   | WebhookRepository
   | DeliveryQueue
+  | EventCursors
   | EventLog
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
@@ -68,6 +71,7 @@ export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient>
   fencedLayer(WebhookRepository, PgWebhookRepository.make),
   // The queue serves every user's deliveries, like the retention sweep: it runs unfenced.
   PgDeliveryQueue.layer,
+  PgEventCursors.layer,
   fencedLayer(EventLog, PgEventLog.make),
   // The store's calls name their owner inside an object; they run in the use case's
   // transaction, behind the fence of the write they guard when there is one.

@@ -10,13 +10,18 @@ import {
   ChatTurnParams,
   Conversation,
   ConversationPage,
+  CreateWebhookParams,
+  DeliveryList,
   MessagePage,
   PatchSettingsParams,
   RenameConversationParams,
   ReplaceSettingsParams,
   Task,
   TaskPage,
-  UserSettings
+  UserSettings,
+  Webhook,
+  WebhookList,
+  WebhookWithSecret
 } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
 import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
@@ -38,6 +43,7 @@ import {
   UserPath
 } from "./Routes.ts"
 import { settingsRoutes } from "./SettingsRoutes.ts"
+import { PatchWebhookBody, webhookRoutes } from "./WebhookRoutes.ts"
 
 export const ErrorResponse = Schema.Struct({
   error: Schema.Struct({
@@ -73,7 +79,13 @@ const componentSchemas = [
   Identity,
   UserSettings,
   ReplaceSettingsParams,
-  PatchSettingsParams
+  PatchSettingsParams,
+  Webhook,
+  WebhookWithSecret,
+  WebhookList,
+  DeliveryList,
+  CreateWebhookParams,
+  PatchWebhookBody
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -319,6 +331,48 @@ export const makeOpenApi = (): JsonObject => {
     }
   }
 
+  for (const route of webhookRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const codes = [
+        "400",
+        "401",
+        "429",
+        "500",
+        "503",
+        ...(byPathUser || route.kind === "create" ? ["403"] : [])
+      ]
+      if (route.path.includes("{id}")) codes.push("404")
+      if (route.body !== undefined) codes.push("413", "415")
+      const success: JsonObject =
+        route.status === 204
+          ? { description: "Deleted." }
+          : {
+              description: "Success.",
+              content: { "application/json": { schema: refOf(route.response ?? Webhook) } }
+            }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["webhooks"],
+        security: [{ bearerAuth: [] }],
+        parameters: routeParameters(route, byPathUser),
+        ...(route.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: route.bodyRequired ?? false,
+                content: { "application/json": { schema: refOf(route.body) } }
+              }
+            }),
+        responses: {
+          [String(route.status)]: success,
+          ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+        }
+      })
+    }
+  }
+
   add("/api/v1/openapi.json", "GET", {
     operationId: "openapi",
     summary: "This document",
@@ -369,6 +423,11 @@ export const makeOpenApi = (): JsonObject => {
         name: "chat",
         description:
           "A stateless agent that manages tasks through the same todo_* operations, and the stored conversations."
+      },
+      {
+        name: "webhooks",
+        description:
+          "Endpoints that receive the user's task events, signed per Standard Webhooks, and their deliveries."
       },
       { name: "meta", description: "Documentation and health." }
     ],

@@ -10,7 +10,8 @@ import {
   type RateLimiterShape,
   type RateLimitKind,
   retryMessage,
-  type UserId
+  type UserId,
+  WebhookService
 } from "@taskport/core"
 import { RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
@@ -34,6 +35,7 @@ import { toH3Path } from "./Routes.ts"
 import * as SettingsRoutes from "./SettingsRoutes.ts"
 import { withRequestedZone } from "./SettingsRoutes.ts"
 import * as TaskRoutes from "./TaskRoutes.ts"
+import * as WebhookRoutes from "./WebhookRoutes.ts"
 import * as WebRoutes from "./WebRoutes.ts"
 
 export type { RestServices } from "./Route.ts"
@@ -77,6 +79,8 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const authenticator = yield* Authenticator
     const runWith = Effect.runPromiseExitWith(context)
     const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY
+    // The webhook routes are served when the webhook use cases are part of the app.
+    const webhooks = yield* Effect.serviceOption(WebhookService)
     const log = options.log ?? RequestLog.stderrLog
     const corsOptions = {
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
@@ -113,6 +117,10 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const routes: ReadonlyArray<Route> = [
       ...TaskRoutes.routes(limit),
       ...SettingsRoutes.routes(limit),
+      ...Option.match(webhooks, {
+        onNone: () => [],
+        onSome: (service) => WebhookRoutes.routes(limit, service)
+      }),
       ...(yield* ChatRoutes.routes({
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")

@@ -7,13 +7,16 @@ import * as Path from "node:path"
 import * as V8 from "node:v8"
 import type {
   ConversationRepository,
+  DeliveryQueue,
+  EventCursors,
   EventLog,
   IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
   SettingsRepository,
   TaskRepository,
-  Transactor
+  Transactor,
+  WebhookRepository
 } from "@taskport/core"
 import { PgDatabase, PgliteClient } from "@taskport/postgres"
 import { Data, type Layer, Option, Redacted } from "effect"
@@ -90,6 +93,9 @@ export const layer = (
   | QuotaCounts
   | SettingsRepository
   | EventLog
+  | WebhookRepository
+  | DeliveryQueue
+  | EventCursors
   | SqlClient.SqlClient,
   DatabaseError
 > => {

@@ -17,6 +17,7 @@ import * as Logging from "./Logging.ts"
 import * as RateLimiting from "./RateLimiting.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
+import * as Webhooks from "./Webhooks.ts"
 
 /**
  * Mounts the MCP endpoint and its protected-resource metadata on the app. The MCP SDK (and
@@ -115,6 +116,7 @@ export const serve = (config: ServerConfig) =>
     let bound: string | undefined
     yield* mountMcp(app, config, log, () => bound, rateLimiter)
     yield* Retention.sweeping
+    yield* Webhooks.dispatching(config)
     const listener = yield* Listener.make(app, {
       port: config.port,
       host: config.host,
