@@ -1,1 +1,2 @@
-export {}
+/** @taskport/nats: the NATS JetStream adapter of the core's `EventSink`. */
+export * as NatsEventSink from "./NatsEventSink.ts"

@@ -12,6 +12,7 @@ import * as WebApp from "@taskport/web"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
+import * as EventPublishing from "./EventPublishing.ts"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
 import * as RateLimiting from "./RateLimiting.ts"
@@ -117,6 +118,7 @@ export const serve = (config: ServerConfig) =>
     yield* mountMcp(app, config, log, () => bound, rateLimiter)
     yield* Retention.sweeping
     yield* Webhooks.dispatching(config)
+    yield* EventPublishing.publishing(config)
     const listener = yield* Listener.make(app, {
       port: config.port,
       host: config.host,
