@@ -35,7 +35,7 @@ for (const database of testDatabases()) {
   describe(`webhook routes on ${database.name}`, () => {
     const withWebhooks = (allowPrivate: boolean) =>
       Layer.mergeAll(
-        WebhookService.layer.pipe(Layer.provide(AddressGuard.layer({ allowPrivate }))),
+        Layer.fresh(WebhookService.layer).pipe(Layer.provide(AddressGuard.layer({ allowPrivate }))),
         HttpWebhookSender.layer({ allowPrivate })
       ).pipe(Layer.provideMerge(servicesLayer(database.layer())))
 
