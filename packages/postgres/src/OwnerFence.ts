@@ -6,10 +6,13 @@
  * filter still sees, changes and inserts only that owner's rows.
  *
  * It is applied in one place, around whole repositories (`fenced`), by the owner every
- * repository method takes as its first argument, so no method has to remember it.
+ * repository method takes as its first argument, so no method has to remember it. A use case
+ * that makes several calls opens the fence once for all of them (`Transactor.forOwner`): the
+ * calls inside it find their owner already fenced and run in its transaction, which saves
+ * three round trips per call (BEGIN, the settings, COMMIT).
  */
 import { RepositoryError } from "@taskport/core"
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { type SqlClient, SqlError } from "effect/sql"
 import { repositoryErrors } from "./SqlSupport.ts"
 
@@ -21,16 +24,39 @@ export const APP_ROLE = "taskport_app"
 /** The setting the policies compare `user_id` with. */
 export const OWNER_SETTING = "taskport.user_id"
 
-/** Runs `effect` in a transaction where the database shows only `owner`'s rows. */
+/** The owner whose fence the current fiber runs in, if any. */
+const FencedOwner = Context.Reference<string | undefined>("@taskport/postgres/OwnerFence/FencedOwner", {
+  defaultValue: () => undefined
+})
+
+/**
+ * Runs `effect` in a transaction where the database shows only `owner`'s rows; inside that
+ * owner's fence already, it runs as it is.
+ */
 export const asOwner =
   (sql: SqlClient.SqlClient, owner: string) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    sql.withTransaction(
-      // One round trip for both settings; `true` keeps them to this transaction.
-      Effect.andThen(
-        sql`SELECT set_config('role', ${APP_ROLE}, true), set_config(${OWNER_SETTING}, ${owner}, true)`,
-        effect
-      )
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError | RepositoryError, R> =>
+    Effect.flatMap(FencedOwner, (current) =>
+      current === owner
+        ? effect
+        : sql
+            .withTransaction(
+              // One round trip for both settings; `true` keeps them to this transaction.
+              Effect.andThen(
+                sql`SELECT set_config('role', ${APP_ROLE}, true), set_config(${OWNER_SETTING}, ${owner}, true)`,
+                Effect.provideService(effect, FencedOwner, owner)
+              )
+            )
+            .pipe(
+              // A connection lost mid-call fails the rollback too, which the transaction reports
+              // as a defect: it is the same retryable database failure as the statement's own.
+              // The statement's own failure may arrive the same way, already mapped.
+              Effect.catchDefect((defect) =>
+                isSqlError(defect) || defect instanceof RepositoryError
+                  ? Effect.fail(defect)
+                  : Effect.die(defect)
+              )
+            )
     )
 
 /** Wraps every method of a repository whose first argument is the owner in `asOwner`. */
@@ -46,19 +72,9 @@ export const fenced = <S extends object>(sql: SqlClient.SqlClient, implementatio
             if (!Effect.isEffect(result) || typeof owner !== "string") return result
             // Only the fence's own statements fail with SqlError here: the methods already map
             // theirs, and any other failure passes through unchanged.
-            const inFence = (
+            return repositoryErrors(
               asOwner(sql, owner)(result) as Effect.Effect<unknown, SqlError.SqlError, unknown>
-            ).pipe(
-              // A connection lost mid-call fails the rollback too, which the transaction reports
-              // as a defect: it is the same retryable database failure as the statement's own.
-              // The statement's own failure may arrive the same way, already mapped.
-              Effect.catchDefect((defect) =>
-                isSqlError(defect) || defect instanceof RepositoryError
-                  ? Effect.fail(defect)
-                  : Effect.die(defect)
-              )
             )
-            return repositoryErrors(inFence as Effect.Effect<unknown, SqlError.SqlError, unknown>)
           }
   }
   return wrapped as S

@@ -1,17 +1,25 @@
-/** `Transactor` over `effect/sql`: `sql.withTransaction`, for Postgres and PGlite alike. */
-import { Transactor } from "@taskport/core"
+/**
+ * `Transactor` over `effect/sql`: `sql.withTransaction`, for Postgres and PGlite alike; a unit
+ * of work for an owner is also that owner's row-level security fence.
+ */
+import { type RepositoryError, Transactor } from "@taskport/core"
 import { Effect, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
+import { asOwner } from "./OwnerFence.ts"
 import { toRepositoryError } from "./SqlSupport.ts"
+
+const repositoryFailures = <A, E, R>(
+  effect: Effect.Effect<A, E | SqlError.SqlError, R>
+): Effect.Effect<A, Exclude<E, SqlError.SqlError> | RepositoryError, R> =>
+  Effect.mapError(effect, (error) =>
+    SqlError.isSqlError(error) ? toRepositoryError(error) : (error as Exclude<E, SqlError.SqlError>)
+  )
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return Transactor.of({
-    run: (effect) =>
-      effect.pipe(
-        sql.withTransaction,
-        Effect.mapError((error) => (SqlError.isSqlError(error) ? toRepositoryError(error) : error))
-      )
+    run: (effect) => repositoryFailures(sql.withTransaction(effect)),
+    forOwner: (owner) => (effect) => repositoryFailures(asOwner(sql, owner)(effect))
   })
 })
 
