@@ -225,9 +225,12 @@ const make = Effect.gen(function* () {
    * independent unless it asks to be atomic, so each item is a unit of its own.
    */
   const unit =
-    <I, A, E>(useCase: (input: I) => Effect.Effect<A, E, CurrentUser>) =>
+    <I, A, E>(
+      useCase: (input: I) => Effect.Effect<A, E, CurrentUser>,
+      options?: { readonly readOnly: true }
+    ) =>
     (input: I): Effect.Effect<A, E | RepositoryError, CurrentUser> =>
-      Effect.flatMap(CurrentUser, (user) => transactor.forOwner(user.id)(useCase(input)))
+      Effect.flatMap(CurrentUser, (user) => transactor.forOwner(user.id, options)(useCase(input)))
 
   const settings = yield* SettingsService
   // Optional: without quotas in the context, nothing is limited.
@@ -522,12 +525,12 @@ const make = Effect.gen(function* () {
 
   return TodoService.of({
     create: unit(create),
-    read: unit(read),
+    read: unit(read, { readOnly: true }),
     update: unit(update),
     delete: unit(remove),
     restore: unit(restore),
     complete: unit(complete),
-    list: unit(list),
+    list: unit(list, { readOnly: true }),
     batch
   })
 })

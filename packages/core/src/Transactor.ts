@@ -15,9 +15,11 @@ export class Transactor extends Context.Service<
      * Runs `effect` as one unit of work on behalf of `owner`: the repository calls inside it
      * share one transaction, which an adapter with row-level security fences to that owner's
      * rows once rather than once per call. A failure rolls back every write it made.
+     * A `readOnly` unit makes no write, so the adapter may fence it without a transaction.
      */
     readonly forOwner: (
-      owner: UserId
+      owner: UserId,
+      options?: { readonly readOnly?: boolean }
     ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RepositoryError, R>
   }
 >()("@taskport/core/Transactor") {}

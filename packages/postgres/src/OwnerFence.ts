@@ -10,10 +10,18 @@
  * that makes several calls opens the fence once for all of them (`Transactor.forOwner`): the
  * calls inside it find their owner already fenced and run in its transaction, which saves
  * three round trips per call (BEGIN, the settings, COMMIT).
+ *
+ * A unit that only reads needs no transaction. On Postgres it runs on a connection of a pool
+ * kept for such reads (`FencedSessions`): the role and owner are set for the session, in the
+ * one statement before the reads, and stay until the next read sets them again. Nothing but
+ * this fence takes connections from that pool, so no statement can run there without its
+ * owner set first; the application's own pool never sees the session settings. A read then
+ * costs one extra round trip instead of three.
  */
 import { RepositoryError } from "@taskport/core"
+import type { Scope } from "effect"
 import { Context, Effect } from "effect"
-import { type SqlClient, SqlError } from "effect/sql"
+import { type SqlClient, type SqlConnection, SqlError } from "effect/sql"
 import { repositoryErrors } from "./SqlSupport.ts"
 
 const isSqlError = SqlError.isSqlError
@@ -57,6 +65,45 @@ export const asOwner =
                   : Effect.die(defect)
               )
             )
+    )
+
+/**
+ * Connections kept for fenced reads: a pool of their own, which only `readAsOwner` takes
+ * from. Without it (PGlite's single connection), reads are fenced by a transaction.
+ */
+export class FencedSessions extends Context.Service<
+  FencedSessions,
+  { readonly reserve: Effect.Effect<SqlConnection.Connection, SqlError.SqlError, Scope.Scope> }
+>()("@taskport/postgres/OwnerFence/FencedSessions") {}
+
+const SESSION_FENCE = `SELECT set_config('role', '${APP_ROLE}', false), set_config('${OWNER_SETTING}', $1, false)`
+
+/**
+ * Runs `effect`, which only reads, on a connection of `sessions` whose session shows only
+ * `owner`'s rows; inside that owner's fence already, it runs as it is. Its statements must
+ * not open a transaction of their own.
+ */
+export const readAsOwner =
+  (sql: SqlClient.SqlClient, sessions: FencedSessions["Service"], owner: string) =>
+  <A, E, R>(
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | SqlError.SqlError, Exclude<R, Scope.Scope>> =>
+    Effect.flatMap(FencedOwner, (current) =>
+      current === owner
+        ? (effect as Effect.Effect<A, E, Exclude<R, Scope.Scope>>)
+        : Effect.scoped(
+            Effect.flatMap(sessions.reserve, (connection) =>
+              Effect.andThen(
+                connection.execute(SESSION_FENCE, [owner], undefined),
+                // The client runs the statements of `effect` on this connection, as it does a
+                // transaction's.
+                effect.pipe(
+                  Effect.provideService(sql.transactionService, [connection, 0] as const),
+                  Effect.provideService(FencedOwner, owner)
+                )
+              )
+            )
+          )
     )
 
 /** Wraps every method of a repository whose first argument is the owner in `asOwner`. */

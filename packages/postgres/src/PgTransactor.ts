@@ -1,11 +1,12 @@
 /**
  * `Transactor` over `effect/sql`: `sql.withTransaction`, for Postgres and PGlite alike; a unit
- * of work for an owner is also that owner's row-level security fence.
+ * of work for an owner is also that owner's row-level security fence, without a transaction
+ * for a read-only unit where a pool of fenced sessions is provided.
  */
 import { type RepositoryError, Transactor } from "@taskport/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { asOwner } from "./OwnerFence.ts"
+import { asOwner, FencedSessions, readAsOwner } from "./OwnerFence.ts"
 import { toRepositoryError } from "./SqlSupport.ts"
 
 const repositoryFailures = <A, E, R>(
@@ -17,9 +18,15 @@ const repositoryFailures = <A, E, R>(
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const sessions = yield* Effect.serviceOption(FencedSessions)
   return Transactor.of({
     run: (effect) => repositoryFailures(sql.withTransaction(effect)),
-    forOwner: (owner) => (effect) => repositoryFailures(asOwner(sql, owner)(effect))
+    forOwner: (owner, options) => (effect) =>
+      repositoryFailures(
+        options?.readOnly === true && Option.isSome(sessions)
+          ? (readAsOwner(sql, sessions.value, owner)(effect) as typeof effect)
+          : asOwner(sql, owner)(effect)
+      )
   })
 })
 

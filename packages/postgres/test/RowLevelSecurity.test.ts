@@ -136,6 +136,63 @@ for (const database of testDatabases()) {
             expect(titles.map((row) => row.title)).toEqual(["inside the unit"])
           })
       )
+
+      it.effect(
+        "G28: a read-only unit is fenced too, on Postgres without a transaction, and the application's pool never sees its settings",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const tasks = yield* TaskRepository
+            const transactor = yield* Transactor
+            const alice = UserId.make(`grace-${crypto.randomUUID()}`)
+            const bob = UserId.make(`heidi-${crypto.randomUUID()}`)
+            for (const owner of [alice, bob]) yield* tasks.insert(owner, newTask(`${owner} task`))
+            const reads = (owner: UserId) =>
+              transactor.forOwner(owner, { readOnly: true })(
+                Effect.gen(function* () {
+                  const owners = yield* sql<{ user_id: string }>`SELECT DISTINCT user_id FROM tasks`
+                  const viaRepository = yield* tasks.list(owner, {
+                    status: "all",
+                    sort: "created_at",
+                    order: "desc",
+                    limit: 10
+                  })
+                  // Two statements apart in time share a start only inside one transaction.
+                  const started = () =>
+                    sql<{ at: string }>`SELECT transaction_timestamp()::text AS at, pg_sleep(0.002)`
+                  const [first] = yield* started()
+                  const [second] = yield* started()
+                  return {
+                    owners: owners.map((row) => row.user_id),
+                    titles: viaRepository.items.map((task) => task.title),
+                    implicit: first !== undefined && second !== undefined && first.at !== second.at
+                  }
+                })
+              )
+            // Many owners' reads at once, so that sessions are reused across owners.
+            const results = yield* Effect.forEach(
+              Array.from({ length: 24 }, (_, index) => (index % 2 === 0 ? alice : bob)),
+              (owner) => Effect.map(reads(owner), (result) => ({ owner, ...result })),
+              { concurrency: 12 }
+            )
+            for (const result of results) {
+              expect(result.owners).toEqual([result.owner])
+              expect(result.titles).toEqual([`${result.owner} task`])
+              // PGlite has one connection and no pool of sessions: there the fence is a transaction.
+              expect(result.implicit).toBe(database.name === "postgres")
+            }
+            // The application's own connections still run as the connecting role, with no owner.
+            const sessions = yield* Effect.forEach(
+              Array.from({ length: 12 }),
+              () =>
+                sql<{ app: boolean; owner: string | null }>`
+                  SELECT current_user = ${OwnerFence.APP_ROLE} AS app,
+                    nullif(current_setting(${OwnerFence.OWNER_SETTING}, true), '') AS owner`,
+              { concurrency: 12 }
+            )
+            for (const [row] of sessions) expect(row).toEqual({ app: false, owner: null })
+          })
+      )
     })
   })
 }
