@@ -5,8 +5,8 @@
  * while they keep dying, and when told to stop has every worker drain before it exits.
  *
  * Round-robin in the primary rather than SO_REUSEPORT: the kernel spreads reuse-port
- * connections by a hash of their addresses, so a few long-lived keep-alive connections can
- * land 7 to 3 on two workers, while the primary hands them out in turn (see
+ * connections by a hash of their addresses, so ten long-lived keep-alive connections can
+ * land 8 to 2 on two workers, while the primary hands them out in turn (bench/spread.ts,
  * docs/performance.md). It also shares a port chosen by the system (PORT=0), which separate
  * reuse-port sockets cannot.
  */
