@@ -107,6 +107,28 @@ const preflight = async (base: string, workload: MeasuredWorkload, request: Load
   }
 }
 
+/**
+ * The peer stands for the same work only if it answers the same: for the reads, the same
+ * JSON (columns, rendering, order) as Taskport for a few of the requests.
+ */
+const samePeerAnswer = async (
+  taskport: ServerProcess.RunningServer,
+  peer: ServerProcess.RunningServer,
+  requests: ReadonlyArray<LoadRequest>
+) => {
+  for (const request of requests.slice(0, 3)) {
+    const [ours, theirs] = await Promise.all(
+      [taskport, peer].map(async (server) => {
+        const response = await fetch(`${server.base}${request.path}`, { headers: { ...request.headers } })
+        return JSON.stringify(await response.json())
+      })
+    )
+    if (ours !== theirs) {
+      throw new Error(`the peer answers GET ${request.path} otherwise than Taskport:\n  ${ours}\n  ${theirs}`)
+    }
+  }
+}
+
 type Runtime = ManagedRuntime.ManagedRuntime<SqlClient.SqlClient, SqlError.SqlError>
 
 /** Chat turns at 10 connections until the server has settled (see CHAT_SERVER_WARMUP_TURNS_PER_SECOND). */
@@ -169,6 +191,8 @@ const throughput = async (
         throw new Error([error instanceof Error ? error.message : String(error), ...log].join("\n"))
       })
     }
+    if (withPeer !== undefined && requests[0]!.method === "GET")
+      await samePeerAnswer(taskport, withPeer, requests)
     const cleanup = () => {
       switch (workload.restore) {
         case "created tasks":
