@@ -117,8 +117,13 @@ const supervise = (count: number, announce: Announce.Announce) =>
       const since = started.get(worker) ?? Date.now()
       started.delete(worker)
       listening.delete(worker)
-      if (stopping) return
       const pid = worker.process.pid
+      if (stopping) {
+        // A worker drains and exits 0; anything else is worth a line.
+        if (code !== 0 || signal !== null)
+          announce(`Worker ${pid} ${describeExit(code, signal)} while stopping.`)
+        return
+      }
       if (!serving) {
         // A worker that cannot start (the port taken, the database unreachable) will not start
         // on a second try either: stop as a single server would.

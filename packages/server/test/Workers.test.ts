@@ -190,11 +190,12 @@ if (postgresUrl !== undefined) {
       expect(await exited(server.child)).toBe(0)
       expect(server.output()).toContain("Stopping: 2 workers finishing in-flight requests...")
       expect(server.output()).toContain("Stopped.")
+      expect(server.output()).not.toContain("while stopping")
       const stored = await database!.query<{ title: string }>("SELECT title FROM tasks WHERE id = $1", [id])
       expect(stored.map((row) => row.title)).toEqual(["Renamed while draining"])
     }, 120_000)
 
-    it("J4: a killed worker is replaced and the new one takes its share of the requests", async () => {
+    it("J4: a killed worker is replaced, the new one takes its share of the requests, and one killed young again waits twice as long", async () => {
       const server = await serve("workers-replace", { WEB_CONCURRENCY: "2", LOG_LEVEL: "info" })
       const [victim, survivor] = workerPids(server.output())
       expect(victim).toBeGreaterThan(0)
@@ -209,6 +210,16 @@ if (postgresUrl !== undefined) {
       for (let n = 0; n < 8; n++) expect(await getAlone(server.base, "/api/v1/tasks", token)).toBe(200)
       await until(() => requestPids(server.output()).length >= before + 8, "the request lines")
       expect(new Set(requestPids(server.output()).slice(before))).toEqual(new Set([survivor, replacement]))
+
+      // The replacement dies young too: this one waits twice as long.
+      process.kill(replacement, "SIGKILL")
+      await until(
+        () => server.output().includes(`is serving in place of ${replacement}.`),
+        "the second replacement"
+      )
+      expect(server.output()).toContain(
+        `Worker ${replacement} was killed by SIGKILL; starting another in 200 ms.`
+      )
       server.child.kill("SIGINT")
       expect(await exited(server.child)).toBe(0)
     }, 120_000)
