@@ -13,14 +13,25 @@ import * as Logging from "./Logging.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 
-export const layer = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) => {
+export interface LayerOptions {
+  /** Apply pending migrations when the database opens (default true; a server's workers leave them to the primary). */
+  readonly migrate?: boolean | undefined
+}
+
+export const layer = (
+  config: ServerConfig,
+  announce: Announce.Announce = Announce.stderr,
+  options: LayerOptions = {}
+) => {
   const quotas = Quotas.layer({
     tasksPerUser: config.quotaTasksPerUser,
     conversationsPerUser: config.quotaConversationsPerUser,
     messagesPerConversation: config.quotaMessagesPerConversation
   })
   const todos = TodoToolsLayer.pipe(
-    Layer.provideMerge(quotas.pipe(Layer.provideMerge(Database.layer(config, { announce }))))
+    Layer.provideMerge(
+      quotas.pipe(Layer.provideMerge(Database.layer(config, { announce, migrate: options.migrate })))
+    )
   )
   return Layer.mergeAll(
     Authentication.layer(config),
