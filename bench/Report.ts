@@ -1,25 +1,31 @@
 /**
- * The benchmark's output: one table on stdout, the targets read from the same figures, and a
- * JSON file under bench/results/ carrying the figures with the date, commit, Node version and
- * machine they were measured on, so that runs on different days can be compared.
+ * The benchmark's output: one table on stdout, the comparison with the Fastify peer, the
+ * targets read from the same figures, and a JSON file and an SVG chart (Chart.ts) under
+ * bench/results/ carrying the figures with the date, commit, Node version and machine they
+ * were measured on, so that runs on different days can be compared.
  */
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import * as Chart from "./Chart.ts"
 import type { ModelStats } from "./InstantModel.ts"
 import type { Measurement } from "./Load.ts"
 
 export interface ThroughputRow {
   readonly workload: string
   readonly description: string
+  /** Server processes: Taskport's WEB_CONCURRENCY, and the peer's cluster workers. */
+  readonly workers: number
   readonly connections: number
   readonly server: Measurement
   /** None for a workload no single statement stands for (a chat turn). */
   readonly ceiling: Measurement | undefined
   /** Server req/s over ceiling req/s. */
   readonly ratio: number | undefined
+  /** The Fastify peer under the same load, right after (REST workloads, unless BENCH_PEER=0). */
+  readonly peer?: Measurement | undefined
   /** What the instant model did during the measured run, for the chat workload. */
   readonly model?: ModelStats | undefined
 }
@@ -67,7 +73,8 @@ export interface Target {
   readonly name: string
   readonly value: string
   readonly limit: string
-  readonly met: boolean
+  /** Undefined for a figure recorded as a baseline, with no limit yet. */
+  readonly met: boolean | undefined
 }
 
 export interface Results {
@@ -123,6 +130,7 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 export const format = (results: Results): string => {
   const rows: Array<ReadonlyArray<string>> = results.throughput.map((row) => [
     row.workload,
+    String(row.workers),
     String(row.connections),
     fixed(row.server.requestsPerSecond, 0),
     ms(row.server.p50Ms),
@@ -135,6 +143,7 @@ export const format = (results: Results): string => {
   for (const row of results.scaling) {
     rows.push([
       `list first page, ${row.tasks.toLocaleString("en-US")} tasks`,
+      "1",
       "1",
       fixed(row.server.requestsPerSecond, 0),
       ms(row.server.p50Ms),
@@ -149,6 +158,7 @@ export const format = (results: Results): string => {
     rows.push([
       `chat turn, ${row.messages.toLocaleString("en-US")} messages`,
       "1",
+      "1",
       fixed(row.server.requestsPerSecond, 0),
       ms(row.server.p50Ms),
       ms(row.server.p99Ms),
@@ -158,19 +168,74 @@ export const format = (results: Results): string => {
       ""
     ])
   }
-  for (const row of results.pending) rows.push([row.workload, "pending", "", "", "", "", "", "", ""])
+  for (const row of results.pending) rows.push([row.workload, "", "pending", "", "", "", "", "", "", ""])
   const sections = [
     `Taskport benchmark, ${results.date}, commit ${results.commit}, Node ${results.node}, ${results.cores} cores (${results.cpu})`,
     ...results.notes,
     "",
     table(
-      ["workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "ceiling req/s", "ratio"],
+      [
+        "workload",
+        "procs",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "CPU µs/req",
+        "ceiling req/s",
+        "ratio"
+      ],
       rows
     ),
     "",
-    "CPU µs/req: the server process's CPU time per request (user + system), steadier than req/s on a busy machine.",
+    "procs: server processes (1, or WEB_CONCURRENCY workers).",
+    "CPU µs/req: the server's CPU time per request (user + system, its workers included), steadier than req/s on a busy machine.",
     "ratio: server req/s over the ceiling's, the same SQL through the same client at the same concurrency without HTTP."
   ]
+  const compared = results.throughput.filter((row) => row.peer !== undefined)
+  if (compared.length > 0) {
+    sections.push(
+      "",
+      "Taskport and the Fastify peer (bench/peer/server.ts: Fastify, @fastify/jwt, pg), the same requests back to back:",
+      "",
+      table(
+        [
+          "workload",
+          "procs",
+          "conns",
+          "req/s",
+          "peer req/s",
+          "vs peer",
+          "p99 ms",
+          "peer p99 ms",
+          "CPU µs/req",
+          "peer CPU µs/req",
+          "CPU vs peer"
+        ],
+        compared.map((row) => {
+          const peer = row.peer!
+          const cpu = row.server.cpuPerRequestUs ?? Number.NaN
+          const peerCpu = peer.cpuPerRequestUs ?? Number.NaN
+          return [
+            row.workload,
+            String(row.workers),
+            String(row.connections),
+            fixed(row.server.requestsPerSecond, 0),
+            fixed(peer.requestsPerSecond, 0),
+            `${fixed(row.server.requestsPerSecond / peer.requestsPerSecond, 2)}x`,
+            ms(row.server.p99Ms),
+            ms(peer.p99Ms),
+            fixed(cpu, 0),
+            fixed(peerCpu, 0),
+            `${fixed(cpu / peerCpu, 2)}x`
+          ]
+        })
+      ),
+      "",
+      "vs peer: Taskport's req/s over the peer's (above 1: Taskport serves more). CPU vs peer: Taskport's CPU per request over the peer's (below 1: Taskport spends less)."
+    )
+  }
   const modelLines = [
     ...results.throughput.flatMap((row) =>
       row.model === undefined ? [] : [modelLine(`${row.workload} at ${row.connections} connections`, row)]
@@ -204,7 +269,8 @@ export const format = (results: Results): string => {
       "",
       "Targets:",
       ...results.targets.map(
-        (t) => `  ${t.met ? "met   " : "MISSED"}  ${t.name}: ${t.value} (target ${t.limit})`
+        (t) =>
+          `  ${t.met === undefined ? "noted " : t.met ? "met   " : "MISSED"}  ${t.name}: ${t.value} (target ${t.limit})`
       )
     )
   }
@@ -221,14 +287,23 @@ const modelLine = (
   return `  ${label}: ${fixed(perTurn, 2)} model requests per turn, of ${fixed(model.meanRequestBytes / 1024, 1)} KB on average, answered in ${fixed(model.meanUs, 0)} µs mean (p99 ${fixed(model.p99Us, 0)} µs)${model.refused > 0 ? `, ${model.refused} refused` : ""}`
 }
 
-/** Writes the results as JSON under bench/results/ and returns the file's path. */
-export const write = (results: Results): string => {
+/**
+ * Writes the results as JSON under bench/results/ and, when the peer ran, the chart beside
+ * it and to docs/images/bench.svg (which docs/performance.md shows); returns the paths written.
+ */
+export const write = (results: Results): ReadonlyArray<string> => {
   const directory = Path.join(root, "bench", "results")
   Fs.mkdirSync(directory, { recursive: true })
   const stamp = results.date.replace(/[:]/g, "-").replace(/\.\d+Z$/, "Z")
-  const file = Path.join(directory, `${stamp}-${results.commit.replace(/\+/g, "-")}.json`)
+  const base = Path.join(directory, `${stamp}-${results.commit.replace(/\+/g, "-")}`)
   const text = `${JSON.stringify(results, null, 2)}\n`
-  Fs.writeFileSync(file, text)
+  Fs.writeFileSync(`${base}.json`, text)
   Fs.writeFileSync(Path.join(directory, "latest.json"), text)
-  return file
+  const svg = Chart.render(results)
+  if (svg === undefined) return [`${base}.json`]
+  const docs = Path.join(root, "docs", "images", "bench.svg")
+  Fs.writeFileSync(`${base}.svg`, svg)
+  Fs.writeFileSync(Path.join(directory, "latest.svg"), svg)
+  Fs.writeFileSync(docs, svg)
+  return [`${base}.json`, `${base}.svg`, docs]
 }

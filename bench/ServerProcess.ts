@@ -1,13 +1,15 @@
 /**
  * Runs the built `taskport serve` as a separate process, configured as in production (warn
  * logging, a configured signing secret, a Postgres URL when given), so that what is measured
- * is the program users deploy and not an in-process shortcut.
+ * is the program users deploy and not an in-process shortcut; and the Fastify peer
+ * (bench/peer/server.ts) the same way, beside it.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 
 export const BIN = fileURLToPath(new URL("../packages/server/dist/bin.js", import.meta.url))
+const PEER = fileURLToPath(new URL("./peer/server.ts", import.meta.url))
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 
 export interface StartOptions {
@@ -21,6 +23,8 @@ export interface StartOptions {
   readonly cpuProfileDir?: string | undefined
   /** The `bin.js` to run (default: this tree's build). */
   readonly bin?: string | undefined
+  /** Worker processes (WEB_CONCURRENCY); one process when unset. */
+  readonly workers?: number | undefined
   /** More variables, such as OPENAI_BASE_URL for the chat workloads' model. */
   readonly env?: Readonly<Record<string, string>> | undefined
   /**
@@ -38,7 +42,10 @@ export interface OutputLine {
 
 export interface RunningServer {
   readonly child: ChildProcess
-  /** The server's own process (under `npm start`, the node process npm started). */
+  /**
+   * The server's own process (under `npm start`, the node process npm started); with workers,
+   * their primary, whose descendants `cpuMicros` counts with it.
+   */
   readonly pid: number
   readonly base: string
   /** When the process was spawned (performance.now()). */
@@ -66,6 +73,7 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
       BETTER_AUTH_SECRET: options.secret,
       ...(options.databaseUrl === undefined ? {} : { DATABASE_URL: options.databaseUrl }),
       ...(options.poolSize === undefined ? {} : { DATABASE_POOL_SIZE: String(options.poolSize) }),
+      ...(options.workers === undefined ? {} : { WEB_CONCURRENCY: String(options.workers) }),
       ...options.env
     }
     const bin = options.bin ?? BIN
@@ -73,46 +81,87 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
       options.cpuProfileDir === undefined
         ? [bin, "serve"]
         : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, bin, "serve"]
-    const spawnedAt = performance.now()
     // Under npm the server is a grandchild; its own process group lets a stop reach it.
-    const child = options.npmStart
-      ? spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-      : spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
-    const lines: Array<OutputLine> = []
-    let pending = ""
-    let announced = false
-    const onData = (chunk: Buffer) => {
-      pending += chunk.toString()
-      const parts = pending.split("\n")
-      pending = parts.pop() ?? ""
-      for (const text of parts) {
-        lines.push({ at: performance.now() - spawnedAt, text })
-        const base = /listening on (http:\/\/\S+)/.exec(text)?.[1]
-        if (base !== undefined && !announced) {
-          announced = true
-          resolve({
-            child,
-            pid: options.npmStart ? serverUnder(child.pid ?? -1) : (child.pid ?? -1),
-            base,
-            spawnedAt,
-            output: () => lines,
-            stop: () => stop(child, options.npmStart === true)
-          })
-        }
+    const spawned = options.npmStart
+      ? () => spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
+      : () => spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+    watch("taskport serve", spawned, options.npmStart === true, resolve, reject)
+  })
+
+export interface PeerOptions {
+  readonly secret: string
+  readonly databaseUrl: string
+  /** The schema holding the benchmark's tables (the connection's search_path). */
+  readonly schema: string
+  readonly poolSize: number
+  readonly workers: number
+}
+
+/** Starts the Fastify peer and resolves once it announces the address it listens on. */
+export const startPeer = (options: PeerOptions): Promise<RunningServer> =>
+  new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "production",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      BETTER_AUTH_SECRET: options.secret,
+      PEER_DATABASE_URL: options.databaseUrl,
+      PEER_SCHEMA: options.schema,
+      PEER_POOL_SIZE: String(options.poolSize),
+      PEER_WORKERS: String(options.workers)
+    }
+    const spawned = () =>
+      spawn(process.execPath, [PEER], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    watch("the peer", spawned, false, resolve, reject)
+  })
+
+/** Spawns a server and resolves with it once it prints "listening on <url>". */
+const watch = (
+  name: string,
+  spawned: () => ChildProcess,
+  npmStart: boolean,
+  resolve: (server: RunningServer) => void,
+  reject: (error: Error) => void
+) => {
+  const spawnedAt = performance.now()
+  const child = spawned()
+  const lines: Array<OutputLine> = []
+  let pending = ""
+  let announced = false
+  const onData = (chunk: Buffer) => {
+    pending += chunk.toString()
+    const parts = pending.split("\n")
+    pending = parts.pop() ?? ""
+    for (const text of parts) {
+      lines.push({ at: performance.now() - spawnedAt, text })
+      const base = /listening on (http:\/\/\S+)/.exec(text)?.[1]
+      if (base !== undefined && !announced) {
+        announced = true
+        resolve({
+          child,
+          pid: npmStart ? serverUnder(child.pid ?? -1) : (child.pid ?? -1),
+          base,
+          spawnedAt,
+          output: () => lines,
+          stop: () => stop(child, npmStart)
+        })
       }
     }
-    child.stdout.on("data", onData)
-    child.stderr.on("data", onData)
-    child.on("exit", (code) => {
-      if (!announced) {
-        reject(
-          new Error(
-            `taskport serve exited with ${code} before listening:\n${lines.map((l) => l.text).join("\n")}${pending}`
-          )
+  }
+  child.stdout?.on("data", onData)
+  child.stderr?.on("data", onData)
+  child.on("exit", (code) => {
+    if (!announced) {
+      reject(
+        new Error(
+          `${name} exited with ${code} before listening:\n${lines.map((l) => l.text).join("\n")}${pending}`
         )
-      }
-    })
+      )
+    }
   })
+}
 
 const stop = (child: ChildProcess, group: boolean): Promise<number | null> => {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode)
@@ -132,16 +181,7 @@ const stop = (child: ChildProcess, group: boolean): Promise<number | null> => {
 
 /** The `bin.js serve` process among the descendants of `root` (npm, then a shell, then node). */
 const serverUnder = (root: number): number => {
-  const parents = new Map<number, number>()
-  for (const entry of Fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
+  const parents = parentsOfAll()
   const descends = (pid: number): boolean => {
     for (let at = parents.get(pid); at !== undefined && at > 1; at = parents.get(at))
       if (at === root) return true
@@ -171,12 +211,31 @@ export const rssBytes = (pid: number): number | undefined => {
 
 let clockTicks: number | undefined
 
-/**
- * CPU time a process has used so far (user and system), in microseconds, from /proc. Unlike
- * throughput it hardly moves when other programs compete for the cores, which makes it the
- * figure to compare two versions by on a shared machine.
- */
-export const cpuMicros = (pid: number): number | undefined => {
+/** The parent of every process, from /proc. */
+const parentsOfAll = (): Map<number, number> => {
+  const parents = new Map<number, number>()
+  for (const entry of Fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]))
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return parents
+}
+
+/** `root` and every process below it (a primary's workers). */
+const treeOf = (root: number): Array<number> => {
+  const children = new Map<number, Array<number>>()
+  for (const [pid, parent] of parentsOfAll()) children.set(parent, [...(children.get(parent) ?? []), pid])
+  const tree = [root]
+  for (let at = 0; at < tree.length; at++) tree.push(...(children.get(tree[at]!) ?? []))
+  return tree
+}
+
+const ownCpuMicros = (pid: number): number | undefined => {
   try {
     clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
     // The command name (field 2) may hold spaces, so count fields from after its parenthesis.
@@ -187,6 +246,21 @@ export const cpuMicros = (pid: number): number | undefined => {
   } catch {
     return undefined
   }
+}
+
+/**
+ * CPU time a process and the processes below it (a primary's workers) have used so far (user
+ * and system), in microseconds, from /proc. Unlike throughput it hardly moves when other
+ * programs compete for the cores, which makes it the figure to compare two versions by on a
+ * shared machine. A worker that ended between two readings takes its time with it; none
+ * does during a measured run.
+ */
+export const cpuMicros = (pid: number): number | undefined => {
+  const own = ownCpuMicros(pid)
+  if (own === undefined) return undefined
+  return treeOf(pid)
+    .slice(1)
+    .reduce((sum, child) => sum + (ownCpuMicros(child) ?? 0), own)
 }
 
 /** Polls `url` until it answers 200 and returns the time since `since` in milliseconds. */

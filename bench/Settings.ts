@@ -4,6 +4,8 @@
  * developer can take a quick look (BENCH_DURATION=3) or rerun one part without the rest.
  */
 
+import * as Os from "node:os"
+
 export type Part = "throughput" | "scaling" | "embedded"
 
 export interface Settings {
@@ -26,6 +28,14 @@ export interface Settings {
   readonly cpuProfileDir: string | undefined
   /** Another build's bin.js to measure (a worktree of an older commit, say); this one's by default. */
   readonly serverBin: string | undefined
+  /** Whether the Fastify peer (bench/peer/server.ts) runs beside Taskport; BENCH_PEER=0 skips it. */
+  readonly peer: boolean
+  /**
+   * Server processes to measure the REST workloads with (WEB_CONCURRENCY for Taskport, cluster
+   * workers for the peer): one, then every core. The whole benchmark runs at the first; the
+   * others repeat list, read, create and update.
+   */
+  readonly workers: ReadonlyArray<number>
 }
 
 // Read by name: the benchmark is run by npm, not by turbo, so none of these is a build input.
@@ -49,6 +59,20 @@ const list = (name: string): ReadonlyArray<string> =>
     .filter((item) => item !== "")
 
 const ALL_PARTS: ReadonlyArray<Part> = ["throughput", "scaling", "embedded"]
+
+const workerCounts = (): ReadonlyArray<number> => {
+  const cores = Os.availableParallelism()
+  const named = list("BENCH_WORKERS")
+  const counts = (named.length > 0 ? named : ["1", "all"]).map((item) =>
+    item === "all" ? cores : Number(item)
+  )
+  for (const count of counts) {
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`BENCH_WORKERS must list positive integers or "all", got ${count}`)
+    }
+  }
+  return [...new Set(counts)]
+}
 
 export const read = (): Settings => {
   const bench = env("BENCH_DATABASE_URL")
@@ -86,6 +110,8 @@ export const read = (): Settings => {
     chatSizes: chatSizes.length > 0 ? chatSizes : [10, 300],
     poolSize: positive("BENCH_POOL_SIZE", 10),
     cpuProfileDir: env("BENCH_CPU_PROF"),
-    serverBin: env("BENCH_SERVER_BIN")
+    serverBin: env("BENCH_SERVER_BIN"),
+    peer: env("BENCH_PEER") !== "0",
+    workers: workerCounts()
   }
 }

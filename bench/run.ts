@@ -7,14 +7,17 @@
  *   BENCH_DATABASE_URL (or TEST_DATABASE_URL), next to its ceiling: the same SQL through
  *   the same client at the same concurrency without the server (Ceiling.ts). Chat turns
  *   continue seeded conversations, with the server's model pointed at an instant scripted
- *   one served from this process (InstantModel.ts); they have no ceiling.
+ *   one served from this process (InstantModel.ts); they have no ceiling. The REST workloads
+ *   also run, right after, on the Fastify peer (peer/server.ts), and again with every core:
+ *   Taskport with WEB_CONCURRENCY workers, the peer with as many cluster workers.
  * - Scaling: first-page latency for one user holding more and more tasks, and chat-turn
  *   latency in conversations already holding 10 and 300 messages.
  * - Embedded: start-up time on a fresh and on an existing PGlite data directory, and the
  *   server's memory after a load.
  *
  * Settings come from the environment (Settings.ts): BENCH_DURATION=3 BENCH_WARMUP=1 gives a
- * quick look; BENCH_CPU_PROF=<dir> profiles the server of the throughput part.
+ * quick look; BENCH_CPU_PROF=<dir> profiles the server of the throughput part; BENCH_PEER=0
+ * leaves the peer (and the chart, Chart.ts) out.
  */
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -71,6 +74,12 @@ const CHAT_SCALING_ROUNDS = 5
  */
 const CHAT_SERVER_WARMUP_TURNS_PER_SECOND = 500
 
+/**
+ * The chat turn's CPU time per turn that later changes are held to, once the reference run
+ * has measured it; until then the target only records each run's figure.
+ */
+const CHAT_TURN_CPU_BASELINE_US: number | undefined = undefined
+
 const settings = Settings.read()
 const secret = Crypto.randomBytes(48).toString("base64url")
 const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-bench-"))
@@ -95,6 +104,28 @@ const preflight = async (base: string, workload: MeasuredWorkload, request: Load
     throw new Error(
       `${workload.name}: expected ${workload.expect.status} with the right body, got ${response.status}: ${body.slice(0, 400)}`
     )
+  }
+}
+
+/**
+ * The peer stands for the same work only if it answers the same: for the reads, the same
+ * JSON (columns, rendering, order) as Taskport for a few of the requests.
+ */
+const samePeerAnswer = async (
+  taskport: ServerProcess.RunningServer,
+  peer: ServerProcess.RunningServer,
+  requests: ReadonlyArray<LoadRequest>
+) => {
+  for (const request of requests.slice(0, 3)) {
+    const [ours, theirs] = await Promise.all(
+      [taskport, peer].map(async (server) => {
+        const response = await fetch(`${server.base}${request.path}`, { headers: { ...request.headers } })
+        return JSON.stringify(await response.json())
+      })
+    )
+    if (ours !== theirs) {
+      throw new Error(`the peer answers GET ${request.path} otherwise than Taskport:\n  ${ours}\n  ${theirs}`)
+    }
   }
 }
 
@@ -124,20 +155,44 @@ const withCpu = async (pid: number, measure: () => Promise<Measurement>): Promis
   }
 }
 
+/** The REST workloads the Fastify peer serves too, and which the multi-process runs repeat. */
+const PEER_WORKLOADS: ReadonlySet<string> = new Set(["list", "read", "create", "update"])
+
+/** Taskport and, unless BENCH_PEER=0, the peer beside it, each with `workers` processes. */
+interface Servers {
+  readonly taskport: ServerProcess.RunningServer
+  readonly peer: ServerProcess.RunningServer | undefined
+  readonly workers: number
+}
+
 const throughput = async (
-  base: string,
-  pid: number,
+  servers: Servers,
   runtime: Runtime,
   model: InstantModel.InstantModel,
-  users: ReadonlyArray<BenchUser>
+  users: ReadonlyArray<BenchUser>,
+  options: { readonly workloads: ReadonlyArray<MeasuredWorkload>; readonly ceiling: boolean }
 ): Promise<Array<Report.ThroughputRow>> => {
+  const { taskport, peer, workers } = servers
   const byId = new Map(users.map((user) => [user.id, user]))
   const rows: Array<Report.ThroughputRow> = []
-  for (const workload of measured(settings.workloads)) {
-    const statement = await captureCeiling(workload)
+  const label = workers === 1 ? "" : ` (${workers} workers)`
+  for (const workload of options.workloads) {
+    const statement = options.ceiling ? await captureCeiling(workload) : undefined
     const targets = workload.targets(users)
     const requests = targets.map((target, index) => workload.request(target, byId.get(target.owner)!, index))
-    await preflight(base, workload, requests[0]!)
+    const withPeer = peer !== undefined && PEER_WORKLOADS.has(workload.name) ? peer : undefined
+    for (const server of withPeer === undefined ? [taskport] : [taskport, withPeer]) {
+      await preflight(server.base, workload, requests[0]!).catch((error: unknown) => {
+        // With what the server logged, which says why far better than the answer may.
+        const log = server
+          .output()
+          .slice(-10)
+          .map((line) => `  ${line.text}`)
+        throw new Error([error instanceof Error ? error.message : String(error), ...log].join("\n"))
+      })
+    }
+    if (withPeer !== undefined && requests[0]!.method === "GET")
+      await samePeerAnswer(taskport, withPeer, requests)
     const cleanup = () => {
       switch (workload.restore) {
         case "created tasks":
@@ -151,26 +206,34 @@ const throughput = async (
     const chat = workload.restore === "conversations"
     if (chat) {
       progress(`${workload.name}: warming the server up...`)
-      await warmChat(base, requests)
+      await warmChat(taskport.base, requests)
     }
     await cleanup()
     for (const connections of settings.connections) {
-      const load = (durationSeconds: number) =>
+      const load = (base: string, durationSeconds: number) =>
         drive({ base, requests, connections, durationSeconds, accept: workload.accept })
       // Turns still in flight when a load stops go on in the server; resetting the
       // conversations under them would make their next append collide.
       const settle = () => (chat ? model.settled() : Promise.resolve())
-      progress(`${workload.name} at ${connections} connections: server...`)
-      await load(settings.warmupSeconds)
+      progress(`${workload.name} at ${connections} connections${label}: server...`)
+      await load(taskport.base, settings.warmupSeconds)
       await settle()
       // A chat turn's cost follows the length of its conversation, which the warm-up's turns
       // grew: the measured run starts again from the seeded length.
       if (chat) await cleanup()
       model.reset()
-      const server = await withCpu(pid, () => load(settings.durationSeconds))
+      const server = await withCpu(taskport.pid, () => load(taskport.base, settings.durationSeconds))
       const modelStats = chat ? model.stats() : undefined
       await settle()
       await cleanup()
+      // The peer right after, with the same requests, so both meet the machine in the same mood.
+      let peerRun: Measurement | undefined
+      if (withPeer !== undefined) {
+        progress(`${workload.name} at ${connections} connections${label}: peer...`)
+        await load(withPeer.base, settings.warmupSeconds)
+        peerRun = await withCpu(withPeer.pid, () => load(withPeer.base, settings.durationSeconds))
+        await cleanup()
+      }
       let direct: Measurement | undefined
       if (statement !== undefined) {
         const ceiling = (seconds: number) =>
@@ -183,10 +246,12 @@ const throughput = async (
       rows.push({
         workload: workload.name,
         description: workload.description,
+        workers,
         connections,
         server,
         ceiling: direct,
         ratio: direct === undefined ? undefined : server.requestsPerSecond / direct.requestsPerSecond,
+        peer: peerRun,
         model: modelStats
       })
     }
@@ -317,16 +382,39 @@ const postgresParts = async (url: string) => {
   // Started first: the server reads OPENAI_BASE_URL once, at start, and then uses the
   // OpenAI-compatible runner for every chat turn, as a deployment with a model would.
   const model = await InstantModel.start()
-  const server = await ServerProcess.start({
-    cwd: work,
-    dataDir: Path.join(work, "data"),
-    secret,
-    databaseUrl: Database.urlWithSchema(url),
-    poolSize: settings.poolSize,
-    cpuProfileDir: settings.cpuProfileDir,
-    bin: settings.serverBin,
-    env: { OPENAI_BASE_URL: model.baseURL }
-  })
+  // The schema is migrated by the first Taskport server, before the seeding and the peer.
+  const startServers = async (workers: number): Promise<Servers> => {
+    const taskport = await ServerProcess.start({
+      cwd: work,
+      dataDir: Path.join(work, "data"),
+      secret,
+      databaseUrl: Database.urlWithSchema(url),
+      poolSize: settings.poolSize,
+      workers,
+      cpuProfileDir: workers === 1 ? settings.cpuProfileDir : undefined,
+      bin: settings.serverBin,
+      env: { OPENAI_BASE_URL: model.baseURL }
+    })
+    const peer = settings.peer
+      ? await ServerProcess.startPeer({
+          secret,
+          databaseUrl: url,
+          schema: Database.SCHEMA,
+          poolSize: settings.poolSize,
+          workers
+        }).catch(async (error: unknown) => {
+          await taskport.stop()
+          throw error
+        })
+      : undefined
+    return { taskport, peer, workers }
+  }
+  const stopServers = async (servers: Servers) => {
+    await servers.taskport.stop()
+    await servers.peer?.stop()
+  }
+  const [first = 1, ...more] = settings.workers
+  let servers = await startServers(first)
   const runtime: Runtime = ManagedRuntime.make(Database.client(url, settings.poolSize))
   try {
     const byUser = await runtime.runPromise(Database.seed(USERS, TASKS_PER_USER))
@@ -346,15 +434,29 @@ const postgresParts = async (url: string) => {
       }))
     )
     const rows = settings.parts.has("throughput")
-      ? await throughput(server.base, server.pid, runtime, model, users)
+      ? await throughput(servers, runtime, model, users, {
+          workloads: measured(settings.workloads),
+          ceiling: true
+        })
       : []
+    const { taskport } = servers
     const scalingPart = settings.parts.has("scaling")
-    const scaled = scalingPart && selected("list") ? await scaling(server.base, runtime) : []
+    const scaled = scalingPart && selected("list") ? await scaling(taskport.base, runtime) : []
     const chatScaled =
-      scalingPart && selected("chat turn") ? await chatScaling(server.base, server.pid, runtime, model) : []
+      scalingPart && selected("chat turn")
+        ? await chatScaling(taskport.base, taskport.pid, runtime, model)
+        : []
+    // Every core: the REST workloads again, with Taskport's workers and the peer's.
+    const rest = measured(settings.workloads).filter((w) => PEER_WORKLOADS.has(w.name))
+    for (const workers of settings.parts.has("throughput") && rest.length > 0 ? more : []) {
+      await stopServers(servers)
+      progress(`${workers} worker processes each...`)
+      servers = await startServers(workers)
+      rows.push(...(await throughput(servers, runtime, model, users, { workloads: rest, ceiling: false })))
+    }
     return { rows, scaled, chatScaled }
   } finally {
-    await server.stop()
+    await stopServers(servers)
     await model.close()
     await runtime.dispose()
     await Effect.runPromise(Database.dropSchema(url))
@@ -440,8 +542,10 @@ const targetsOf = (
 ): Array<Report.Target> => {
   const targets: Array<Report.Target> = []
   const top = Math.max(...settings.connections)
-  const row = (workload: string, connections: number) =>
-    rows.find((r) => r.workload === workload && r.connections === connections)
+  const one = settings.workers[0] ?? 1
+  const all = Math.max(...settings.workers)
+  const row = (workload: string, connections: number, workers = one) =>
+    rows.find((r) => r.workload === workload && r.connections === connections && r.workers === workers)
   for (const name of ["read", "list", "create", "update"]) {
     const r = row(name, top)
     if (r?.ratio === undefined) continue
@@ -464,20 +568,55 @@ const targetsOf = (
       })
     }
   }
+  // With every core, the tail a client sees at 50 connections.
+  const busy = settings.connections.includes(50) ? 50 : top
+  if (all > 1) {
+    for (const name of ["list", "read"]) {
+      const r = row(name, busy, all)
+      if (r === undefined) continue
+      targets.push({
+        name: `${name} at ${busy} connections with ${all} workers, p99`,
+        value: `${Report.ms(r.server.p99Ms)} ms`,
+        limit: "<= 15 ms",
+        met: r.server.p99Ms <= 15
+      })
+    }
+  }
+  // CPU per request against the peer: the figure least moved by a busy machine.
+  for (const workers of settings.workers) {
+    for (const name of ["list", "read", "create", "update"]) {
+      const r = row(name, top, workers)
+      const cpu = r?.server.cpuPerRequestUs
+      const peerCpu = r?.peer?.cpuPerRequestUs
+      if (cpu === undefined || peerCpu === undefined) continue
+      const factor = cpu / peerCpu
+      targets.push({
+        name: `${name} at ${top} connections, ${workers === 1 ? "one process" : `${workers} workers`}: CPU per request vs the Fastify peer`,
+        value: `${factor.toFixed(2)}x (${cpu.toFixed(0)} vs ${peerCpu.toFixed(0)} µs)`,
+        limit: "<= 1.0x",
+        met: factor <= 1
+      })
+    }
+  }
   if (rows.length > 0) {
-    const errors = rows.reduce((sum, r) => sum + r.server.errors, 0)
+    const errors = rows.reduce((sum, r) => sum + r.server.errors + (r.peer?.errors ?? 0), 0)
     targets.push({ name: "errors in every workload", value: String(errors), limit: "0", met: errors === 0 })
   }
+  // Per call, by CPU time: dividing two runs' req/s taken at different moments swings with the
+  // machine far more than what each call costs.
   for (const connections of settings.connections) {
     const mcp = row("mcp todo_list", connections)
     const rest = row("list", connections)
-    if (mcp === undefined || rest === undefined) continue
-    const share = mcp.server.requestsPerSecond / rest.server.requestsPerSecond
+    const mcpCpu = mcp?.server.cpuPerRequestUs
+    const restCpu = rest?.server.cpuPerRequestUs
+    if (mcp === undefined || rest === undefined || mcpCpu === undefined || restCpu === undefined) continue
+    const share = restCpu / mcpCpu
+    const throughputShare = mcp.server.requestsPerSecond / rest.server.requestsPerSecond
     targets.push({
-      name: `MCP todo_list at ${connections} connections, share of REST list req/s`,
-      value: `${(share * 100).toFixed(0)}%`,
-      limit: ">= 50%",
-      met: share >= 0.5
+      name: `MCP todo_list at ${connections} connections, share of a REST list per call (CPU µs)`,
+      value: `${(share * 100).toFixed(0)}% (${restCpu.toFixed(0)} vs ${mcpCpu.toFixed(0)} µs; req/s ${(throughputShare * 100).toFixed(0)}%)`,
+      limit: ">= 60%",
+      met: share >= 0.6
     })
   }
   const smallest = scaled[0]
@@ -498,6 +637,18 @@ const targetsOf = (
       value: `${Report.ms(chat.server.p50Ms)} ms`,
       limit: "<= 15 ms",
       met: chat.server.p50Ms <= 15
+    })
+  }
+  const chatCpu = (chat ?? row("chat turn", top))?.server.cpuPerRequestUs
+  if (chatCpu !== undefined) {
+    targets.push({
+      name: "chat turn CPU per turn",
+      value: `${chatCpu.toFixed(0)} µs`,
+      limit:
+        CHAT_TURN_CPU_BASELINE_US === undefined
+          ? "none yet: this run's figure is the baseline"
+          : `<= ${CHAT_TURN_CPU_BASELINE_US} µs, the baseline`,
+      met: CHAT_TURN_CPU_BASELINE_US === undefined ? undefined : chatCpu <= CHAT_TURN_CPU_BASELINE_US
     })
   }
   const shortest = chatScaled[0]
@@ -585,6 +736,8 @@ const main = async () => {
       durationSeconds: settings.durationSeconds,
       warmupSeconds: settings.warmupSeconds,
       connections: settings.connections,
+      workers: settings.workers,
+      peer: settings.peer,
       poolSize: settings.poolSize,
       server: settings.serverBin ?? "this tree",
       database: settings.databaseUrl === undefined ? "none" : describeDatabase(settings.databaseUrl),
@@ -600,8 +753,8 @@ const main = async () => {
     targets: targetsOf(rows, scaled, chatScaled, embeddedFigures)
   }
   process.stdout.write(`\n${Report.format(results)}\n`)
-  const file = Report.write(results)
-  process.stdout.write(`\nFigures written to ${Path.relative(process.cwd(), file)}\n`)
+  const files = Report.write(results)
+  process.stdout.write(`\nWritten: ${files.map((file) => Path.relative(process.cwd(), file)).join(", ")}\n`)
 }
 
 main()

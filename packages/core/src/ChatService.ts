@@ -391,29 +391,40 @@ const make = (options: ChatOptions) =>
       input: DecodedTurn & { readonly message: string }
     ) {
       const user = yield* CurrentUser
-      yield* withinBudget(user.id)
+      // One unit of work: with row-level security, its reads and the stored message share
+      // one fenced transaction. The tools are made outside it, so that they do not capture
+      // its transaction: each tool call is a unit of its own.
+      const { conversationId, history, now } = yield* transactor.forOwner(user.id)(prepareFor(user.id, input))
+      const source = yield* todoToolSource.pipe(Effect.provideContext(handlers))
+      const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined
+      const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source, now }
+      return { user: user.id, conversationId, agentInput, asked: () => gated?.asked.current }
+    })
+
+    const prepareFor = Effect.fnUntraced(function* (
+      owner: UserId,
+      input: DecodedTurn & { readonly message: string }
+    ) {
+      yield* withinBudget(owner)
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
       if (input.conversation_id === undefined || input.conversation_id === null) {
-        if (Option.isSome(quotas)) yield* quotas.value.conversation(user.id)
-        conversationId = (yield* repo.create(user.id, titleFrom(input.message))).id
+        if (Option.isSome(quotas)) yield* quotas.value.conversation(owner)
+        conversationId = (yield* repo.create(owner, titleFrom(input.message))).id
       } else {
         conversationId = input.conversation_id
         // A turn stores the user's message and the reply.
-        if (Option.isSome(quotas)) yield* quotas.value.messages(user.id, conversationId, 2)
-        history = historyLimit === 0 ? [] : yield* repo.recent(user.id, conversationId, historyLimit)
+        if (Option.isSome(quotas)) yield* quotas.value.messages(owner, conversationId, 2)
+        history = historyLimit === 0 ? [] : yield* repo.recent(owner, conversationId, historyLimit)
       }
-      yield* append(user.id, conversationId, { role: "user", content: input.message, toolCalls: [] })
-      const source = yield* todoToolSource.pipe(Effect.provideContext(handlers))
-      const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined
+      yield* append(owner, conversationId, { role: "user", content: input.message, toolCalls: [] })
       const local = yield* settings.effective
       const now: LocalNow = {
         epochMillis: yield* Clock.currentTimeMillis,
         timeZone: local.name,
         weekStart: local.weekStart
       }
-      const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source, now }
-      return { user: user.id, conversationId, agentInput, asked: () => gated?.asked.current }
+      return { conversationId, history, now }
     })
 
     const finish = (

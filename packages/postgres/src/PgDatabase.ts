@@ -17,9 +17,10 @@ import {
   WebhookRepository
 } from "@taskport/core"
 import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
+import { Reactivity } from "effect/reactivity"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
-import { fenced } from "./OwnerFence.ts"
+import { FencedSessions, fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
 import * as PgEventCursors from "./PgEventCursors.ts"
@@ -97,21 +98,41 @@ export interface PostgresOptions {
   readonly applicationName?: string | undefined
 }
 
+const clientConfig = (options: PostgresOptions): PgClient.PgPoolConfig => ({
+  url: options.url,
+  maxConnections: options.maxConnections ?? 10,
+  connectTimeout: Duration.seconds(5),
+  applicationName: options.applicationName ?? "taskport",
+  ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
+})
+
 /** `SqlClient` for a Postgres server via `@effect/sql-pg`. */
 export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
-  PgClient.layer({
-    url: options.url,
-    maxConnections: options.maxConnections ?? 10,
-    connectTimeout: Duration.seconds(5),
-    applicationName: options.applicationName ?? "taskport",
-    ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
-  })
+  PgClient.layer(clientConfig(options))
+
+/**
+ * The pool of sessions that fenced reads run on, as large as the application's pool: the
+ * reads of a request no longer wait behind its writes, and each pool opens its connections
+ * only when they are needed.
+ */
+export const layerFencedSessions = (
+  options: PostgresOptions
+): Layer.Layer<FencedSessions, SqlError.SqlError> =>
+  Layer.effect(
+    FencedSessions,
+    Effect.map(PgClient.make(clientConfig(options)), (client) =>
+      FencedSessions.of({ reserve: client.reserve })
+    )
+  ).pipe(Layer.provide(Reactivity.layer))
 
 /** The repositories over a Postgres server. */
 export const layer = (
   options: PostgresOptions
 ): Layer.Layer<Repositories | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
-  repositories.pipe(Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true)))
+  repositories.pipe(
+    Layer.provide(layerFencedSessions(options)),
+    Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true))
+  )
 
 export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
   /** Apply pending migrations when the layer is built (default true). */

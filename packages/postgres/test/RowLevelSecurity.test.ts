@@ -4,7 +4,7 @@
  * on every user-owned table, on PGlite and Postgres alike.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { ConversationRepository, TaskRepository, UserId } from "@taskport/core"
+import { ConversationRepository, TaskRepository, Transactor, UserId } from "@taskport/core"
 import { OwnerFence } from "@taskport/postgres"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Exit } from "effect"
@@ -89,6 +89,108 @@ for (const database of testDatabases()) {
             expect((yield* tasks.find(UserId.make(`dave-${crypto.randomUUID()}`), created.id))._tag).toBe(
               "None"
             )
+          })
+      )
+
+      it.effect(
+        "G27: a unit of work for an owner fences once: its calls share one transaction, which rolls back whole",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const tasks = yield* TaskRepository
+            const transactor = yield* Transactor
+            const owner = UserId.make(`erin-${crypto.randomUUID()}`)
+            const other = UserId.make(`frank-${crypto.randomUUID()}`)
+            const transactionOf = (who: UserId) =>
+              OwnerFence.asOwner(sql, who)(sql<{ id: string }>`SELECT txid_current()::text AS id`)
+
+            // Inside the unit, repository calls and fenced statements run in the unit's transaction.
+            const inside = yield* transactor.forOwner(owner)(
+              Effect.gen(function* () {
+                const first = yield* transactionOf(owner)
+                yield* tasks.insert(owner, newTask("inside the unit"))
+                const second = yield* transactionOf(owner)
+                return [first[0]?.id, second[0]?.id]
+              })
+            )
+            expect(inside[0]).toBeDefined()
+            expect(inside[1]).toBe(inside[0])
+            // Outside a unit, each fenced call is a transaction of its own.
+            const apart = [(yield* transactionOf(owner))[0]?.id, (yield* transactionOf(owner))[0]?.id]
+            expect(apart[1]).not.toBe(apart[0])
+
+            // Another owner's call inside the unit is fenced to that owner, not to the unit's.
+            const seen = yield* transactor.forOwner(owner)(
+              OwnerFence.asOwner(sql, other)(sql<{ n: number }>`SELECT count(*)::int AS n FROM tasks`)
+            )
+            expect(seen[0]?.n).toBe(0)
+
+            // A failure anywhere in the unit undoes every write made in it.
+            const failed = yield* Effect.exit(
+              transactor.forOwner(owner)(
+                Effect.andThen(tasks.insert(owner, newTask("rolled back")), Effect.fail("stop" as const))
+              )
+            )
+            expect(Exit.isFailure(failed)).toBe(true)
+            const titles = yield* sql<{ title: string }>`SELECT title FROM tasks WHERE user_id = ${owner}`
+            expect(titles.map((row) => row.title)).toEqual(["inside the unit"])
+          })
+      )
+
+      it.effect(
+        "G28: a read-only unit is fenced too, on Postgres without a transaction, and the application's pool never sees its settings",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const tasks = yield* TaskRepository
+            const transactor = yield* Transactor
+            const alice = UserId.make(`grace-${crypto.randomUUID()}`)
+            const bob = UserId.make(`heidi-${crypto.randomUUID()}`)
+            for (const owner of [alice, bob]) yield* tasks.insert(owner, newTask(`${owner} task`))
+            const reads = (owner: UserId) =>
+              transactor.forOwner(owner, { readOnly: true })(
+                Effect.gen(function* () {
+                  const owners = yield* sql<{ user_id: string }>`SELECT DISTINCT user_id FROM tasks`
+                  const viaRepository = yield* tasks.list(owner, {
+                    status: "all",
+                    sort: "created_at",
+                    order: "desc",
+                    limit: 10
+                  })
+                  // Two statements apart in time share a start only inside one transaction.
+                  const started = () =>
+                    sql<{ at: string }>`SELECT transaction_timestamp()::text AS at, pg_sleep(0.002)`
+                  const [first] = yield* started()
+                  const [second] = yield* started()
+                  return {
+                    owners: owners.map((row) => row.user_id),
+                    titles: viaRepository.items.map((task) => task.title),
+                    implicit: first !== undefined && second !== undefined && first.at !== second.at
+                  }
+                })
+              )
+            // Many owners' reads at once, so that sessions are reused across owners.
+            const results = yield* Effect.forEach(
+              Array.from({ length: 24 }, (_, index) => (index % 2 === 0 ? alice : bob)),
+              (owner) => Effect.map(reads(owner), (result) => ({ owner, ...result })),
+              { concurrency: 12 }
+            )
+            for (const result of results) {
+              expect(result.owners).toEqual([result.owner])
+              expect(result.titles).toEqual([`${result.owner} task`])
+              // PGlite has one connection and no pool of sessions: there the fence is a transaction.
+              expect(result.implicit).toBe(database.name === "postgres")
+            }
+            // The application's own connections still run as the connecting role, with no owner.
+            const sessions = yield* Effect.forEach(
+              Array.from({ length: 12 }),
+              () =>
+                sql<{ app: boolean; owner: string | null }>`
+                  SELECT current_user = ${OwnerFence.APP_ROLE} AS app,
+                    nullif(current_setting(${OwnerFence.OWNER_SETTING}, true), '') AS owner`,
+              { concurrency: 12 }
+            )
+            for (const [row] of sessions) expect(row).toEqual({ app: false, owner: null })
           })
       )
     })

@@ -15,7 +15,16 @@ import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 import * as Webhooks from "./Webhooks.ts"
 
-export const layer = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) => {
+export interface LayerOptions {
+  /** Apply pending migrations when the database opens (default true; a server's workers leave them to the primary). */
+  readonly migrate?: boolean | undefined
+}
+
+export const layer = (
+  config: ServerConfig,
+  announce: Announce.Announce = Announce.stderr,
+  options: LayerOptions = {}
+) => {
   const quotas = Quotas.layer({
     tasksPerUser: config.quotaTasksPerUser,
     conversationsPerUser: config.quotaConversationsPerUser,
@@ -23,7 +32,9 @@ export const layer = (config: ServerConfig, announce: Announce.Announce = Announ
   })
   const webhooks = WebhookService.layer.pipe(Layer.provideMerge(Webhooks.layer(config)))
   const todos = Layer.merge(TodoToolsLayer, webhooks).pipe(
-    Layer.provideMerge(quotas.pipe(Layer.provideMerge(Database.layer(config, { announce }))))
+    Layer.provideMerge(
+      quotas.pipe(Layer.provideMerge(Database.layer(config, { announce, migrate: options.migrate })))
+    )
   )
   return Layer.mergeAll(
     Authentication.layer(config),

@@ -42,6 +42,10 @@ export const make = (app: H3, options: ListenerOptions) => {
         // Shutdown belongs to the scope, so that it comes before the database closes.
         gracefulShutdown: false,
         node: {
+          // srvx binds exclusively unless told otherwise; in a cluster worker that would give each
+          // worker a socket of its own (another port, under PORT=0) instead of the primary's
+          // shared one, which hands connections out round-robin. Outside a cluster it changes nothing.
+          exclusive: false,
           // A client that stalls mid-request is cut off; it never holds a database connection,
           // since bodies are read completely before any query runs.
           requestTimeout: options.requestTimeoutMs,

@@ -3,6 +3,7 @@
  * and, for the stdio MCP server, protocol messages), filtered by LOG_LEVEL. The surfaces'
  * request lines and Effect's own log calls, with their annotations, share the format.
  */
+import Cluster from "node:cluster"
 import type { RequestLog } from "@taskport/http"
 import { Cause, Layer, Logger, References } from "effect"
 import type { LogLevel } from "./ServerConfig.ts"
@@ -14,12 +15,15 @@ export type LogEntry = RequestLog.LogEntry
 // The line's own fields win over annotations of the same name.
 const RESERVED = new Set(["time", "level", "msg", "cause"])
 
+/** In a server of several workers (WEB_CONCURRENCY), which one wrote a line; alone, nothing. */
+const worker: { readonly pid?: number } = Cluster.isWorker ? { pid: process.pid } : {}
+
 /** A writer of JSON log lines that drops entries below `minimum`. */
 export const makeLog =
   (minimum: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)) =>
   (entry: LogEntry): void => {
     if (RANK[entry.level] < RANK[minimum]) return
-    write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`)
+    write(`${JSON.stringify({ time: new Date().toISOString(), ...worker, ...entry })}\n`)
   }
 
 const toLevel = (label: string): LogEntry["level"] => {

@@ -4,6 +4,7 @@
  * with a message naming the variable.
  */
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { DEFAULT_QUOTAS } from "@taskport/core"
 import { Config, ConfigProvider, Data, Effect, Option, type Redacted, Schema } from "effect"
@@ -14,7 +15,10 @@ export interface ServerConfig {
   readonly port: number
   readonly host: string
   readonly databaseUrl: Option.Option<Redacted.Redacted>
+  /** Connections each server process keeps (every worker has a pool of its own). */
   readonly databasePoolSize: number
+  /** Server processes `taskport serve` runs (`WEB_CONCURRENCY`; `auto` resolved to the cores). */
+  readonly webConcurrency: number
   /** Longest a client may take to send a whole request. */
   readonly requestTimeoutMs: number
   readonly dataDir: string
@@ -103,6 +107,13 @@ export const config: Config.Config<ServerConfig> = Config.all({
   host: Config.String("HOST").pipe(Config.withDefault("127.0.0.1")),
   databaseUrl: Config.option(Config.Redacted("DATABASE_URL")),
   databasePoolSize: Config.Int("DATABASE_POOL_SIZE").pipe(Config.withDefault(10)),
+  webConcurrency: Config.schema(
+    Schema.Union([Schema.Literal("auto"), Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 1024 }))]),
+    "WEB_CONCURRENCY"
+  ).pipe(
+    Config.withDefault<"auto" | number>(1),
+    Config.map((value) => (value === "auto" ? Os.availableParallelism() : value))
+  ),
   requestTimeoutMs: Config.Int("REQUEST_TIMEOUT_MS").pipe(Config.withDefault(30_000)),
   dataDir: Config.String("TASKPORT_DATA_DIR").pipe(Config.withDefault(".taskport")),
   authSecret: Config.option(Config.Redacted("BETTER_AUTH_SECRET")),

@@ -1,7 +1,10 @@
 /**
  * `taskport serve`: applies migrations and serves the REST API and `/mcp` until the process
  * is told to stop, then drains in-flight requests and closes the database, in that order.
+ * With WEB_CONCURRENCY above 1 this process becomes the primary of that many workers
+ * (`Supervisor`), each of which runs this same command as a worker.
  */
+import Cluster from "node:cluster"
 import * as Path from "node:path"
 import { TokenMinter } from "@taskport/auth"
 import { Effect, Option } from "effect"
@@ -10,6 +13,7 @@ import * as AppLayer from "../AppLayer.ts"
 import * as Authentication from "../Authentication.ts"
 import * as Server from "../Server.ts"
 import type { ServerConfig } from "../ServerConfig.ts"
+import * as Supervisor from "../Supervisor.ts"
 
 /** In dev mode, a token for "demo" and a line to try it with. */
 const devModeHelp = (config: ServerConfig, base: string) =>
@@ -29,7 +33,13 @@ const devModeHelp = (config: ServerConfig, base: string) =>
   })
 
 /** Serves until interrupted; only an interruption (SIGTERM, SIGINT) ends it. */
-export const run = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) =>
+export const run = (config: ServerConfig, announce: Announce.Announce = Announce.stderr) => {
+  if (Cluster.isWorker) return serveAsWorker(config, announce)
+  if (config.webConcurrency > 1) return Supervisor.run(config, announce)
+  return serveHere(config, announce)
+}
+
+const serveHere = (config: ServerConfig, announce: Announce.Announce) =>
   Effect.gen(function* () {
     const { url } = yield* Server.serve(config)
     // Finalizers run last-added first: this line comes before the listener drains.
@@ -42,3 +52,17 @@ export const run = (config: ServerConfig, announce: Announce.Announce = Announce
     Effect.onInterrupt(() => Effect.sync(() => announce("Stopped."))),
     Effect.provide(AppLayer.layer(config, announce))
   )
+
+/**
+ * One worker of several: the primary applied the migrations and announces the address, so
+ * a worker only serves; the first also says what the server runs on, once for all.
+ */
+const serveAsWorker = (config: ServerConfig, announce: Announce.Announce) => {
+  const say: Announce.Announce = Supervisor.isSpokesman() ? announce : () => {}
+  return Effect.gen(function* () {
+    const { url } = yield* Server.serve(config)
+    Supervisor.reportListening(url)
+    if (Authentication.isDevMode(config)) say(yield* devModeHelp(config, url))
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(AppLayer.layer(config, say, { migrate: false })))
+}
