@@ -5,6 +5,7 @@
 import { PgClient } from "@effect/sql-pg"
 import {
   ConversationRepository,
+  type EventFeed,
   EventLog,
   type IdempotencyStore,
   PendingActionRepository,
@@ -18,6 +19,7 @@ import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import { fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgEventFeed from "./PgEventFeed.ts"
 import * as PgEventLog from "./PgEventLog.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -36,6 +38,9 @@ export type Repositories =
   | SettingsRepository
   | QuotaCounts
   | EventLog
+
+/** Everything a database layer provides besides its `SqlClient`: the repositories and the event feed. */
+export type Persistence = Repositories | EventFeed
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
 const fencedLayer = <I, S extends object>(
@@ -84,8 +89,10 @@ export interface PostgresOptions {
   readonly applicationName?: string | undefined
 }
 
-/** `SqlClient` for a Postgres server via `@effect/sql-pg`. */
-export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+/** `SqlClient` (and the driver's own `PgClient`) for a Postgres server via `@effect/sql-pg`. */
+export const layerClient = (
+  options: PostgresOptions
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, SqlError.SqlError> =>
   PgClient.layer({
     url: options.url,
     maxConnections: options.maxConnections ?? 10,
@@ -94,11 +101,13 @@ export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.Sql
     ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
   })
 
-/** The repositories over a Postgres server. */
+/** The repositories over a Postgres server, and the feed of its event notifications. */
 export const layer = (
   options: PostgresOptions
-): Layer.Layer<Repositories | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
-  repositories.pipe(Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true)))
+): Layer.Layer<Persistence | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
+  Layer.merge(repositories, PgEventFeed.layer).pipe(
+    Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true))
+  )
 
 export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
   /** Apply pending migrations when the layer is built (default true). */
@@ -109,9 +118,12 @@ export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
 export const layerPglite = (
   options: EmbeddedOptions = {}
 ): Layer.Layer<
-  Repositories | SqlClient.SqlClient | PgliteClient.Pglite,
+  Persistence | SqlClient.SqlClient | PgliteClient.Pglite,
   | SqlError.SqlError
   | Migrator.MigrationError
   | PgliteClient.DataDirectoryLocked
   | PgliteClient.DataDirectoryError
-> => repositories.pipe(Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true)))
+> =>
+  Layer.merge(repositories, PgEventFeed.layerPglite).pipe(
+    Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true))
+  )

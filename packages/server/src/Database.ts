@@ -7,6 +7,7 @@ import * as Path from "node:path"
 import * as V8 from "node:v8"
 import type {
   ConversationRepository,
+  EventFeed,
   EventLog,
   IdempotencyStore,
   PendingActionRepository,
@@ -90,6 +91,7 @@ export const layer = (
   | QuotaCounts
   | SettingsRepository
   | EventLog
+  | EventFeed
   | SqlClient.SqlClient,
   DatabaseError
 > => {

@@ -46,6 +46,10 @@ export interface ServerConfig {
   readonly idempotencyKeyTtlHours: number
   /** How long task events (history, stream replay) are kept. */
   readonly eventRetentionDays: number
+  /** How often an idle event stream sends a heartbeat comment. */
+  readonly eventStreamHeartbeatMs: number
+  /** Events queued for a slow stream reader before the stream stops reading ahead. */
+  readonly eventStreamBuffer: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
   /** Requests per user and minute on REST and MCP (0: unlimited). */
@@ -116,6 +120,8 @@ export const config: Config.Config<ServerConfig> = Config.all({
   trashRetentionDays: intBetween("TRASH_RETENTION_DAYS", 1, 3650, 30),
   idempotencyKeyTtlHours: intBetween("IDEMPOTENCY_KEY_TTL_HOURS", 1, 8760, 24),
   eventRetentionDays: intBetween("EVENT_RETENTION_DAYS", 1, 3650, 30),
+  eventStreamHeartbeatMs: intBetween("EVENT_STREAM_HEARTBEAT_MS", 10, 3_600_000, 15_000),
+  eventStreamBuffer: intBetween("EVENT_STREAM_BUFFER", 1, 10_000, 100),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
