@@ -7,6 +7,7 @@ import {
   ConversationRepository,
   type DeliveryQueue,
   type EventCursors,
+  type EventFeed,
   EventLog,
   type IdempotencyStore,
   PendingActionRepository,
@@ -24,6 +25,7 @@ import { FencedSessions, fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
 import * as PgEventCursors from "./PgEventCursors.ts"
+import * as PgEventFeed from "./PgEventFeed.ts"
 import * as PgEventLog from "./PgEventLog.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
@@ -46,6 +48,9 @@ export type Repositories =
   | DeliveryQueue
   | EventCursors
   | EventLog
+
+/** Everything a database layer provides besides its `SqlClient`: the repositories and the event feed. */
+export type Persistence = Repositories | EventFeed
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
 const fencedLayer = <I, S extends object>(
@@ -106,8 +111,10 @@ const clientConfig = (options: PostgresOptions): PgClient.PgPoolConfig => ({
   ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
 })
 
-/** `SqlClient` for a Postgres server via `@effect/sql-pg`. */
-export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+/** `SqlClient` (and the driver's own `PgClient`) for a Postgres server via `@effect/sql-pg`. */
+export const layerClient = (
+  options: PostgresOptions
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, SqlError.SqlError> =>
   PgClient.layer(clientConfig(options))
 
 /**
@@ -125,11 +132,11 @@ export const layerFencedSessions = (
     )
   ).pipe(Layer.provide(Reactivity.layer))
 
-/** The repositories over a Postgres server. */
+/** The repositories over a Postgres server, and the feed of its event notifications. */
 export const layer = (
   options: PostgresOptions
-): Layer.Layer<Repositories | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
-  repositories.pipe(
+): Layer.Layer<Persistence | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
+  Layer.merge(repositories, PgEventFeed.layer).pipe(
     Layer.provide(layerFencedSessions(options)),
     Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true))
   )
@@ -143,9 +150,12 @@ export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
 export const layerPglite = (
   options: EmbeddedOptions = {}
 ): Layer.Layer<
-  Repositories | SqlClient.SqlClient | PgliteClient.Pglite,
+  Persistence | SqlClient.SqlClient | PgliteClient.Pglite,
   | SqlError.SqlError
   | Migrator.MigrationError
   | PgliteClient.DataDirectoryLocked
   | PgliteClient.DataDirectoryError
-> => repositories.pipe(Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true)))
+> =>
+  Layer.merge(repositories, PgEventFeed.layerPglite).pipe(
+    Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true))
+  )

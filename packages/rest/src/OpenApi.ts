@@ -12,6 +12,7 @@ import {
   ConversationPage,
   CreateWebhookParams,
   DeliveryList,
+  EventPage,
   MessagePage,
   PatchSettingsParams,
   RenameConversationParams,
@@ -26,6 +27,7 @@ import {
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
 import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
 import { DocsAssetPath } from "./Docs.ts"
+import { eventRoutes } from "./EventRoutes.ts"
 import {
   BatchBody,
   type ChatRoute,
@@ -85,7 +87,8 @@ const componentSchemas = [
   WebhookList,
   DeliveryList,
   CreateWebhookParams,
-  PatchWebhookBody
+  PatchWebhookBody,
+  EventPage
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -158,6 +161,14 @@ const SSE_DESCRIPTION = [
   "`tool_call` ({ id, name, arguments }) when the agent calls a tool, `tool_result` (a ToolCall) when it answered,",
   "`delta` ({ text }) for each piece of the answer, then `done` with the same payload as the JSON response.",
   "A failure after the stream started ends it with an `error` event ({ error: { code, message } })."
+].join(" ")
+
+const EVENT_STREAM_DESCRIPTION = [
+  "Server-sent events of the user's task changes as they commit, through any server instance.",
+  "Each event: `id` (its position: send it back as Last-Event-ID to resume), `event` (its type, e.g. task.updated) and `data` (a TaskEvent as JSON).",
+  "On connect the stream replays the events after Last-Event-ID (or last_event_id), then goes live, with nothing missed or repeated;",
+  "without either it starts from now. Comments: `: ready` once subscribed, `: heartbeat` when idle.",
+  "A slow reader is served from the stored events at its own pace; nothing is dropped."
 ].join(" ")
 
 const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
@@ -286,6 +297,29 @@ export const makeOpenApi = (): JsonObject => {
               }
             }),
         responses: { [String(route.status)]: success, ...chatErrorsFor(route, byPathUser) }
+      })
+    }
+  }
+
+  for (const route of eventRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const codes = ["400", "401", "429", "500", "503", ...(byPathUser ? ["403"] : [])]
+      if (route.kind === "task_events") codes.push("404")
+      const content: JsonObject =
+        route.kind === "events_stream"
+          ? { "text/event-stream": { schema: { type: "string", description: EVENT_STREAM_DESCRIPTION } } }
+          : { "application/json": { schema: refOf(route.response ?? EventPage) } }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["events"],
+        security: [{ bearerAuth: [] }],
+        parameters: routeParameters(route, byPathUser),
+        responses: {
+          "200": { description: "Success.", content },
+          ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+        }
       })
     }
   }
@@ -429,6 +463,7 @@ export const makeOpenApi = (): JsonObject => {
         description:
           "Endpoints that receive the user's task events, signed per Standard Webhooks, and their deliveries."
       },
+      { name: "events", description: "The history of task changes, and a live stream of them." },
       { name: "meta", description: "Documentation and health." }
     ],
     paths,

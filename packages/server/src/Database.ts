@@ -9,6 +9,7 @@ import type {
   ConversationRepository,
   DeliveryQueue,
   EventCursors,
+  EventFeed,
   EventLog,
   IdempotencyStore,
   PendingActionRepository,
@@ -96,6 +97,7 @@ export const layer = (
   | WebhookRepository
   | DeliveryQueue
   | EventCursors
+  | EventFeed
   | SqlClient.SqlClient,
   DatabaseError
 > => {

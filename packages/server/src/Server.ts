@@ -112,7 +112,8 @@ export const serve = (config: ServerConfig) =>
       ready: sql`SELECT 1`,
       log,
       web,
-      rateLimiter
+      rateLimiter,
+      eventStream: { heartbeat: config.eventStreamHeartbeatMs, buffer: config.eventStreamBuffer }
     })
     let bound: string | undefined
     yield* mountMcp(app, config, log, () => bound, rateLimiter)

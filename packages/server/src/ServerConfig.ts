@@ -70,6 +70,10 @@ export interface ServerConfig {
   /** When set, task events are also published to this NATS server's JetStream. */
   readonly natsUrl: Option.Option<string>
   readonly natsStream: string
+  /** How often an idle event stream sends a heartbeat comment. */
+  readonly eventStreamHeartbeatMs: number
+  /** Events queued for a slow stream reader before the stream stops reading ahead. */
+  readonly eventStreamBuffer: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
   /** Requests per user and minute on REST and MCP (0: unlimited). */
@@ -163,6 +167,8 @@ export const config: Config.Config<ServerConfig> = Config.all({
     ),
     "NATS_STREAM"
   ).pipe(Config.withDefault("TASKPORT_EVENTS")),
+  eventStreamHeartbeatMs: intBetween("EVENT_STREAM_HEARTBEAT_MS", 10, 3_600_000, 15_000),
+  eventStreamBuffer: intBetween("EVENT_STREAM_BUFFER", 1, 10_000, 100),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(

@@ -22,7 +22,7 @@ export const TEST_SECRET = Redacted.make("taskport-test-secret-0123456789-abcdef
  * unless a runner is given.
  */
 export const servicesLayer = (
-  database: Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>,
+  database: Layer.Layer<PgDatabase.Persistence | SqlClient.SqlClient, unknown>,
   runner: Layer.Layer<AgentRunner> = OfflineAgentRunner.layer,
   chat: ChatOptions = {}
 ) =>
