@@ -13,7 +13,8 @@
  *   to position n and reads `position > n` later misses nothing and repeats nothing.
  * - The store keeps the task as it was (`before`) and as it is after the change (`after`);
  *   which fields changed is decided here (`taskEventOf`), not in SQL.
- * - `task.reminder` is reserved for reminders, which record no change of the task.
+ * - `task.reminder` says a task's reminder came: it changes nothing the task shows (its
+ *   version stays) and carries the whole task.
  */
 import { Schema } from "effect"
 import { Actor } from "./Actor.ts"
@@ -39,7 +40,8 @@ export const WriteEvent = {
   reopen: "task.reopened",
   delete: "task.deleted",
   restore: "task.restored",
-  purge: "task.purged"
+  purge: "task.purged",
+  remind: "task.reminder"
 } as const satisfies Record<string, TaskEventType>
 
 export const EventId = Schema.String.check(
@@ -68,7 +70,8 @@ export const TaskEvent = Schema.Struct({
   occurred_at: Schema.String.annotate({ description: "When the change was made (ISO 8601)." }),
   actor: Actor,
   task: Schema.NullOr(Task).annotate({
-    description: "The whole task: as created (task.created) or as it was (task.purged); null otherwise."
+    description:
+      "The whole task: as created (task.created), reminded of (task.reminder) or as it was (task.purged); null otherwise."
   }),
   changes: Schema.Record(Schema.String, FieldChange).annotate({
     description: "Each changed field's value before and after the change."
@@ -102,6 +105,8 @@ const REPORTED: ReadonlyArray<keyof Task> = [
   "due",
   "tags",
   "recurrence",
+  "reminder",
+  "remind_at",
   "next_occurrence_id"
 ]
 
@@ -119,7 +124,11 @@ export const changedFields = (before: Task, after: Task): Record<string, FieldCh
 /** The event as readers see it, from what the store kept. */
 export const taskEventOf = (stored: StoredEvent): TaskEvent => {
   const whole =
-    stored.type === "task.created" ? stored.after : stored.type === "task.purged" ? stored.before : null
+    stored.type === "task.created" || stored.type === "task.reminder"
+      ? stored.after
+      : stored.type === "task.purged"
+        ? stored.before
+        : null
   return {
     id: stored.id,
     position: stored.position,

@@ -51,6 +51,8 @@ const taskBound = (task: EncodedListedTask): number => {
   let texts = textBound(task.title) * 2 + (task.description === null ? 0 : textBound(task.description))
   if (task.due !== null) texts += textBound(task.due) * 2
   if (task.recurrence !== null) texts += textBound(task.recurrence)
+  if (task.reminder !== null) texts += textBound(task.reminder)
+  if (task.remind_at !== null) texts += textBound(task.remind_at)
   for (const tag of task.tags) texts += textBound(tag) * 2 + 8
   return texts + 600
 }

@@ -115,6 +115,36 @@ const withoutDescriptions = (node: unknown, isRoot: boolean, isPropertyMap = fal
   return out
 }
 
+/** Keywords whose meaning would change if `null` were added to the branch's type. */
+const TYPE_BOUND = ["enum", "const", "anyOf", "oneOf", "allOf", "not", "$ref"]
+
+/**
+ * The same schema with every "this or null" written the short way: `{ anyOf: [{ type: "string",
+ * ... }, { type: "null" }] }` becomes `{ type: ["string", "null"], ... }`. The two accept the
+ * same values (the branch's other keywords apply to strings only), and a task schema has a
+ * dozen such fields in each of the tools that return one.
+ */
+const withShortNullables = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(withShortNullables)
+  if (typeof node !== "object" || node === null) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) out[key] = withShortNullables(value)
+  const branches = out.anyOf
+  if (!Array.isArray(branches) || branches.length !== 2) return out
+  const nullAt = branches.findIndex(
+    (branch) =>
+      typeof branch === "object" &&
+      branch !== null &&
+      Object.keys(branch).length === 1 &&
+      branch.type === "null"
+  )
+  const other = branches[1 - nullAt] as Record<string, unknown> | undefined
+  if (nullAt < 0 || other === undefined || typeof other.type !== "string") return out
+  if (TYPE_BOUND.some((keyword) => keyword in other)) return out
+  const { anyOf: _branches, ...rest } = out
+  return { ...other, ...rest, type: [other.type, "null"] }
+}
+
 const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const derived = Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>)
@@ -127,7 +157,10 @@ const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
       let document = byTarget.get(key)
       if (document === undefined) {
         document = deepFreeze(
-          withoutDescriptions(props.jsonSchema[side](options), true) as Record<string, unknown>
+          withShortNullables(withoutDescriptions(props.jsonSchema[side](options), true)) as Record<
+            string,
+            unknown
+          >
         )
         byTarget.set(key, document)
       }
@@ -158,7 +191,7 @@ const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
 const parametersSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const document = deepFreeze({
     $schema: "https://json-schema.org/draft/2020-12/schema",
-    ...parametersJsonSchema(schema)
+    ...(withShortNullables(parametersJsonSchema(schema)) as Record<string, unknown>)
   })
   return {
     "~standard": {

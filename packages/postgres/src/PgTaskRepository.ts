@@ -17,12 +17,14 @@ import {
   type NewTask,
   Task,
   type TaskEventType,
+  type TaskId,
   type TaskPatch,
   type TaskQuery,
   TaskRepository,
   type TaskSort,
   traced,
   type UpdateOutcome,
+  type UserId,
   WriteEvent
 } from "@taskport/core"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
@@ -42,6 +44,8 @@ const columnsOf = (table: string) =>
     `${table}.due`,
     `${table}.tags`,
     `${table}.recurrence`,
+    `${table}.reminder`,
+    `${iso(`${table}.remind_at`)} AS remind_at`,
     `${table}.next_occurrence_id`,
     `${table}.version`,
     `${iso(`${table}.created_at`)} AS created_at`,
@@ -52,7 +56,7 @@ const COLUMNS = columnsOf("tasks")
 
 /** The output columns' names, to select them from a CTE that returned them. */
 const NAMES =
-  "id, title, description, priority, completed, completed_at, due, tags, recurrence, next_occurrence_id, version, created_at, updated_at"
+  "id, title, description, priority, completed, completed_at, due, tags, recurrence, reminder, remind_at, next_occurrence_id, version, created_at, updated_at"
 
 /**
  * How each sort orders rows (`expr`), reports its key (`key`) and reads a cursor key (`cast`).
@@ -84,6 +88,8 @@ export const make = Effect.gen(function* () {
   const decodeFirst = (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
+  /** An instant in milliseconds as a timestamptz(3): exact, so that it compares equal to a stored one. */
+  const instant = (millis: number | null) => sql`to_timestamp(${millis}::float8 / 1000)::timestamptz(3)`
 
   // A date-only due (ten characters) is a calendar day in the user's zone and compares as a
   // date; a zoned due compares by its instant.
@@ -148,10 +154,10 @@ export const make = Effect.gen(function* () {
       owner,
       WriteEvent.insert,
       sql`changed AS (
-        INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence)
+        INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence, reminder, remind_at)
           VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
                   to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb,
-                  ${task.recurrence ?? null})
+                  ${task.recurrence ?? null}, ${task.reminder?.text ?? null}, ${instant(task.reminder?.atMillis ?? null)})
           RETURNING ${columns}, NULL::jsonb AS task_before
       )`
     ).pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
@@ -206,6 +212,15 @@ export const make = Effect.gen(function* () {
         if (patch.due !== undefined) {
           sets.push(sql`due = ${patch.due?.text ?? null}`)
           sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
+        }
+        if (patch.reminder !== undefined) {
+          const at = instant(patch.reminder?.atMillis ?? null)
+          sets.push(sql`reminder = ${patch.reminder?.text ?? null}`)
+          sets.push(sql`remind_at = ${at}`)
+          // A reminder that now comes at another instant is armed again; the same one stays as it was.
+          sets.push(
+            sql`reminded_at = CASE WHEN tasks.remind_at IS NOT DISTINCT FROM ${at} THEN tasks.reminded_at END`
+          )
         }
         return updateRecorded(owner, id, WriteEvent.update, sets, [
           sql`deleted_at IS NULL`,
@@ -335,6 +350,37 @@ export const make = Effect.gen(function* () {
           Effect.map((rows) => rows[0]?.count ?? 0),
           repositoryErrors
         ),
+
+      dueReminders: (nowMillis, limit) =>
+        Effect.gen(function* () {
+          // A reminder whose time came while its task was closed is settled without firing.
+          yield* sql`UPDATE tasks SET reminded_at = ${instant(nowMillis)}
+            WHERE reminded_at IS NULL AND remind_at <= ${instant(nowMillis)}
+              AND (completed OR deleted_at IS NOT NULL)`
+          const rows = yield* sql<{ user_id: string; id: number; at: number }>`
+            SELECT user_id, id, (extract(epoch FROM remind_at) * 1000)::float8 AS at FROM tasks
+            WHERE reminded_at IS NULL AND remind_at <= ${instant(nowMillis)}
+              AND completed = false AND deleted_at IS NULL
+            ORDER BY remind_at, id LIMIT ${limit}`
+          return rows.map((row) => ({
+            owner: row.user_id as UserId,
+            id: row.id as TaskId,
+            atMillis: Number(row.at)
+          }))
+        }).pipe(repositoryErrors),
+
+      fireReminder: (owner, id, atMillis, nowMillis) =>
+        recorded(
+          owner,
+          WriteEvent.remind,
+          sql`changed AS (
+            UPDATE tasks SET reminded_at = ${instant(nowMillis)}
+            WHERE user_id = ${owner} AND id = ${id} AND reminded_at IS NULL
+              AND completed = false AND deleted_at IS NULL
+              AND remind_at = ${instant(atMillis)} AND remind_at <= ${instant(nowMillis)}
+            RETURNING ${columns}, NULL::jsonb AS task_before
+          )`
+        ).pipe(Effect.flatMap(decodeFirst), repositoryErrors),
 
       list: (owner, query: TaskQuery) => {
         const sort = SORTS[query.sort]

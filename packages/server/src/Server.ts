@@ -16,6 +16,7 @@ import * as EventPublishing from "./EventPublishing.ts"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
 import * as RateLimiting from "./RateLimiting.ts"
+import * as Reminders from "./Reminders.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
 import * as Webhooks from "./Webhooks.ts"
@@ -89,7 +90,11 @@ export const mountMcp = (
     )
   })
 
-/** Serves the REST app and `/mcp`, and sweeps expired trash and keys, for as long as the enclosing scope is open. */
+/**
+ * Serves the REST app and `/mcp` for as long as the enclosing scope is open, with the
+ * background work: sweeping expired trash and keys, webhook deliveries, NATS publishing and
+ * reminders.
+ */
 export const serve = (config: ServerConfig) =>
   Effect.gen(function* () {
     const log = Logging.makeLog(config.logLevel)
@@ -120,6 +125,7 @@ export const serve = (config: ServerConfig) =>
     yield* Retention.sweeping
     yield* Webhooks.dispatching(config)
     yield* EventPublishing.publishing(config)
+    yield* Reminders.reminding(config)
     const listener = yield* Listener.make(app, {
       port: config.port,
       host: config.host,

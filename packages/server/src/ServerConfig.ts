@@ -74,6 +74,8 @@ export interface ServerConfig {
   readonly eventStreamHeartbeatMs: number
   /** Events queued for a slow stream reader before the stream stops reading ahead. */
   readonly eventStreamBuffer: number
+  /** How often the reminder worker looks for reminders that have come. */
+  readonly reminderPollMs: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
   /** Requests per user and minute on REST and MCP (0: unlimited). */
@@ -169,6 +171,7 @@ export const config: Config.Config<ServerConfig> = Config.all({
   ).pipe(Config.withDefault("TASKPORT_EVENTS")),
   eventStreamHeartbeatMs: intBetween("EVENT_STREAM_HEARTBEAT_MS", 10, 3_600_000, 15_000),
   eventStreamBuffer: intBetween("EVENT_STREAM_BUFFER", 1, 10_000, 100),
+  reminderPollMs: intBetween("REMINDER_POLL_MS", 20, 600_000, 5_000),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(
