@@ -129,7 +129,8 @@ describe("TodoTools definitions", () => {
       todo_list: [],
       todo_complete: ["id"],
       todo_restore: ["id"],
-      todo_batch: ["items"]
+      todo_batch: ["items"],
+      todo_history: []
     })
   })
 
