@@ -31,7 +31,7 @@ export const layer: Layer.Layer<EventFeed, never, PgClient.PgClient> = Layer.eff
       Effect.retry(Schedule.spaced(Duration.seconds(1))),
       Effect.forkScoped
     )
-    return EventFeed.of({ subscribe: hub.subscribe })
+    return EventFeed.of({ subscribe: hub.subscribe, subscribeAll: hub.subscribeAll })
   })
 )
 
@@ -45,6 +45,6 @@ export const layerPglite: Layer.Layer<EventFeed, never, Pglite> = Layer.effect(
       Effect.promise(() => db.listen(EVENTS_CHANNEL, (payload) => hub.wake(payload))),
       (unlisten) => Effect.promise(() => unlisten())
     )
-    return EventFeed.of({ subscribe: hub.subscribe })
+    return EventFeed.of({ subscribe: hub.subscribe, subscribeAll: hub.subscribeAll })
   })
 )

@@ -148,6 +148,11 @@ const CHAT_ERRORS: Record<string, JsonObject> = {
   )
 }
 
+/** Where the webhook routes' answers differ from a task's. */
+const WEBHOOK_ERRORS: Record<string, JsonObject> = {
+  "404": errorResponse("No such webhook for this user (code not_found).")
+}
+
 const chatErrorsFor = (route: ChatRoute, byPathUser: boolean): JsonObject => {
   const codes = ["400", "401", "429", "500", "503"]
   if (byPathUser || route.kind === "chat") codes.push("403")
@@ -401,7 +406,7 @@ export const makeOpenApi = (): JsonObject => {
             }),
         responses: {
           [String(route.status)]: success,
-          ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+          ...Object.fromEntries(codes.sort().map((code) => [code, WEBHOOK_ERRORS[code] ?? ERRORS[code]]))
         }
       })
     }

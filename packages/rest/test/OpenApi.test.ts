@@ -68,6 +68,18 @@ describe("OpenAPI document", () => {
     )
   })
 
+  it("H7: the webhook routes say which webhook is missing, not which task", () => {
+    const paths = Object.entries(document.paths).filter(([path]) => path.includes("/webhooks/{id}"))
+    expect(paths.length).toBeGreaterThan(0)
+    for (const [path, methods] of paths) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const notFound = (operation.responses["404"] as { description?: string } | undefined)?.description
+        expect(notFound, `${method} ${path}`).toContain("webhook")
+        expect(notFound, `${method} ${path}`).not.toContain("task")
+      }
+    }
+  })
+
   it("R36: path and header parameters carry the limits of the schemas the app decodes with", () => {
     const parameter = (path: string, method: string, name: string) =>
       document.paths[path]?.[method]?.parameters?.find((p) => p.name === name)

@@ -1,8 +1,8 @@
 /**
  * The webhook settings and their background worker. The worker is a scoped fiber of the
  * serving process: each round fans new outbox events out into deliveries and makes the
- * attempts that are due, then waits for the poll interval (at once again when a round was
- * full). Every step is claimed in the database, so any number of processes run it together.
+ * attempts that are due, then waits for the poll interval or the outbox's next notification
+ * (at once again when a round was full). Every step is claimed in the database, so any number of processes run it together.
  */
 import {
   type DeliveryQueue,
@@ -15,6 +15,7 @@ import {
 import { AddressGuard, HttpWebhookSender } from "@taskport/webhooks"
 import { Duration, Effect, Layer, type Scope } from "effect"
 import type { ServerConfig } from "./ServerConfig.ts"
+import { idleWait } from "./Wakeups.ts"
 
 export const dispatchOptions = (config: ServerConfig): DispatchOptions => ({
   policy: {
@@ -52,22 +53,25 @@ export const round = (options: DispatchOptions) =>
     return fanned >= DRAIN.events || attempted >= options.batch
   })
 
-/** Runs rounds for as long as the enclosing scope is open; a failed round is logged and retried. */
+/**
+ * Runs rounds for as long as the enclosing scope is open, each after the poll interval or as
+ * soon as new events are committed; a failed round is logged and retried.
+ */
 export const dispatching = (
   config: ServerConfig
 ): Effect.Effect<void, never, DeliveryQueue | EventCursors | WebhookSender | Scope.Scope> => {
   const options = dispatchOptions(config)
-  const poll = Duration.millis(config.webhookPollMs)
-  return round(options).pipe(
-    Effect.catch((error) =>
-      Effect.as(
-        Effect.logWarning("webhook round failed").pipe(Effect.annotateLogs({ error: error._tag })),
-        false
-      )
-    ),
-    Effect.flatMap((busy) => (busy ? Effect.void : Effect.sleep(poll))),
-    Effect.forever,
-    Effect.forkScoped,
-    Effect.asVoid
-  )
+  return Effect.gen(function* () {
+    const idle = yield* idleWait(Duration.millis(config.webhookPollMs))
+    return yield* round(options).pipe(
+      Effect.catch((error) =>
+        Effect.as(
+          Effect.logWarning("webhook round failed").pipe(Effect.annotateLogs({ error: error._tag })),
+          false
+        )
+      ),
+      Effect.flatMap((busy) => (busy ? Effect.void : idle)),
+      Effect.forever
+    )
+  }).pipe(Effect.forkScoped, Effect.asVoid)
 }
