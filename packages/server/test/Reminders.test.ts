@@ -252,6 +252,35 @@ for (const database of testDatabases()) {
         })
       )
 
+      it.effect(
+        "Q4: a recurring task's next occurrence keeps a reminder counted from the due, not one at an instant",
+        () =>
+          Effect.gen(function* () {
+            const user = newUser()
+            const todos = yield* TodoService
+            const weekly = { due: "2030-01-07T09:00[UTC]", recurrence: "FREQ=WEEKLY;BYDAY=MO" }
+            const relative = yield* create(user, { title: "weekly review", ...weekly, reminder: "-PT1H" })
+            const fixed = yield* create(user, {
+              title: "one-off call",
+              ...weekly,
+              reminder: "2030-01-07T07:00:00Z"
+            })
+            const nextOf = (task: Task) =>
+              Effect.gen(function* () {
+                const done = yield* todos.complete({ id: task.id }).pipe(as(user))
+                return yield* todos.read({ id: done.next_occurrence_id! }).pipe(as(user))
+              })
+            const next = yield* nextOf(relative)
+            expect(next).toMatchObject({ due: "2030-01-14T09:00:00.000+00:00[UTC]", reminder: "-PT1H" })
+            expect(next.remind_at).toBe("2030-01-14T08:00:00.000Z")
+            expect((yield* nextOf(fixed)).reminder).toBeNull()
+            // The completed occurrence's reminder never fires; the next one's does.
+            yield* TestClock.setTime(Date.parse("2030-01-14T08:00:00Z"))
+            yield* fireDueReminders()
+            expect((yield* reminders(user)).map((event) => event.task_id)).toEqual([next.id])
+          })
+      )
+
       it.effect("Q5: two firers at once fire each reminder once", () =>
         Effect.gen(function* () {
           const user = newUser()
