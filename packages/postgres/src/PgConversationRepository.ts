@@ -18,11 +18,14 @@ export const make = Effect.gen(function* () {
   const conversationColumns = sql.literal(CONVERSATION_COLUMNS)
   const messageColumns = sql.literal(MESSAGE_COLUMNS)
   // Decoders are built once, and a page of rows is decoded in one synchronous pass: a chat
-  // turn reads a conversation's recent history on every request.
-  const conversationDecoder = Schema.decodeUnknownExit(Conversation)
-  const conversationsDecoder = Schema.decodeUnknownExit(Schema.Array(Conversation))
-  const messageDecoder = Schema.decodeUnknownExit(Message)
-  const messagesDecoder = Schema.decodeUnknownExit(Schema.Array(Message))
+  // turn reads a conversation's recent history on every request. As for tasks, the rows were
+  // written through these schemas' checks, so reading them back applies only structure and
+  // transformations.
+  const unchecked = { disableChecks: true } as const
+  const conversationDecoder = Schema.decodeUnknownExit(Conversation, unchecked)
+  const conversationsDecoder = Schema.decodeUnknownExit(Schema.Array(Conversation), unchecked)
+  const messageDecoder = Schema.decodeUnknownExit(Message, unchecked)
+  const messagesDecoder = Schema.decodeUnknownExit(Schema.Array(Message), unchecked)
   // A row that fails the core schema is a bug, not bad input.
   const decodeConversation = (row: unknown) => Effect.orDie(conversationDecoder(row))
   const decodeConversations = (rows: ReadonlyArray<unknown>) => Effect.orDie(conversationsDecoder(rows))
