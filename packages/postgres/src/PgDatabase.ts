@@ -132,12 +132,19 @@ export const layerFencedSessions = (
     )
   ).pipe(Layer.provide(Reactivity.layer))
 
+/**
+ * The feed of event notifications, on a connection of its own: a listening connection is
+ * held for the process's life, and taking it from the application's pool would leave that
+ * pool one short (with a pool of one, nothing else would ever run).
+ */
+export const layerEventFeed = (options: PostgresOptions): Layer.Layer<EventFeed, SqlError.SqlError> =>
+  PgEventFeed.layer.pipe(Layer.provide(PgClient.layer({ ...clientConfig(options), maxConnections: 1 })))
+
 /** The repositories over a Postgres server, and the feed of its event notifications. */
 export const layer = (
   options: PostgresOptions
 ): Layer.Layer<Persistence | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
-  Layer.merge(repositories, PgEventFeed.layer).pipe(
-    Layer.provide(layerFencedSessions(options)),
+  Layer.merge(repositories.pipe(Layer.provide(layerFencedSessions(options))), layerEventFeed(options)).pipe(
     Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true))
   )
 
