@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { OfflineAgentRunner, OpenAiAgentRunner } from "@taskport/agent"
-import type { AgentRunner } from "@taskport/core"
+import { type AgentRunner, EventFeed } from "@taskport/core"
 import { PgDatabase } from "@taskport/postgres"
 import type { DatabaseLayer } from "@taskport/test-support/ChatHarness"
 import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
@@ -47,7 +47,7 @@ const pgliteShared = Effect.gen(function* () {
   const context = yield* Layer.build(PgDatabase.layerPglite())
   // Each instance builds its own repositories over the one PGlite connection.
   const fresh = (): DatabaseLayer =>
-    PgDatabase.repositories.pipe(
+    Layer.merge(PgDatabase.repositories, Layer.succeed(EventFeed, Context.get(context, EventFeed))).pipe(
       Layer.provideMerge(Layer.succeed(SqlClient.SqlClient, Context.get(context, SqlClient.SqlClient)))
     )
   return { first: fresh(), next: () => Effect.succeed(fresh()) } satisfies SharedDatabase

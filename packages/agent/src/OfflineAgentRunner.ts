@@ -37,6 +37,13 @@ export type Command =
   | { readonly kind: "delete"; readonly target: Target }
   | { readonly kind: "restore"; readonly id: number }
   | { readonly kind: "rename"; readonly target: Target; readonly title: string }
+  /** "What did you change yesterday?": the changes made (by the assistant when asked about "you"). */
+  | {
+      readonly kind: "history"
+      readonly byAssistant: boolean
+      readonly when?: string
+      readonly taskId?: number
+    }
   | { readonly kind: "help" }
 
 const TASK_NO = String.raw`task\s*(?:number\s*|no\.?\s*|#\s*)?(\d{1,10})`
@@ -78,6 +85,28 @@ export const parse = (message: string): Command => {
     .replace(/^(?:please|hey|hi|ok|okay|can you|could you|would you)[\s,]+/i, "")
     .replace(/^please\s+/i, "")
   if (text === "") return { kind: "help" }
+
+  const asked =
+    pattern(
+      String.raw`^(?:what|which\s+\w+)\s+(?:did|have|has)\s+(you|i|we)\s+(?:changed?|done|do|edit(?:ed)?|modif(?:y|ied)|touch(?:ed)?)(?:\s+(?:on|to|in)\s+${TASK_NO})?(?:\s+(.+))?$`
+    ).exec(text) ??
+    pattern(
+      String.raw`^what\s+(?:has\s+)?(?:changed|happened)()(?:\s+(?:on|to|in)\s+${TASK_NO})?(?:\s+(.+))?$`
+    ).exec(text)
+  const historyOf = pattern(
+    String.raw`^(?:show\s+(?:me\s+)?)?(?:the\s+)?()history(?:\s+of\s+${TASK_NO})?()$`
+  ).exec(text)
+  if (asked || historyOf) {
+    const match = (asked ?? historyOf)!
+    const taskId = match[2] === undefined ? undefined : Number(match[2])
+    const when = match[3]?.trim()
+    return {
+      kind: "history",
+      byAssistant: match[1]?.toLowerCase() === "you",
+      ...(taskId === undefined ? {} : { taskId }),
+      ...(when === undefined || when === "" ? {} : { when })
+    }
+  }
 
   const reschedule =
     pattern(
@@ -225,7 +254,8 @@ export const HELP = [
   '- "show me all my tasks", "what\'s pending?", "what have I completed?"',
   '- "mark task 3 as complete", "reopen task 3"',
   '- "delete task 2" or "delete the meeting task", and "restore task 2" to undo it',
-  "- \"change task 1 to 'Call mom tonight'\""
+  "- \"change task 1 to 'Call mom tonight'\"",
+  '- "what did you change yesterday?", "history of task 3"'
 ].join("\n")
 
 interface TaskView {
@@ -358,6 +388,51 @@ export const spokenRule = (rule: string): string => {
 }
 
 /** A failed call in the user's words. */
+const EVENT_VERBS: Record<string, string> = {
+  "task.created": "created",
+  "task.updated": "changed",
+  "task.completed": "completed",
+  "task.reopened": "reopened",
+  "task.deleted": "deleted",
+  "task.restored": "restored",
+  "task.purged": "removed for good",
+  "task.reminder": "reminded of"
+}
+
+interface EventView {
+  readonly type: string
+  readonly task_id: number
+  readonly task: { readonly title?: unknown } | null
+  readonly changes: Record<string, { readonly before: unknown; readonly after: unknown }>
+}
+
+/** The changes of a todo_history page in a sentence each, oldest first. */
+const historyReply = (
+  result: unknown,
+  byAssistant: boolean,
+  day: string | undefined,
+  now: LocalNow
+): string => {
+  const items = (result as { items?: ReadonlyArray<EventView> }).items ?? []
+  const when = day === undefined ? "" : ` ${spokenDate(day, now)}`
+  const who = byAssistant ? "I" : "you"
+  if (items.length === 0) return `${byAssistant ? "I" : "You"} made no changes${when}.`
+  const lines = [...items].reverse().map((event) => {
+    const title =
+      typeof event.task?.title === "string"
+        ? ` "${event.task.title}"`
+        : typeof event.changes.title?.after === "string"
+          ? ` "${event.changes.title.after}"`
+          : ""
+    const fields = Object.entries(event.changes)
+      .filter(([field]) => field !== "completed_at")
+      .map(([field, change]) => `${field} ${JSON.stringify(change.before)} → ${JSON.stringify(change.after)}`)
+    const detail = event.type === "task.updated" && fields.length > 0 ? ` (${fields.join(", ")})` : ""
+    return `- ${EVENT_VERBS[event.type] ?? event.type} task #${event.task_id}${title}${detail}`
+  })
+  return [`${who === "I" ? "I" : "You"} made ${plural(items.length, "change")}${when}:`, ...lines].join("\n")
+}
+
 const failure = (outcome: ToolOutcome, id?: number): string => {
   const message = typeof outcome.result === "string" ? outcome.result : JSON.stringify(outcome.result)
   if (id !== undefined && /not found/i.test(message)) {
@@ -575,6 +650,16 @@ const interpret = (input: AgentInput, emit: Emit) =>
         return yield* say(
           `Skipped this occurrence of task #${task.id} "${task.title}"; it is now due ${task.due === null ? "later" : spokenDue(task.due, now)}.`
         )
+      }
+      case "history": {
+        const day = command.when === undefined ? undefined : dateOf(command.when, now)
+        const outcome = yield* tools.call(nextId(), "todo_history", {
+          ...(command.byAssistant ? { surface: "chat" } : {}),
+          ...(command.taskId === undefined ? {} : { task_id: command.taskId }),
+          ...(day === undefined ? {} : { since: day, until: addDays(day, 1) })
+        })
+        if (outcome.is_error) return yield* say(failure(outcome, command.taskId))
+        return yield* say(historyReply(outcome.result, command.byAssistant, day, now))
       }
       case "restore": {
         if (!available.has("todo_restore")) return yield* say("Restoring tasks is not available here.")

@@ -55,7 +55,7 @@ export const makeRecorder = (source: ToolSource, emit: Emit): ToolRecorder => {
     call: (id, name, args) =>
       Effect.gen(function* () {
         yield* emit({ type: "tool_call", call: { id, name, arguments: args } })
-        const outcome = yield* source.call(name, args)
+        const outcome = yield* source.call(name, args, id)
         return yield* record({
           id,
           name,

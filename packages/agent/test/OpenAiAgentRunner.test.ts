@@ -112,7 +112,8 @@ describe("OpenAiAgentRunner against a scripted model", () => {
                 priority: "high",
                 due: null,
                 tags: [],
-                recurrence: null
+                recurrence: null,
+                reminder: null
               },
               false
             ]
@@ -171,7 +172,8 @@ describe("OpenAiAgentRunner against a scripted model", () => {
                 priority: "high",
                 due: null,
                 tags: [],
-                recurrence: null
+                recurrence: null,
+                reminder: null
               }
             ]
           ])
@@ -372,7 +374,8 @@ describe("OpenAiAgentRunner against a scripted model", () => {
             priority: "medium",
             due: null,
             tags: ["admin"],
-            recurrence: null
+            recurrence: null,
+            reminder: null
           }
         ])
         const [first, second] = model.requests

@@ -66,7 +66,8 @@ describe("strict tool parameters", () => {
           priority: "medium",
           due: null,
           tags: [],
-          recurrence: null
+          recurrence: null,
+          reminder: null
         })
         const update = strict("todo_update")
         expect(

@@ -36,7 +36,8 @@ export interface ToolOutcome {
  */
 export interface ToolSource {
   readonly tools: ReadonlyArray<ToolDefinition>
-  readonly call: (name: string, args: unknown) => Effect.Effect<ToolOutcome>
+  /** `callId` is the model's id for the call, recorded with the changes it makes. */
+  readonly call: (name: string, args: unknown, callId?: string) => Effect.Effect<ToolOutcome>
 }
 
 export interface AgentInput {

@@ -8,6 +8,7 @@
  * declines it, explicitly or in words.
  */
 import { Clock, Context, Effect, Layer, Option, Schema, Stream } from "effect"
+import { actor, CurrentActor } from "./Actor.ts"
 import {
   type AgentError,
   type AgentEvent,
@@ -308,12 +309,12 @@ const make = (options: ChatOptions) =>
             isRecord(read.result) && typeof read.result.title === "string" ? read.result.title : undefined
           return read.is_error || title === undefined ? undefined : `${verb} task ${target.id} '${title}'`
         })
-      const call = (name: string, args: unknown): Effect.Effect<ToolOutcome> =>
+      const call = (name: string, args: unknown, callId?: string): Effect.Effect<ToolOutcome> =>
         Effect.gen(function* () {
           const targets = destructiveTargets(name, args)
-          if (targets === undefined) return yield* source.call(name, args)
+          if (targets === undefined) return yield* source.call(name, args, callId)
           const parts = yield* Effect.forEach(targets, describe)
-          if (name === "todo_delete" && parts[0] === undefined) return yield* source.call(name, args)
+          if (name === "todo_delete" && parts[0] === undefined) return yield* source.call(name, args, callId)
           const named = parts.map(
             (part, index) => part ?? `${VERBS[targets[index]!.op] ?? "Change"} task ${targets[index]!.id}`
           )
@@ -340,6 +341,22 @@ const make = (options: ChatOptions) =>
         )
       return { tools: { tools: source.tools, call } satisfies ToolSource, asked }
     }
+    /**
+     * The actor of a change the agent makes: the turn's conversation and the model's tool
+     * call, through the client that sent the turn.
+     */
+    const chatActor = (conversationId: ConversationId, toolCallId: string | undefined) =>
+      Effect.map(Effect.service(CurrentActor), (outer) =>
+        actor("chat", { client: outer.client, conversationId, toolCallId })
+      )
+    const asChat = (source: ToolSource, conversationId: ConversationId): ToolSource => ({
+      tools: source.tools,
+      call: (name, args, callId) =>
+        source
+          .call(name, args, callId)
+          .pipe(Effect.provideServiceEffect(CurrentActor, chatActor(conversationId, callId)))
+    })
+
     // Optional: without quotas in the context, nothing is limited.
     const quotas = yield* Effect.serviceOption(Quotas)
     const counts = yield* Effect.serviceOption(QuotaCounts)
@@ -395,7 +412,7 @@ const make = (options: ChatOptions) =>
       // fence. The tools are made outside it, so that they do not capture its connection:
       // each tool call is a unit of its own.
       const { conversationId, history, now } = yield* transactor.forOwner(user.id)(prepareFor(user.id, input))
-      const source = yield* todoToolSource.pipe(Effect.provideContext(handlers))
+      const source = asChat(yield* todoToolSource.pipe(Effect.provideContext(handlers)), conversationId)
       const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined
       const agentInput: AgentInput = { history, message: input.message, tools: gated?.tools ?? source, now }
       return { user: user.id, conversationId, agentInput, asked: () => gated?.asked.current }
@@ -519,7 +536,9 @@ const make = (options: ChatOptions) =>
           const outcome = yield* pending.settle(user.id, conversationId, id, decision)
           if (outcome._tag === "Unsettled" || decision === "declined") return { outcome, call: undefined }
           const { action } = outcome
+          const callId = `confirm_${action.id}`
           const result = yield* runTodoTool(action.tool, action.arguments).pipe(
+            Effect.provideServiceEffect(CurrentActor, chatActor(conversationId, callId)),
             Effect.map((success): ToolOutcome => ({ result: success.encoded, is_error: false })),
             Effect.catch((failure) =>
               Effect.succeed<ToolOutcome>({
@@ -531,7 +550,7 @@ const make = (options: ChatOptions) =>
           )
           return {
             outcome,
-            call: { id: `confirm_${action.id}`, name: action.tool, arguments: action.arguments, ...result }
+            call: { id: callId, name: action.tool, arguments: action.arguments, ...result }
           }
         })
       )

@@ -117,14 +117,20 @@ export class IdempotencyKeyInFlight extends Schema.TaggedError<IdempotencyKeyInF
 
 /** A write that would take the user past one of their quotas; `quota` names which. */
 export class QuotaExceeded extends Schema.TaggedError<QuotaExceeded>()("QuotaExceeded", {
-  quota: Schema.Literals(["tasks_per_user", "conversations_per_user", "messages_per_conversation"]),
+  quota: Schema.Literals([
+    "tasks_per_user",
+    "conversations_per_user",
+    "messages_per_conversation",
+    "webhooks_per_user"
+  ]),
   limit: Schema.Int
 }) {
   override get message(): string {
     const what = {
       tasks_per_user: `tasks per user, the trash included; delete some for good to make room`,
       conversations_per_user: `conversations per user; delete some to make room`,
-      messages_per_conversation: `messages per conversation; start a new conversation`
+      messages_per_conversation: `messages per conversation; start a new conversation`,
+      webhooks_per_user: `webhook endpoints per user; delete one to make room`
     }[this.quota]
     return `Quota ${this.quota} reached: at most ${this.limit} ${what}`
   }
@@ -137,5 +143,14 @@ export class TokenBudgetExceeded extends Schema.TaggedError<TokenBudgetExceeded>
 }) {
   override get message(): string {
     return `Daily token budget of ${this.limit} model tokens used up; it resets at ${this.resets_at}`
+  }
+}
+
+/** A webhook endpoint that is missing or belongs to another user: both read the same. */
+export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {
+  id: Schema.String
+}) {
+  override get message(): string {
+    return `Webhook ${this.id} not found`
   }
 }

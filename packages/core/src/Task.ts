@@ -148,6 +148,77 @@ export const Due = Schema.String.annotate({
     })
   )
 
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/
+const OFFSET = /^([+-])?P(?:(\d{1,3})D)?(?:T(?:(\d{1,4})H)?(?:(\d{1,6})M)?(?:(\d{1,8})S)?)?$/
+
+/** The longest offset a reminder may have from its due. */
+const MAX_OFFSET_MILLIS = 366 * 86_400_000
+
+/**
+ * A reminder resolved: at an instant, or at an offset from the due (negative: before it).
+ * `text` is the canonical form stored and shown.
+ */
+export type ReminderSpec =
+  | { readonly _tag: "At"; readonly text: string; readonly epochMillis: number }
+  | { readonly _tag: "FromDue"; readonly text: string; readonly offsetMillis: number }
+
+/**
+ * Parses a reminder: an instant with an offset (`2026-12-01T08:30:00Z`), a date-time with an
+ * IANA zone as for a due (`2026-12-01T09:00[Europe/Paris]`), or an ISO 8601 duration from the
+ * due in days, hours, minutes and seconds (`-PT30M`: 30 minutes before; a day counts 24 hours).
+ */
+export const parseReminder = (input: string): Option.Option<ReminderSpec> => {
+  const offset = OFFSET.exec(input)
+  if (offset) {
+    const [days, hours, minutes, seconds] = [2, 3, 4, 5].map((i) => offset[i])
+    if ([days, hours, minutes, seconds].every((part) => part === undefined) || input.endsWith("T"))
+      return Option.none()
+    const magnitude =
+      Number(days ?? 0) * 86_400_000 +
+      Number(hours ?? 0) * 3_600_000 +
+      Number(minutes ?? 0) * 60_000 +
+      Number(seconds ?? 0) * 1000
+    if (magnitude > MAX_OFFSET_MILLIS) return Option.none()
+    return Option.some({
+      _tag: "FromDue",
+      text: input.replace(/^\+/, ""),
+      offsetMillis: offset[1] === "-" ? -magnitude : magnitude
+    })
+  }
+  if (INSTANT.test(input)) {
+    return Option.map(DateTime.make(input), (at) => ({
+      _tag: "At",
+      text: DateTime.formatIso(at),
+      epochMillis: DateTime.toEpochMillis(at)
+    }))
+  }
+  if (DATE.test(input)) return Option.none()
+  return Option.map(parseDue(input), (due) => ({ _tag: "At", text: due.text, epochMillis: due.epochMillis }))
+}
+
+/** The instant a reminder comes for a task due `due` (none: a reminder from a due the task lacks). */
+export const remindAt = (spec: ReminderSpec, due: number | null): number | null =>
+  spec._tag === "At" ? spec.epochMillis : due === null ? null : due + spec.offsetMillis
+
+export const Reminder = Schema.String.annotate({
+  description:
+    "When to remind: an instant (2026-12-01T08:30:00Z, or zoned as for due) or a duration from due (-PT30M: 30 min before)."
+})
+  .pipe(
+    Schema.decode(
+      SchemaTransformation.transform({
+        decode: (s: string) => Option.match(parseReminder(s), { onNone: () => s, onSome: (r) => r.text }),
+        encode: (s: string) => s
+      })
+    )
+  )
+  .check(
+    Schema.makeFilter((s: string) => Option.isSome(parseReminder(s)), {
+      message:
+        "must be an instant (2026-12-01T08:30:00Z), a zoned date-time (2026-12-01T09:00[Europe/Paris]) or a duration from the due such as -PT30M"
+    })
+  )
+
 export const Tag = trimmed({
   max: 32,
   what: "tag",
@@ -182,6 +253,8 @@ export const Task = Schema.Struct({
   due: Schema.NullOr(Due),
   tags: Tags,
   recurrence: Schema.NullOr(Recurrence),
+  reminder: Schema.NullOr(Reminder),
+  remind_at: Schema.NullOr(Timestamp("When the reminder comes (ISO 8601), or null.")),
   next_occurrence_id: Schema.NullOr(
     TaskId.annotate({ description: "For a completed recurring task, the task of its next occurrence." })
   ),
@@ -252,7 +325,8 @@ const EditableFields = {
   priority: defaulted(Priority, "medium"),
   due: noneByDefault(Schema.NullOr(Due)),
   tags: defaulted(Tags, []),
-  recurrence: noneByDefault(Schema.NullOr(Recurrence))
+  recurrence: noneByDefault(Schema.NullOr(Recurrence)),
+  reminder: noneByDefault(Schema.NullOr(Reminder))
 }
 
 /**
@@ -292,6 +366,9 @@ export const UpdateTaskParams = Schema.Struct({
   tags: omittable(Tags),
   recurrence: Schema.optionalKey(
     Schema.NullOr(Recurrence).annotate({ description: "New rule; null stops it." })
+  ),
+  reminder: Schema.optionalKey(
+    Schema.NullOr(Reminder).annotate({ description: "New reminder; null clears it." })
   ),
   expected_version: ExpectedVersion,
   ...keyed

@@ -15,6 +15,19 @@ export interface StoredDue {
   readonly epochMillis: number
 }
 
+/** A reminder as stored: its canonical text and the instant it comes. */
+export interface StoredReminder {
+  readonly text: string
+  readonly atMillis: number
+}
+
+/** A task whose reminder has come, as found by `dueReminders`. */
+export interface DueReminder {
+  readonly owner: UserId
+  readonly id: TaskId
+  readonly atMillis: number
+}
+
 export interface NewTask {
   readonly title: string
   readonly description: string | null
@@ -22,6 +35,7 @@ export interface NewTask {
   readonly due: StoredDue | null
   readonly tags: ReadonlyArray<string>
   readonly recurrence?: string | null
+  readonly reminder?: StoredReminder | null
 }
 
 /** Fields to change; an absent key is left as it is. */
@@ -32,6 +46,8 @@ export interface TaskPatch {
   readonly due?: StoredDue | null
   readonly tags?: ReadonlyArray<string>
   readonly recurrence?: string | null
+  /** A reminder coming at another instant than before is armed again. */
+  readonly reminder?: StoredReminder | null
 }
 
 /** The position of a row in a sorted listing: its sort key and its id as the tie-breaker. */
@@ -133,5 +149,26 @@ export class TaskRepository extends Context.Service<
       id: TaskId
     ) => Effect.Effect<Option.Option<Task>, RepositoryError>
     readonly list: (owner: UserId, query: TaskQuery) => Effect.Effect<TaskSlice, RepositoryError>
+    /**
+     * For every user, up to `limit` open live tasks whose reminder has come by `nowMillis` and
+     * not fired yet, oldest first. Reminders that came while their task was completed or in
+     * the trash are settled on the way, so they never fire later.
+     */
+    readonly dueReminders: (
+      nowMillis: number,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<DueReminder>, RepositoryError>
+    /**
+     * Fires one reminder: marks it fired and records its `task.reminder` event, in one
+     * conditional statement, only if the task is still open and live, its reminder still
+     * comes at `atMillis`, by `nowMillis`, and has not fired: of several processes firing it
+     * at once, one gets the task, the others none.
+     */
+    readonly fireReminder: (
+      owner: UserId,
+      id: TaskId,
+      atMillis: number,
+      nowMillis: number
+    ) => Effect.Effect<Option.Option<Task>, RepositoryError>
   }
 >()("@taskport/core/TaskRepository") {}

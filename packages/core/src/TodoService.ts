@@ -17,7 +17,7 @@ import {
 } from "./Batch.ts"
 import { CurrentUser } from "./CurrentUser.ts"
 import { isTaskIdKey, isTaskSortKey } from "./CursorKeys.ts"
-import { dueWindow, localDate, momentMillis } from "./DueViews.ts"
+import { dueWindow, localDate, momentMillis, startOfDate } from "./DueViews.ts"
 import {
   InvalidCursor,
   InvalidParameters,
@@ -42,8 +42,10 @@ import {
   type ListTasksInput,
   ListTasksParams,
   parseDue,
+  parseReminder,
   type RestoreTaskInput,
   RestoreTaskParams,
+  remindAt,
   SortOrder,
   Task,
   type TaskPage,
@@ -56,6 +58,7 @@ import {
 import {
   type KeysetPosition,
   type StoredDue,
+  type StoredReminder,
   type TaskPatch,
   type TaskQuery,
   TaskRepository,
@@ -88,6 +91,12 @@ const decodeList = decoder(ListTasksParams)
 
 const recurrenceNeedsDue = new InvalidParameters({
   issues: [{ field: "recurrence", message: "needs a due to repeat from" }]
+})
+
+const reminderNeedsDue = new InvalidParameters({
+  issues: [
+    { field: "reminder", message: "counts from the due, and the task has none: set a due or an instant" }
+  ]
 })
 
 /** Due values reaching the service were validated by the schema; this only re-derives the instant. */
@@ -233,9 +242,27 @@ const make = Effect.gen(function* () {
   // Optional: without quotas in the context, nothing is limited.
   const quotas = yield* Effect.serviceOption(Quotas)
 
+  /**
+   * A reminder as stored for a task due `due`: an instant as it is, a duration from the due
+   * counted from the due's instant, or for a date-only due from the day's start in the
+   * account's time zone.
+   */
+  const storedReminder = (
+    text: string,
+    due: string | null
+  ): Effect.Effect<StoredReminder, InvalidParameters | RepositoryError, CurrentUser> =>
+    Effect.gen(function* () {
+      const spec = Option.getOrThrow(parseReminder(text))
+      if (spec._tag === "At") return { text: spec.text, atMillis: spec.epochMillis }
+      if (due === null) return yield* reminderNeedsDue
+      const start = due.length === 10 ? startOfDate(due, (yield* settings.effective).zone) : dueInstant(due)
+      return { text: spec.text, atMillis: remindAt(spec, start) ?? start }
+    })
+
   const create: TodoServiceShape["create"] = Effect.fn("TodoService.create")(function* (input) {
     const params = yield* decodeCreate(input)
     if (params.recurrence !== null && params.due === null) return yield* recurrenceNeedsDue
+    const reminder = params.reminder === null ? null : yield* storedReminder(params.reminder, params.due)
     const user = yield* CurrentUser
     if (Option.isSome(quotas)) yield* quotas.value.task(user.id)
     return yield* once(
@@ -247,7 +274,8 @@ const make = Effect.gen(function* () {
         priority: params.priority,
         due: toStoredDue(params.due),
         tags: params.tags,
-        ...(params.recurrence === null ? {} : { recurrence: params.recurrence })
+        ...(params.recurrence === null ? {} : { recurrence: params.recurrence }),
+        ...(reminder === null ? {} : { reminder })
       })
     )
   })
@@ -268,12 +296,16 @@ const make = Effect.gen(function* () {
     if (params.due !== undefined) patch.due = toStoredDue(params.due)
     if (params.tags !== undefined) patch.tags = params.tags
     if (params.recurrence !== undefined) patch.recurrence = params.recurrence
-    // A rule without a due has nothing to repeat from; the result of the change decides.
-    if ((params.recurrence ?? null) !== null || params.due === null) {
+    // A rule without a due has nothing to repeat from, and a reminder counted from the due
+    // follows it: the result of the change decides.
+    if ((params.recurrence ?? null) !== null || params.due !== undefined || params.reminder !== undefined) {
       const current = yield* repo.find(user.id, params.id).pipe(orNotFound(params.id))
       const due = params.due === undefined ? current.due : params.due
       const recurrence = params.recurrence === undefined ? current.recurrence : params.recurrence
       if (recurrence !== null && due === null) return yield* recurrenceNeedsDue
+      const reminder = params.reminder === undefined ? current.reminder : params.reminder
+      if (reminder !== null) patch.reminder = yield* storedReminder(reminder, due)
+      else if (params.reminder !== undefined) patch.reminder = null
     }
     const expected = params.expected_version
     return yield* once(
@@ -348,7 +380,13 @@ const make = Effect.gen(function* () {
           const outcome = yield* repo.update(
             user.id,
             task.id,
-            { due: toStoredDue(occurrence.value.due), recurrence: occurrence.value.recurrence },
+            {
+              due: toStoredDue(occurrence.value.due),
+              recurrence: occurrence.value.recurrence,
+              ...(task.reminder === null
+                ? {}
+                : { reminder: yield* storedReminder(task.reminder, occurrence.value.due) })
+            },
             task.version
           )
           return yield* outcomeTask(task.id, task.version, outcome)
@@ -356,6 +394,13 @@ const make = Effect.gen(function* () {
         if (params.completed && !task.completed) {
           const occurrence = yield* next()
           if (Option.isSome(occurrence)) {
+            // A reminder counted from the due comes again for the next occurrence; one at an
+            // instant belonged to this one.
+            const reminder =
+              task.reminder !== null &&
+              Option.exists(parseReminder(task.reminder), (r) => r._tag === "FromDue")
+                ? yield* storedReminder(task.reminder, occurrence.value.due)
+                : null
             // The completed task stays as the record of this occurrence; the next is a new task.
             return yield* repo
               .completeOccurrence(user.id, task.id, {
@@ -364,7 +409,8 @@ const make = Effect.gen(function* () {
                 priority: task.priority,
                 due: toStoredDue(occurrence.value.due),
                 tags: task.tags,
-                recurrence: occurrence.value.recurrence
+                recurrence: occurrence.value.recurrence,
+                reminder
               })
               .pipe(orNotFound(task.id))
           }

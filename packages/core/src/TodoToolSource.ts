@@ -5,6 +5,7 @@
  */
 import { Effect, type Schema } from "effect"
 import { Tool } from "effect/ai"
+import { CurrentActor } from "./Actor.ts"
 import type { JsonSchemaObject, ToolDefinition, ToolOutcome, ToolSource } from "./AgentRunner.ts"
 import type { CurrentUser } from "./CurrentUser.ts"
 import {
@@ -35,13 +36,18 @@ export const todoToolDefinitions: ReadonlyArray<ToolDefinition> = Object.values(
 export const todoToolSource: Effect.Effect<ToolSource, never, CurrentUser | TodoToolHandlers> = Effect.gen(
   function* () {
     const context = yield* Effect.context<CurrentUser | TodoToolHandlers>()
+    // The actor is the caller's at the time of the call (the chat service sets it per call),
+    // not the one in the context captured here.
     const call = (name: string, args: unknown): Effect.Effect<ToolOutcome> =>
-      runTodoTool(name, args).pipe(
-        Effect.map((success): ToolOutcome => ({ result: success.encoded, is_error: false })),
-        Effect.catch((failure: ToolFailure) =>
-          Effect.succeed<ToolOutcome>({ result: describeToolFailure(name, failure), is_error: true })
-        ),
-        Effect.provideContext(context)
+      Effect.flatMap(Effect.service(CurrentActor), (who) =>
+        runTodoTool(name, args).pipe(
+          Effect.map((success): ToolOutcome => ({ result: success.encoded, is_error: false })),
+          Effect.catch((failure: ToolFailure) =>
+            Effect.succeed<ToolOutcome>({ result: describeToolFailure(name, failure), is_error: true })
+          ),
+          Effect.provideService(CurrentActor, who),
+          Effect.provideContext(context)
+        )
       )
     return { tools: todoToolDefinitions, call }
   }

@@ -18,6 +18,8 @@ import {
   UnknownTool,
   VersionConflict
 } from "./Errors.ts"
+import { EventHistory, EventPage, HistoryParams } from "./EventHistory.ts"
+import type { EventLog } from "./EventLog.ts"
 import type { IdempotencyStore } from "./IdempotencyStore.ts"
 import { type SettingsRepository, SettingsService } from "./Settings.ts"
 import {
@@ -162,6 +164,18 @@ export const todo_batch = hinted(
   { title: "Several writes at once", readOnly: false, destructive: true, idempotent: false }
 )
 
+export const todo_history = hinted(
+  Tool.make("todo_history", {
+    description:
+      "The user's task changes, newest first: what changed, when, via which surface (chat: yours). since inclusive, until exclusive.",
+    parameters: HistoryParams,
+    success: EventPage,
+    failure: Schema.Union([InvalidParameters, InvalidCursor, TaskNotFound, RepositoryError]),
+    dependencies: [CurrentUser]
+  }),
+  { title: "History of changes", readOnly: true, destructive: false, idempotent: true }
+)
+
 export const TodoTools = Toolkit.make(
   todo_create,
   todo_read,
@@ -170,7 +184,8 @@ export const TodoTools = Toolkit.make(
   todo_list,
   todo_complete,
   todo_restore,
-  todo_batch
+  todo_batch,
+  todo_history
 )
 export type TodoTools = typeof TodoTools
 export type TodoToolName = keyof TodoTools["tools"]
@@ -183,6 +198,7 @@ export const todoToolNames = Object.keys(TodoTools.tools) as ReadonlyArray<TodoT
 const handlers = TodoTools.toLayer(
   Effect.gen(function* () {
     const todos = yield* TodoService
+    const history = yield* EventHistory
     return TodoTools.of({
       todo_create: (params) => todos.create(params),
       todo_read: (params) => todos.read(params),
@@ -191,7 +207,8 @@ const handlers = TodoTools.toLayer(
       todo_list: (params) => todos.list(params),
       todo_complete: (params) => todos.complete(params),
       todo_restore: (params) => todos.restore(params),
-      todo_batch: (params) => todos.batch(params)
+      todo_batch: (params) => todos.batch(params),
+      todo_history: (params) => history.list(params)
     })
   })
 )
@@ -201,10 +218,13 @@ export type TodoToolHandlers = Tool.HandlersFor<TodoTools["tools"]>
 
 /** The tool handlers with the use cases behind them, over whichever `TaskRepository` is provided. */
 export const TodoToolsLayer: Layer.Layer<
-  TodoToolHandlers | TodoService | SettingsService,
+  TodoToolHandlers | TodoService | EventHistory | SettingsService,
   never,
-  TaskRepository | IdempotencyStore | Transactor | SettingsRepository
-> = handlers.pipe(Layer.provideMerge(TodoService.layer), Layer.provideMerge(SettingsService.layer))
+  TaskRepository | IdempotencyStore | Transactor | SettingsRepository | EventLog
+> = handlers.pipe(
+  Layer.provideMerge(Layer.merge(TodoService.layer, EventHistory.layer)),
+  Layer.provideMerge(SettingsService.layer)
+)
 
 export const isTodoToolName = (name: string): name is TodoToolName => Object.hasOwn(TodoTools.tools, name)
 

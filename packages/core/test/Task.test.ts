@@ -198,7 +198,14 @@ describe("operation parameters", () => {
 
   it("K2: defaults live in the schemas, for absent and null keys alike", () => {
     const create = Schema.decodeUnknownSync(CreateTaskParams)
-    const defaults = { description: null, priority: "medium", due: null, tags: [], recurrence: null }
+    const defaults = {
+      description: null,
+      priority: "medium",
+      due: null,
+      tags: [],
+      recurrence: null,
+      reminder: null
+    }
     expect(create({ title: "a" })).toEqual({ title: "a", ...defaults })
     expect(create({ title: "a", description: null, priority: null, due: null, tags: null })).toEqual({
       title: "a",

@@ -66,12 +66,13 @@ describe("TodoTools definitions", () => {
     }
   })
 
-  it("R13 W5 W17: the toolkit has exactly the eight todo_* tools", () => {
+  it("R13 W5 W17 V10: the toolkit has exactly the nine todo_* tools", () => {
     const expected = [
       "todo_batch",
       "todo_complete",
       "todo_create",
       "todo_delete",
+      "todo_history",
       "todo_list",
       "todo_read",
       "todo_restore",
@@ -102,7 +103,8 @@ describe("TodoTools definitions", () => {
       todo_list: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
       todo_complete: { readOnly: false, destructive: false, idempotent: true, openWorld: false },
       todo_restore: { readOnly: false, destructive: false, idempotent: true, openWorld: false },
-      todo_batch: { readOnly: false, destructive: true, idempotent: false, openWorld: false }
+      todo_batch: { readOnly: false, destructive: true, idempotent: false, openWorld: false },
+      todo_history: { readOnly: true, destructive: false, idempotent: true, openWorld: false }
     })
     for (const tool of tools) {
       expect(Context.getUnsafe(tool.annotations, Tool.Title).length, tool.name).toBeGreaterThan(0)
@@ -127,7 +129,8 @@ describe("TodoTools definitions", () => {
       todo_list: [],
       todo_complete: ["id"],
       todo_restore: ["id"],
-      todo_batch: ["items"]
+      todo_batch: ["items"],
+      todo_history: []
     })
   })
 

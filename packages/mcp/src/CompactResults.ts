@@ -51,6 +51,8 @@ const taskBound = (task: EncodedListedTask): number => {
   let texts = textBound(task.title) * 2 + (task.description === null ? 0 : textBound(task.description))
   if (task.due !== null) texts += textBound(task.due) * 2
   if (task.recurrence !== null) texts += textBound(task.recurrence)
+  if (task.reminder !== null) texts += textBound(task.reminder)
+  if (task.remind_at !== null) texts += textBound(task.remind_at)
   for (const tag of task.tags) texts += textBound(tag) * 2 + 8
   return texts + 600
 }
@@ -120,3 +122,28 @@ export const listed = (task: EncodedTask): EncodedListedTask =>
   task.description !== null && task.description.length > DESCRIPTION_PREVIEW_LENGTH
     ? { ...task, description: preview(task.description), description_truncated: true }
     : task
+
+const Fields = Schema.Record(Schema.String, Schema.Unknown)
+
+/**
+ * `todo_history`'s result as its output schema describes it over MCP: the same events, with
+ * the nested task, actor and changes typed as plain objects. The full TaskEvent schema
+ * would cost the tool list more than any other tool (the whole Task schema once more), and
+ * every field is explained in the text block and the REST document.
+ */
+export const McpEventPage = Schema.Struct({
+  items: Schema.Array(
+    Schema.Struct({
+      id: Schema.String,
+      position: Schema.Int,
+      type: Schema.String,
+      task_id: Schema.Int,
+      task_version: Schema.Int,
+      occurred_at: Schema.String,
+      actor: Fields,
+      task: Schema.NullOr(Fields),
+      changes: Fields
+    })
+  ),
+  next_cursor: Schema.NullOr(Schema.String)
+}).annotate({ identifier: "EventPage", description: "One page of task events." })

@@ -145,7 +145,12 @@ export const make = (
         if (typeof user !== "string" || !isUserId(user))
           throw new Error("MCP request without a verified user")
         const zone = context.authInfo?.extra?.timeZone
-        return factory(user, typeof zone === "string" ? zone : undefined)
+        const agent = context.authInfo?.extra?.userAgent
+        return factory(
+          user,
+          typeof zone === "string" ? zone : undefined,
+          typeof agent === "string" ? agent : undefined
+        )
       },
       { legacy: "stateless", responseMode: "auto" }
     )
@@ -195,6 +200,9 @@ export const make = (
       }
       const user = authInfo.extra?.userId
       if (typeof user === "string") scope.user = user
+      // A client that names itself in no request (a 2025-era stateless call) is known by its user agent.
+      const userAgent = request.headers.get("user-agent")
+      if (userAgent !== null) authInfo = { ...authInfo, extra: { ...authInfo.extra, userAgent } }
       // As over REST, X-Time-Zone names the zone while the user has stored none.
       const named = request.headers.get("x-time-zone")
       if (named !== null && named.trim() !== "") {

@@ -9,9 +9,12 @@
 import type { CallToolResult, StandardSchemaWithJSON } from "@modelcontextprotocol/server"
 import { McpServer, ResourceNotFoundError, ResourceTemplate } from "@modelcontextprotocol/server"
 import {
+  actor,
   type BatchResult,
+  CurrentActor,
   CurrentUser,
   describeToolFailure,
+  type EventPage,
   invalidParameters,
   parametersJsonSchema,
   RequestedTimeZone,
@@ -36,6 +39,7 @@ import {
   fitsBudget,
   jsonBytes,
   listed,
+  McpEventPage,
   McpListParams,
   McpTaskPage,
   RESULT_BUDGET_BYTES
@@ -111,6 +115,36 @@ const withoutDescriptions = (node: unknown, isRoot: boolean, isPropertyMap = fal
   return out
 }
 
+/** Keywords whose meaning would change if `null` were added to the branch's type. */
+const TYPE_BOUND = ["enum", "const", "anyOf", "oneOf", "allOf", "not", "$ref"]
+
+/**
+ * The same schema with every "this or null" written the short way: `{ anyOf: [{ type: "string",
+ * ... }, { type: "null" }] }` becomes `{ type: ["string", "null"], ... }`. The two accept the
+ * same values (the branch's other keywords apply to strings only), and a task schema has a
+ * dozen such fields in each of the tools that return one.
+ */
+const withShortNullables = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(withShortNullables)
+  if (typeof node !== "object" || node === null) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) out[key] = withShortNullables(value)
+  const branches = out.anyOf
+  if (!Array.isArray(branches) || branches.length !== 2) return out
+  const nullAt = branches.findIndex(
+    (branch) =>
+      typeof branch === "object" &&
+      branch !== null &&
+      Object.keys(branch).length === 1 &&
+      branch.type === "null"
+  )
+  const other = branches[1 - nullAt] as Record<string, unknown> | undefined
+  if (nullAt < 0 || other === undefined || typeof other.type !== "string") return out
+  if (TYPE_BOUND.some((keyword) => keyword in other)) return out
+  const { anyOf: _branches, ...rest } = out
+  return { ...other, ...rest, type: [other.type, "null"] }
+}
+
 const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const derived = Schema.toStandardJSONSchemaV1(
     Schema.toStandardSchemaV1(schema as Schema.Codec<unknown, unknown>)
@@ -123,7 +157,10 @@ const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
       let document = byTarget.get(key)
       if (document === undefined) {
         document = deepFreeze(
-          withoutDescriptions(props.jsonSchema[side](options), true) as Record<string, unknown>
+          withShortNullables(withoutDescriptions(props.jsonSchema[side](options), true)) as Record<
+            string,
+            unknown
+          >
         )
         byTarget.set(key, document)
       }
@@ -154,7 +191,7 @@ const resultSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
 const parametersSchema = (schema: Schema.Top): StandardSchemaWithJSON => {
   const document = deepFreeze({
     $schema: "https://json-schema.org/draft/2020-12/schema",
-    ...parametersJsonSchema(schema)
+    ...(withShortNullables(parametersJsonSchema(schema)) as Record<string, unknown>)
   })
   return {
     "~standard": {
@@ -192,7 +229,9 @@ export const toolSpecs: ReadonlyArray<ToolSpec> = Object.values(TodoTools.tools)
     title: EffectContext.getOption(tool.annotations, Tool.Title).pipe(Option.getOrElse(() => tool.name)),
     description: (tool.description ?? tool.name) + (isList ? LIST_DESCRIPTION_NOTE : ""),
     input: parametersSchema(isList ? McpListParams : tool.parametersSchema),
-    output: resultSchema(isList ? McpTaskPage : tool.successSchema),
+    output: resultSchema(
+      isList ? McpTaskPage : tool.name === "todo_history" ? McpEventPage : tool.successSchema
+    ),
     annotations: {
       readOnlyHint: hint(Tool.Readonly),
       destructiveHint: hint(Tool.Destructive),
@@ -261,6 +300,7 @@ const tasksThatFit = (page: EncodedMcpTaskPage, requested: number): number => {
 /** The short text block that accompanies structured results, for clients that show only text. */
 const summarize = (name: Exclude<TodoToolName, "todo_list">, value: unknown): string => {
   if (name === "todo_batch") return summarizeBatch(value as BatchResult)
+  if (name === "todo_history") return summarizeHistory(value as EventPage)
   const task = value as Task
   const verb = {
     todo_create: "Created",
@@ -271,6 +311,23 @@ const summarize = (name: Exclude<TodoToolName, "todo_list">, value: unknown): st
     todo_complete: task.completed ? "Completed" : "Reopened"
   }[name]
   return `${verb} ${taskLine(task)}`
+}
+
+/** One line per event: when, what, which task and version, through which surface, and what changed. */
+const summarizeHistory = (page: EventPage): string => {
+  const lines = page.items.map((event) => {
+    const changed = Object.entries(event.changes)
+      .map(
+        ([field, change]) => `${field}: ${JSON.stringify(change.before)} -> ${JSON.stringify(change.after)}`
+      )
+      .join("; ")
+    const title = event.task === null ? "" : ` ${JSON.stringify(event.task.title)}`
+    return `${event.occurred_at} ${event.type} #${event.task_id}${title} v${event.task_version} via ${event.actor.surface}${changed === "" ? "" : ` (${changed})`}`
+  })
+  const head = page.items.length === 0 ? "No changes match." : `${page.items.length} change(s):`
+  const more =
+    page.next_cursor === null ? [] : [`More: call todo_history again with cursor "${page.next_cursor}".`]
+  return [head, ...lines, ...more].join("\n")
 }
 
 /** A batch's outcome, one line per item in order. */
@@ -295,6 +352,18 @@ const decodeFullDescriptions = Schema.decodeUnknownExit(
 interface Caller {
   readonly user: UserId
   readonly zone: Option.Option<string>
+  /** The client's name/version as it introduced itself, or its user agent; changes record it. */
+  readonly client: () => string | undefined
+}
+
+const CLIENT_INFO_META_KEY = "io.modelcontextprotocol/clientInfo"
+
+/** `name/version` of a client's `Implementation` info. */
+const describeClient = (info: unknown): string | undefined => {
+  if (typeof info !== "object" || info === null) return undefined
+  const { name, version } = info as { name?: unknown; version?: unknown }
+  if (typeof name !== "string") return undefined
+  return typeof version === "string" && version !== "" ? `${name}/${version}` : name
 }
 
 const encodeSettings = Schema.encodeSync(UserSettings)
@@ -304,7 +373,11 @@ const errorResult = (text: string): CallToolResult => ({ isError: true, content:
 /** Builds the per-user server factory over the services of the current context. */
 export const makeFactory = (
   options: McpOptions = {}
-): Effect.Effect<(user: UserId, timeZone?: string) => McpServer, never, TodoToolHandlers | SettingsService> =>
+): Effect.Effect<
+  (user: UserId, timeZone?: string, userAgent?: string) => McpServer,
+  never,
+  TodoToolHandlers | SettingsService
+> =>
   Effect.gen(function* () {
     const context = yield* Effect.context<TodoToolHandlers | SettingsService>()
     const runWith = Effect.runPromiseExitWith(context)
@@ -315,7 +388,8 @@ export const makeFactory = (
       <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         effect.pipe(
           Effect.provideService(CurrentUser, { id: caller.user }),
-          Effect.provideService(RequestedTimeZone, caller.zone)
+          Effect.provideService(RequestedTimeZone, caller.zone),
+          Effect.provideService(CurrentActor, actor("mcp", { client: caller.client() }))
         )
 
     const run = (user: Caller, name: TodoToolName, params: unknown) =>
@@ -414,6 +488,12 @@ export const makeFactory = (
       return Exit.isSuccess(exit) ? json(uri, exit.value.structuredContent) : readFailure(exit.cause, uri)
     }
 
+    // A page of history, as todo_history gives it: the newest changes first.
+    const readHistory = async (user: Caller, uri: string, taskId?: number) => {
+      const exit = await run(user, "todo_history", taskId === undefined ? {} : { task_id: taskId })
+      return Exit.isSuccess(exit) ? json(uri, exit.value.encoded) : readFailure(exit.cause, uri)
+    }
+
     const readSettings = async (user: Caller, uri: string) => {
       const exit = await runWith(
         Effect.flatMap(SettingsService, (settings) => settings.get).pipe(forCaller(user))
@@ -421,12 +501,25 @@ export const makeFactory = (
       return Exit.isSuccess(exit) ? json(uri, encodeSettings(exit.value)) : readFailure(exit.cause, uri)
     }
 
-    return (id: UserId, timeZone?: string) => {
-      const user: Caller = { user: id, zone: Option.fromUndefinedOr(timeZone) }
+    return (id: UserId, timeZone?: string, userAgent?: string) => {
+      // A 2026-07-28 request names its client in its own _meta; an initialized connection
+      // (stdio) knows it from initialize; otherwise the HTTP user agent stands in.
       const server = new McpServer(
         { name: SERVER_NAME, version: SERVER_VERSION },
         { instructions: INSTRUCTIONS }
       )
+      const introduced = () => describeClient(server.server.getClientVersion()) ?? userAgent
+      const user: Caller = { user: id, zone: Option.fromUndefinedOr(timeZone), client: introduced }
+      const callerOf = (
+        context: { readonly mcpReq?: { readonly envelope?: unknown } } | undefined
+      ): Caller => {
+        const envelope = context?.mcpReq?.envelope
+        const named =
+          typeof envelope === "object" && envelope !== null
+            ? describeClient((envelope as Record<string, unknown>)[CLIENT_INFO_META_KEY])
+            : undefined
+        return named === undefined ? user : { ...user, client: () => named }
+      }
       for (const spec of specs) {
         server.registerTool(
           spec.name,
@@ -437,7 +530,7 @@ export const makeFactory = (
             outputSchema: spec.output,
             annotations: spec.annotations
           },
-          (args: unknown) => call(user, spec.name, args)
+          (args: unknown, context) => call(callerOf(context), spec.name, args)
         )
       }
       server.registerResource(
@@ -457,6 +550,26 @@ export const makeFactory = (
         (uri, variables) => {
           return readTask(user, Number(variables.id), uri.href)
         }
+      )
+      server.registerResource(
+        "history",
+        "todo://events",
+        {
+          title: "Recent changes",
+          description: "The user's latest task changes, newest first (one page, as todo_history).",
+          mimeType: "application/json"
+        },
+        (uri) => readHistory(user, uri.href)
+      )
+      server.registerResource(
+        "task-history",
+        new ResourceTemplate("todo://tasks/{id}/events", { list: undefined }),
+        {
+          title: "A task's history",
+          description: "One task's changes, newest first.",
+          mimeType: "application/json"
+        },
+        (uri, variables) => readHistory(user, uri.href, Number(variables.id))
       )
       server.registerResource(
         "settings",

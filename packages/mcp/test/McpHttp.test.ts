@@ -37,7 +37,7 @@ for (const database of testDatabases()) {
   describe(`MCP over HTTP on ${database.name}`, () => {
     layer(servicesLayer(database.layer()), { timeout: 120_000 })((it) => {
       for (const era of ["legacy", "modern"] as const satisfies ReadonlyArray<Era>) {
-        it.effect(`M1 (${era}): tools/list shows the eight tools with titles, hints and object schemas`, () =>
+        it.effect(`M1 (${era}): tools/list shows the nine tools with titles, hints and object schemas`, () =>
           Effect.gen(function* () {
             const handler = yield* endpoint()
             const client = yield* connect(handler, yield* tokenFor(newUser()), era)
@@ -47,6 +47,7 @@ for (const database of testDatabases()) {
               "todo_complete",
               "todo_create",
               "todo_delete",
+              "todo_history",
               "todo_list",
               "todo_read",
               "todo_restore",
@@ -216,7 +217,7 @@ for (const database of testDatabases()) {
           const handler = yield* endpoint({ readOnly: true })
           const client = yield* connect(handler, yield* tokenFor(newUser()), "modern")
           const { tools } = yield* Effect.promise(() => client.listTools())
-          expect(tools.map((tool) => tool.name).sort()).toEqual(["todo_list", "todo_read"])
+          expect(tools.map((tool) => tool.name).sort()).toEqual(["todo_history", "todo_list", "todo_read"])
           const refused = yield* Effect.promise(() =>
             client.callTool({ name: "todo_create", arguments: { title: "x" } }).then(
               (result) => (result.isError === true ? "refused" : "accepted"),
@@ -356,7 +357,7 @@ describe("MCP over HTTP: the HTTP level", () => {
           const characters = JSON.stringify(tools).length + (client.getInstructions()?.length ?? 0)
           const tokens = Math.ceil(characters / 4)
           console.info(`MCP tools/list + instructions: ${characters} characters, about ${tokens} tokens`)
-          // Budget: 6,000 tokens, under 5% of a 128k context window, for eight tools whose schemas
+          // Budget: 6,000 tokens, under 5% of a 128k context window, for nine tools whose schemas
           // carry every field's limits and descriptions. Growing past it means trimming text.
           expect(tokens).toBeLessThanOrEqual(6_000)
           expect(TodoMcpServer.INSTRUCTIONS.length).toBeLessThan(1_000)

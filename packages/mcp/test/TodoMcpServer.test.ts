@@ -22,6 +22,8 @@ const task = {
   due: null,
   tags: [],
   recurrence: null,
+  reminder: null,
+  remind_at: null,
   next_occurrence_id: null,
   version: 1,
   created_at: "2026-11-30T08:00:00.000Z",

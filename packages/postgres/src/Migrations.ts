@@ -59,6 +59,125 @@ const rowLevelSecurity = statements(
   )
 )
 
+/** Row-level security for a user-owned table added after 0005, like the tables it covers. */
+const ownedByUser = (table: string) => [
+  `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+  `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+  `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+   USING (user_id = current_setting('taskport.user_id', true))
+   WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+]
+
+/**
+ * Webhook endpoints and their deliveries. A delivery is one event for one endpoint, with the
+ * exact body every attempt signs; `locked_by`/`locked_until` are the claim of the process
+ * making an attempt, which another may take over once it has run out. An endpoint keeps the
+ * facts its health is judged by: since when every attempt failed, and how many deliveries
+ * in a row were given up.
+ */
+const webhooks = statements(
+  `CREATE TABLE webhooks (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id text NOT NULL,
+    url text NOT NULL CHECK (char_length(url) <= 2048),
+    event_types jsonb,
+    description text CHECK (char_length(description) <= 500),
+    secret text NOT NULL,
+    enabled boolean NOT NULL DEFAULT true,
+    disabled_reason text,
+    failing_since timestamptz(3),
+    give_ups_in_a_row integer NOT NULL DEFAULT 0,
+    created_at timestamptz(3) NOT NULL DEFAULT now(),
+    updated_at timestamptz(3) NOT NULL DEFAULT now()
+  )`,
+  "CREATE INDEX webhooks_user ON webhooks (user_id, created_at, id)",
+  `CREATE TABLE webhook_deliveries (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    webhook_id uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    user_id text NOT NULL,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    payload text NOT NULL,
+    status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed', 'given_up')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz(3),
+    locked_by uuid,
+    locked_until timestamptz(3),
+    last_attempt_at timestamptz(3),
+    last_status_code integer,
+    last_error text CHECK (char_length(last_error) <= 200),
+    last_response_ms integer,
+    delivered_at timestamptz(3),
+    created_at timestamptz(3) NOT NULL,
+    UNIQUE (webhook_id, event_id)
+  )`,
+  // Serves the claim: only deliveries still to be attempted are indexed.
+  "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status IN ('pending', 'failed')",
+  "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, created_at, id)",
+  ...ownedByUser("webhooks"),
+  ...ownedByUser("webhook_deliveries")
+)
+
+/**
+ * The outbox: one row per task change, written by the change's own statement (see
+ * `PgTaskRepository`), and a counter row per user from which each event takes its position.
+ * The counter row is updated in the write's transaction and stays locked until it ends, so
+ * a user's positions are gap-free and in commit order. Both tables are user-owned and
+ * fenced by row-level security like the others.
+ */
+const events = statements(
+  `CREATE TABLE event_positions (
+    user_id text PRIMARY KEY,
+    position bigint NOT NULL
+  )`,
+  `CREATE TABLE events (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id text NOT NULL,
+    position bigint NOT NULL,
+    type text NOT NULL CHECK (type IN ('task.created', 'task.updated', 'task.completed', 'task.reopened',
+      'task.deleted', 'task.restored', 'task.purged', 'task.reminder')),
+    task_id integer NOT NULL,
+    task_version integer NOT NULL,
+    task_before jsonb,
+    task_after jsonb,
+    actor_surface text NOT NULL CHECK (actor_surface IN ('rest', 'mcp', 'chat', 'library')),
+    actor_client text CHECK (char_length(actor_client) <= 200),
+    conversation_id text CHECK (char_length(conversation_id) <= 200),
+    tool_call_id text CHECK (char_length(tool_call_id) <= 200),
+    occurred_at timestamptz(3) NOT NULL DEFAULT now(),
+    UNIQUE (user_id, position)
+  )`,
+  "CREATE INDEX events_user_task ON events (user_id, task_id, position)",
+  "CREATE INDEX events_occurred ON events (occurred_at)",
+  ...["events", "event_positions"].flatMap((table) => [
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+    `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+     USING (user_id = current_setting('taskport.user_id', true))
+     WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+  ])
+)
+
+/**
+ * Where each background consumer of the outbox (webhook fan-out, the NATS publisher) stands
+ * in each user's events, and the reminders of tasks: what was asked (`reminder`, an instant
+ * or an offset from the due), the instant it resolves to (`remind_at`), and when it was
+ * settled (`reminded_at`: fired, or passed while the task was closed).
+ */
+const consumersAndReminders = statements(
+  `CREATE TABLE event_consumers (
+    consumer text NOT NULL,
+    user_id text NOT NULL,
+    position bigint NOT NULL,
+    PRIMARY KEY (consumer, user_id)
+  )`,
+  ...ownedByUser("event_consumers"),
+  "ALTER TABLE tasks ADD COLUMN reminder text CHECK (char_length(reminder) <= 100)",
+  "ALTER TABLE tasks ADD COLUMN remind_at timestamptz(3)",
+  "ALTER TABLE tasks ADD COLUMN reminded_at timestamptz(3)",
+  "CREATE INDEX tasks_reminders_due ON tasks (remind_at) WHERE reminded_at IS NULL AND remind_at IS NOT NULL"
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -155,7 +274,10 @@ const migrations = {
     "ALTER TABLE tasks ADD COLUMN next_occurrence_id integer",
     "ALTER TABLE tasks ADD CHECK (recurrence IS NULL OR due IS NOT NULL)"
   ),
-  "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity)
+  "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity),
+  "0006_events": events,
+  "0007_webhooks": webhooks,
+  "0008_consumers_and_reminders": consumersAndReminders
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */

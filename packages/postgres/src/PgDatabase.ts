@@ -5,12 +5,17 @@
 import { PgClient } from "@effect/sql-pg"
 import {
   ConversationRepository,
+  type DeliveryQueue,
+  type EventCursors,
+  type EventFeed,
+  EventLog,
   type IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
   SettingsRepository,
   TaskRepository,
-  type Transactor
+  type Transactor,
+  WebhookRepository
 } from "@taskport/core"
 import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
@@ -18,6 +23,10 @@ import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
 import { FencedSessions, fenced } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
+import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
+import * as PgEventCursors from "./PgEventCursors.ts"
+import * as PgEventFeed from "./PgEventFeed.ts"
+import * as PgEventLog from "./PgEventLog.ts"
 import * as PgIdempotencyStore from "./PgIdempotencyStore.ts"
 import * as PgliteClient from "./PgliteClient.ts"
 import * as PgPendingActionRepository from "./PgPendingActionRepository.ts"
@@ -25,6 +34,7 @@ import * as PgQuotaCounts from "./PgQuotaCounts.ts"
 import * as PgSettingsRepository from "./PgSettingsRepository.ts"
 import * as PgTaskRepository from "./PgTaskRepository.ts"
 import * as PgTransactor from "./PgTransactor.ts"
+import * as PgWebhookRepository from "./PgWebhookRepository.ts"
 
 export type Repositories =
   | TaskRepository
@@ -34,6 +44,13 @@ export type Repositories =
   | PendingActionRepository
   | SettingsRepository
   | QuotaCounts
+  | WebhookRepository
+  | DeliveryQueue
+  | EventCursors
+  | EventLog
+
+/** Everything a database layer provides besides its `SqlClient`: the repositories and the event feed. */
+export type Persistence = Repositories | EventFeed
 
 /** A repository whose every call runs behind the row-level security fence of its owner. */
 const fencedLayer = <I, S extends object>(
@@ -57,6 +74,11 @@ export const repositories: Layer.Layer<Repositories, never, SqlClient.SqlClient>
   fencedLayer(QuotaCounts, PgQuotaCounts.make),
   fencedLayer(PendingActionRepository, PgPendingActionRepository.make),
   fencedLayer(SettingsRepository, PgSettingsRepository.make),
+  fencedLayer(WebhookRepository, PgWebhookRepository.make),
+  // The queue serves every user's deliveries, like the retention sweep: it runs unfenced.
+  PgDeliveryQueue.layer,
+  PgEventCursors.layer,
+  fencedLayer(EventLog, PgEventLog.make),
   // The store's calls name their owner inside an object; they run in the use case's
   // transaction, behind the fence of the write they guard when there is one.
   PgIdempotencyStore.layer,
@@ -89,8 +111,10 @@ const clientConfig = (options: PostgresOptions): PgClient.PgPoolConfig => ({
   ...(options.schema === undefined ? {} : { startupParameters: { search_path: options.schema } })
 })
 
-/** `SqlClient` for a Postgres server via `@effect/sql-pg`. */
-export const layerClient = (options: PostgresOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+/** `SqlClient` (and the driver's own `PgClient`) for a Postgres server via `@effect/sql-pg`. */
+export const layerClient = (
+  options: PostgresOptions
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, SqlError.SqlError> =>
   PgClient.layer(clientConfig(options))
 
 /**
@@ -108,11 +132,11 @@ export const layerFencedSessions = (
     )
   ).pipe(Layer.provide(Reactivity.layer))
 
-/** The repositories over a Postgres server. */
+/** The repositories over a Postgres server, and the feed of its event notifications. */
 export const layer = (
   options: PostgresOptions
-): Layer.Layer<Repositories | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
-  repositories.pipe(
+): Layer.Layer<Persistence | SqlClient.SqlClient, SqlError.SqlError | Migrator.MigrationError> =>
+  Layer.merge(repositories, PgEventFeed.layer).pipe(
     Layer.provide(layerFencedSessions(options)),
     Layer.provideMerge(migrated(layerClient(options), options.migrate ?? true))
   )
@@ -126,9 +150,12 @@ export interface EmbeddedOptions extends PgliteClient.PgliteOptions {
 export const layerPglite = (
   options: EmbeddedOptions = {}
 ): Layer.Layer<
-  Repositories | SqlClient.SqlClient | PgliteClient.Pglite,
+  Persistence | SqlClient.SqlClient | PgliteClient.Pglite,
   | SqlError.SqlError
   | Migrator.MigrationError
   | PgliteClient.DataDirectoryLocked
   | PgliteClient.DataDirectoryError
-> => repositories.pipe(Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true)))
+> =>
+  Layer.merge(repositories, PgEventFeed.layerPglite).pipe(
+    Layer.provideMerge(migrated(PgliteClient.layer(options), options.migrate ?? true))
+  )

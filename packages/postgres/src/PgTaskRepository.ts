@@ -4,38 +4,59 @@
  * keyset pagination on (sort key, id), served by the per-user indexes of the migrations. A
  * deleted task keeps its row with `deleted_at` set: every statement but the trash's own
  * (listing, restore, purge, sweep) filters it out.
+ *
+ * Each write is one statement that also records its event (`PgEventLog.recordEvent`): the
+ * change is a CTE named `changed`, so the event costs no extra round trip and exists exactly
+ * when the change does. Where the event needs the task as it was, a `prior` CTE locks and
+ * reads the row first (`UPDATE ... FROM prior`), since Postgres 15 has no `RETURNING OLD`.
  */
 import {
+  CurrentActor,
   type DueWindow,
   type KeysetPosition,
   type NewTask,
   Task,
+  type TaskEventType,
+  type TaskId,
   type TaskPatch,
   type TaskQuery,
   TaskRepository,
   type TaskSort,
   traced,
-  type UpdateOutcome
+  type UpdateOutcome,
+  type UserId,
+  WriteEvent
 } from "@taskport/core"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
+import { recordEvent } from "./PgEventLog.ts"
 import { iso, repositoryErrors } from "./SqlSupport.ts"
 
-const COLUMNS = [
-  "id",
-  "title",
-  "description",
-  "priority",
-  "completed",
-  `${iso("completed_at")} AS completed_at`,
-  "due",
-  "tags",
-  "recurrence",
-  "next_occurrence_id",
-  "version",
-  `${iso("created_at")} AS created_at`,
-  `${iso("updated_at")} AS updated_at`
-].join(", ")
+/** The task's output columns, read from `table` (qualified, for statements joining another row). */
+const columnsOf = (table: string) =>
+  [
+    `${table}.id`,
+    `${table}.title`,
+    `${table}.description`,
+    `${table}.priority`,
+    `${table}.completed`,
+    `${iso(`${table}.completed_at`)} AS completed_at`,
+    `${table}.due`,
+    `${table}.tags`,
+    `${table}.recurrence`,
+    `${table}.reminder`,
+    `${iso(`${table}.remind_at`)} AS remind_at`,
+    `${table}.next_occurrence_id`,
+    `${table}.version`,
+    `${iso(`${table}.created_at`)} AS created_at`,
+    `${iso(`${table}.updated_at`)} AS updated_at`
+  ].join(", ")
+
+const COLUMNS = columnsOf("tasks")
+
+/** The output columns' names, to select them from a CTE that returned them. */
+const NAMES =
+  "id, title, description, priority, completed, completed_at, due, tags, recurrence, reminder, remind_at, next_occurrence_id, version, created_at, updated_at"
 
 /**
  * How each sort orders rows (`expr`), reports its key (`key`) and reads a cursor key (`cast`).
@@ -69,6 +90,8 @@ export const make = Effect.gen(function* () {
   const decodeFirst = (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.succeedNone : Effect.asSome(Effect.orDie(decodeTask(rows[0])))
   const dueMillis = (due: NewTask["due"]) => (due === null ? null : due.epochMillis)
+  /** An instant in milliseconds as a timestamptz(3): exact, so that it compares equal to a stored one. */
+  const instant = (millis: number | null) => sql`to_timestamp(${millis}::float8 / 1000)::timestamptz(3)`
 
   // A date-only due (ten characters) is a calendar day in the user's zone and compares as a
   // date; a zoned due compares by its instant.
@@ -85,17 +108,73 @@ export const make = Effect.gen(function* () {
     return window.openOnly === true ? sql`(completed = false AND ${within})` : within
   }
 
+  const names = sql.literal(NAMES)
+  const qualified = sql.literal(columnsOf("tasks"))
+
+  /**
+   * One statement: the `changes` CTEs (ending in one named `changed`) and the event they
+   * record, returning the changed task's row, if any.
+   */
+  const recorded = (
+    owner: string,
+    type: TaskEventType,
+    changes: Statement.Fragment,
+    options: { readonly removed?: boolean } = {}
+  ) =>
+    Effect.flatMap(
+      Effect.service(CurrentActor),
+      (actor) => sql`WITH ${changes}, ${recordEvent(sql, owner, type, actor, options)}
+        SELECT ${names} FROM changed`
+    )
+
+  /**
+   * An UPDATE of the live or trashed task `id` matching `conditions`, recorded with the task as
+   * it was: `prior` locks and reads the row, the update joins it.
+   */
+  const updateRecorded = (
+    owner: string,
+    id: number,
+    type: TaskEventType,
+    sets: ReadonlyArray<Statement.Fragment>,
+    conditions: ReadonlyArray<Statement.Fragment>
+  ) =>
+    recorded(
+      owner,
+      type,
+      sql`prior AS (
+          SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id} AND ${sql.and(conditions)}
+          FOR UPDATE
+        ), changed AS (
+          UPDATE tasks SET ${sql.join(", ", false)(sets)} FROM prior
+          WHERE tasks.user_id = ${owner} AND tasks.id = prior.id
+          RETURNING ${qualified}, to_jsonb(prior) AS task_before
+        )`
+    )
+
   const insertRow = (owner: string, task: NewTask) =>
-    sql`INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence)
+    recorded(
+      owner,
+      WriteEvent.insert,
+      sql`changed AS (
+        INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence, reminder, remind_at)
           VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
                   to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb,
-                  ${task.recurrence ?? null})
-          RETURNING ${columns}`.pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
+                  ${task.recurrence ?? null}, ${task.reminder?.text ?? null}, ${instant(task.reminder?.atMillis ?? null)})
+          RETURNING ${columns}, NULL::jsonb AS task_before
+      )`
+    ).pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
 
   const findRow = (owner: string, id: number) =>
     sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL`.pipe(
       Effect.flatMap(decodeFirst)
     )
+
+  const completion = (completed: boolean) => [
+    sql`completed = ${completed}`,
+    sql`completed_at = CASE WHEN ${completed}::boolean THEN now() ELSE NULL END`,
+    sql`version = tasks.version + 1`,
+    sql`updated_at = now()`
+  ]
 
   const versionCheck = (expectedVersion: number | undefined) =>
     expectedVersion === undefined ? sql`TRUE` : sql`version = ${expectedVersion}`
@@ -126,7 +205,7 @@ export const make = Effect.gen(function* () {
       find: (owner, id) => repositoryErrors(findRow(owner, id)),
 
       update: (owner, id, patch: TaskPatch, expectedVersion) => {
-        const sets = [sql`version = version + 1`, sql`updated_at = now()`]
+        const sets = [sql`version = tasks.version + 1`, sql`updated_at = now()`]
         if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`)
         if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`)
         if (patch.priority !== undefined) sets.push(sql`priority = ${patch.priority}`)
@@ -136,9 +215,19 @@ export const make = Effect.gen(function* () {
           sets.push(sql`due = ${patch.due?.text ?? null}`)
           sets.push(sql`due_at = to_timestamp(${dueMillis(patch.due)}::float8 / 1000)`)
         }
-        return sql`UPDATE tasks SET ${sql.join(", ", false)(sets)}
-          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND ${versionCheck(expectedVersion)}
-          RETURNING ${columns}`.pipe(
+        if (patch.reminder !== undefined) {
+          const at = instant(patch.reminder?.atMillis ?? null)
+          sets.push(sql`reminder = ${patch.reminder?.text ?? null}`)
+          sets.push(sql`remind_at = ${at}`)
+          // A reminder that now comes at another instant is armed again; the same one stays as it was.
+          sets.push(
+            sql`reminded_at = CASE WHEN tasks.remind_at IS NOT DISTINCT FROM ${at} THEN tasks.reminded_at END`
+          )
+        }
+        return updateRecorded(owner, id, WriteEvent.update, sets, [
+          sql`deleted_at IS NULL`,
+          versionCheck(expectedVersion)
+        ]).pipe(
           Effect.flatMap((rows) => outcome(rows, owner, id, false)),
           repositoryErrors
         )
@@ -146,12 +235,13 @@ export const make = Effect.gen(function* () {
 
       setCompleted: (owner, id, completed, expectedVersion) =>
         Effect.gen(function* () {
-          const rows = yield* sql`UPDATE tasks
-          SET completed = ${completed}, completed_at = CASE WHEN ${completed}::boolean THEN now() ELSE NULL END,
-              version = version + 1, updated_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND completed <> ${completed}::boolean
-            AND ${versionCheck(expectedVersion)}
-          RETURNING ${columns}`
+          const rows = yield* updateRecorded(
+            owner,
+            id,
+            completed ? WriteEvent.complete : WriteEvent.reopen,
+            completion(completed),
+            [sql`deleted_at IS NULL`, sql`completed <> ${completed}::boolean`, versionCheck(expectedVersion)]
+          )
           if (rows.length > 0) return yield* outcome(rows, owner, id, false)
           // Already in the requested state: reported unchanged, if still at the expected version.
           const current = yield* findRow(owner, id)
@@ -161,15 +251,21 @@ export const make = Effect.gen(function* () {
             : ({ _tag: "Conflict", currentVersion: current.value.version } as UpdateOutcome)
         }).pipe(repositoryErrors),
 
+      // The open task is locked first, so the next occurrence is scheduled only for a task
+      // that will be completed; the completion then links it, in one recorded change.
       completeOccurrence: (owner, id, next) =>
         Effect.gen(function* () {
-          const done = yield* sql`UPDATE tasks
-          SET completed = true, completed_at = now(), version = version + 1, updated_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND completed = false AND deleted_at IS NULL RETURNING id`
-          if (done.length === 0) return Option.none()
+          const open = yield* sql`SELECT id FROM tasks
+          WHERE user_id = ${owner} AND id = ${id} AND completed = false AND deleted_at IS NULL FOR UPDATE`
+          if (open.length === 0) return Option.none()
           const scheduled = yield* insertRow(owner, next)
-          const rows = yield* sql`UPDATE tasks SET next_occurrence_id = ${scheduled.id}
-          WHERE user_id = ${owner} AND id = ${id} RETURNING ${columns}`
+          const rows = yield* updateRecorded(
+            owner,
+            id,
+            WriteEvent.complete,
+            [...completion(true), sql`next_occurrence_id = ${scheduled.id}`],
+            [sql`deleted_at IS NULL`]
+          )
           return yield* decodeFirst(rows)
         }).pipe(sql.withTransaction, repositoryErrors),
 
@@ -180,13 +276,24 @@ export const make = Effect.gen(function* () {
           }>`SELECT next_occurrence_id FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL FOR UPDATE`
           const next = current[0]?.next_occurrence_id
           if (next !== undefined && next !== null) {
-            yield* sql`DELETE FROM tasks
-            WHERE user_id = ${owner} AND id = ${next} AND completed = false AND version = 1 AND deleted_at IS NULL`
+            yield* recorded(
+              owner,
+              WriteEvent.purge,
+              sql`changed AS (
+                DELETE FROM tasks
+                WHERE user_id = ${owner} AND id = ${next} AND completed = false AND version = 1 AND deleted_at IS NULL
+                RETURNING ${columns}, NULL::jsonb AS task_before
+              )`,
+              { removed: true }
+            )
           }
-          const rows = yield* sql`UPDATE tasks
-          SET completed = false, completed_at = NULL, next_occurrence_id = NULL,
-              version = version + 1, updated_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND completed = true AND deleted_at IS NULL RETURNING ${columns}`
+          const rows = yield* updateRecorded(
+            owner,
+            id,
+            WriteEvent.reopen,
+            [...completion(false), sql`next_occurrence_id = NULL`],
+            [sql`deleted_at IS NULL`, sql`completed = true`]
+          )
           if (rows.length > 0) return yield* decodeFirst(rows)
           return yield* findRow(owner, id)
         }).pipe(sql.withTransaction, repositoryErrors),
@@ -194,25 +301,44 @@ export const make = Effect.gen(function* () {
       // The row is returned as it was: deleted_at is not part of a task, and the version stays,
       // so restoring is one change after the task the client last saw.
       delete: (owner, id, expectedVersion) =>
-        sql`UPDATE tasks SET deleted_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND ${versionCheck(expectedVersion)}
-          RETURNING ${columns}`.pipe(
+        recorded(
+          owner,
+          WriteEvent.delete,
+          sql`changed AS (
+            UPDATE tasks SET deleted_at = now()
+            WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL AND ${versionCheck(expectedVersion)}
+            RETURNING ${columns}, NULL::jsonb AS task_before
+          )`
+        ).pipe(
           Effect.flatMap((rows) => outcome(rows, owner, id, false)),
           repositoryErrors
         ),
 
       restore: (owner, id, expectedVersion) =>
-        sql`UPDATE tasks SET deleted_at = NULL, version = version + 1, updated_at = now()
-          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
-          RETURNING ${columns}`.pipe(
+        recorded(
+          owner,
+          WriteEvent.restore,
+          sql`changed AS (
+            UPDATE tasks SET deleted_at = NULL, version = version + 1, updated_at = now()
+            WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
+            RETURNING ${columns}, NULL::jsonb AS task_before
+          )`
+        ).pipe(
           Effect.flatMap((rows) => outcome(rows, owner, id, true)),
           repositoryErrors
         ),
 
       purge: (owner, id, expectedVersion) =>
-        sql`DELETE FROM tasks
-          WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
-          RETURNING ${columns}`.pipe(
+        recorded(
+          owner,
+          WriteEvent.purge,
+          sql`changed AS (
+            DELETE FROM tasks
+            WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NOT NULL AND ${versionCheck(expectedVersion)}
+            RETURNING ${columns}, NULL::jsonb AS task_before
+          )`,
+          { removed: true }
+        ).pipe(
           Effect.flatMap((rows) => outcome(rows, owner, id, true)),
           repositoryErrors
         ),
@@ -226,6 +352,37 @@ export const make = Effect.gen(function* () {
           Effect.map((rows) => rows[0]?.count ?? 0),
           repositoryErrors
         ),
+
+      dueReminders: (nowMillis, limit) =>
+        Effect.gen(function* () {
+          // A reminder whose time came while its task was closed is settled without firing.
+          yield* sql`UPDATE tasks SET reminded_at = ${instant(nowMillis)}
+            WHERE reminded_at IS NULL AND remind_at <= ${instant(nowMillis)}
+              AND (completed OR deleted_at IS NOT NULL)`
+          const rows = yield* sql<{ user_id: string; id: number; at: number }>`
+            SELECT user_id, id, (extract(epoch FROM remind_at) * 1000)::float8 AS at FROM tasks
+            WHERE reminded_at IS NULL AND remind_at <= ${instant(nowMillis)}
+              AND completed = false AND deleted_at IS NULL
+            ORDER BY remind_at, id LIMIT ${limit}`
+          return rows.map((row) => ({
+            owner: row.user_id as UserId,
+            id: row.id as TaskId,
+            atMillis: Number(row.at)
+          }))
+        }).pipe(repositoryErrors),
+
+      fireReminder: (owner, id, atMillis, nowMillis) =>
+        recorded(
+          owner,
+          WriteEvent.remind,
+          sql`changed AS (
+            UPDATE tasks SET reminded_at = ${instant(nowMillis)}
+            WHERE user_id = ${owner} AND id = ${id} AND reminded_at IS NULL
+              AND completed = false AND deleted_at IS NULL
+              AND remind_at = ${instant(atMillis)} AND remind_at <= ${instant(nowMillis)}
+            RETURNING ${columns}, NULL::jsonb AS task_before
+          )`
+        ).pipe(Effect.flatMap(decodeFirst), repositoryErrors),
 
       list: (owner, query: TaskQuery) => {
         const sort = SORTS[query.sort]

@@ -35,11 +35,26 @@ for (const database of testDatabases()) {
               yield* tasks.insert(owner, newTask(`${owner} two`))
               const conversation = yield* chats.create(owner, "hello")
               yield* chats.append(owner, conversation.id, { role: "user", content: "hi", toolCalls: [] })
+              // A webhook with one delivery, and a consumer's position in the owner's events.
+              const [hook] = yield* sql<{ id: string }>`INSERT INTO webhooks (user_id, url, secret)
+                VALUES (${owner}, 'https://example.com/hook', 'whsec_test') RETURNING id`
+              yield* sql`INSERT INTO webhook_deliveries (webhook_id, user_id, event_id, event_type, payload, created_at)
+                VALUES (${hook!.id}::uuid, ${owner}, ${crypto.randomUUID()}, 'task.created', '{}', now())`
+              yield* sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES ('test', ${owner}, 1)`
             }
             const asAlice = OwnerFence.asOwner(sql, alice)
 
             // No WHERE clause at all: only the fence stands between the users.
-            for (const table of ["tasks", "conversations", "messages"]) {
+            for (const table of [
+              "tasks",
+              "conversations",
+              "messages",
+              "events",
+              "event_positions",
+              "event_consumers",
+              "webhooks",
+              "webhook_deliveries"
+            ]) {
               const owners = yield* asAlice(
                 sql<{ user_id: string }>`SELECT DISTINCT user_id FROM ${sql(table)}`
               )

@@ -10,17 +10,24 @@ import {
   ChatTurnParams,
   Conversation,
   ConversationPage,
+  CreateWebhookParams,
+  DeliveryList,
+  EventPage,
   MessagePage,
   PatchSettingsParams,
   RenameConversationParams,
   ReplaceSettingsParams,
   Task,
   TaskPage,
-  UserSettings
+  UserSettings,
+  Webhook,
+  WebhookList,
+  WebhookWithSecret
 } from "@taskport/core"
 import { JsonSchema, Schema, type SchemaAST, SchemaRepresentation } from "effect"
 import { AUTH_ME_PATH, Identity } from "./AuthRoutes.ts"
 import { DocsAssetPath } from "./Docs.ts"
+import { eventRoutes } from "./EventRoutes.ts"
 import {
   BatchBody,
   type ChatRoute,
@@ -38,6 +45,7 @@ import {
   UserPath
 } from "./Routes.ts"
 import { settingsRoutes } from "./SettingsRoutes.ts"
+import { PatchWebhookBody, webhookRoutes } from "./WebhookRoutes.ts"
 
 export const ErrorResponse = Schema.Struct({
   error: Schema.Struct({
@@ -73,7 +81,14 @@ const componentSchemas = [
   Identity,
   UserSettings,
   ReplaceSettingsParams,
-  PatchSettingsParams
+  PatchSettingsParams,
+  Webhook,
+  WebhookWithSecret,
+  WebhookList,
+  DeliveryList,
+  CreateWebhookParams,
+  PatchWebhookBody,
+  EventPage
 ]
 
 const errorResponse = (description: string, headers?: JsonObject): JsonObject => ({
@@ -133,6 +148,11 @@ const CHAT_ERRORS: Record<string, JsonObject> = {
   )
 }
 
+/** Where the webhook routes' answers differ from a task's. */
+const WEBHOOK_ERRORS: Record<string, JsonObject> = {
+  "404": errorResponse("No such webhook for this user (code not_found).")
+}
+
 const chatErrorsFor = (route: ChatRoute, byPathUser: boolean): JsonObject => {
   const codes = ["400", "401", "429", "500", "503"]
   if (byPathUser || route.kind === "chat") codes.push("403")
@@ -146,6 +166,14 @@ const SSE_DESCRIPTION = [
   "`tool_call` ({ id, name, arguments }) when the agent calls a tool, `tool_result` (a ToolCall) when it answered,",
   "`delta` ({ text }) for each piece of the answer, then `done` with the same payload as the JSON response.",
   "A failure after the stream started ends it with an `error` event ({ error: { code, message } })."
+].join(" ")
+
+const EVENT_STREAM_DESCRIPTION = [
+  "Server-sent events of the user's task changes as they commit, through any server instance.",
+  "Each event: `id` (its position: send it back as Last-Event-ID to resume), `event` (its type, e.g. task.updated) and `data` (a TaskEvent as JSON).",
+  "On connect the stream replays the events after Last-Event-ID (or last_event_id), then goes live, with nothing missed or repeated;",
+  "without either it starts from now. Comments: `: ready` once subscribed, `: heartbeat` when idle.",
+  "A slow reader is served from the stored events at its own pace; nothing is dropped."
 ].join(" ")
 
 const errorsFor = (route: TaskRoute, byPathUser: boolean): JsonObject => {
@@ -278,6 +306,29 @@ export const makeOpenApi = (): JsonObject => {
     }
   }
 
+  for (const route of eventRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const codes = ["400", "401", "429", "500", "503", ...(byPathUser ? ["403"] : [])]
+      if (route.kind === "task_events") codes.push("404")
+      const content: JsonObject =
+        route.kind === "events_stream"
+          ? { "text/event-stream": { schema: { type: "string", description: EVENT_STREAM_DESCRIPTION } } }
+          : { "application/json": { schema: refOf(route.response ?? EventPage) } }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["events"],
+        security: [{ bearerAuth: [] }],
+        parameters: routeParameters(route, byPathUser),
+        responses: {
+          "200": { description: "Success.", content },
+          ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+        }
+      })
+    }
+  }
+
   add(AUTH_ME_PATH, "GET", {
     operationId: "auth_me",
     summary: "Who the bearer token is for: its user id, name and email claims when present, and expiry",
@@ -314,6 +365,48 @@ export const makeOpenApi = (): JsonObject => {
             content: { "application/json": { schema: refOf(route.response ?? UserSettings) } }
           },
           ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
+        }
+      })
+    }
+  }
+
+  for (const route of webhookRoutes) {
+    for (const prefix of [PREFIX_V1, PREFIX_USER]) {
+      const byPathUser = prefix === PREFIX_USER
+      const codes = [
+        "400",
+        "401",
+        "429",
+        "500",
+        "503",
+        ...(byPathUser || route.kind === "create" ? ["403"] : [])
+      ]
+      if (route.path.includes("{id}")) codes.push("404")
+      if (route.body !== undefined) codes.push("413", "415")
+      const success: JsonObject =
+        route.status === 204
+          ? { description: "Deleted." }
+          : {
+              description: "Success.",
+              content: { "application/json": { schema: refOf(route.response ?? Webhook) } }
+            }
+      add(`${prefix}${route.path}`, route.method, {
+        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+        summary: route.summary,
+        tags: ["webhooks"],
+        security: [{ bearerAuth: [] }],
+        parameters: routeParameters(route, byPathUser),
+        ...(route.body === undefined
+          ? {}
+          : {
+              requestBody: {
+                required: route.bodyRequired ?? false,
+                content: { "application/json": { schema: refOf(route.body) } }
+              }
+            }),
+        responses: {
+          [String(route.status)]: success,
+          ...Object.fromEntries(codes.sort().map((code) => [code, WEBHOOK_ERRORS[code] ?? ERRORS[code]]))
         }
       })
     }
@@ -370,6 +463,12 @@ export const makeOpenApi = (): JsonObject => {
         description:
           "A stateless agent that manages tasks through the same todo_* operations, and the stored conversations."
       },
+      {
+        name: "webhooks",
+        description:
+          "Endpoints that receive the user's task events, signed per Standard Webhooks, and their deliveries."
+      },
+      { name: "events", description: "The history of task changes, and a live stream of them." },
       { name: "meta", description: "Documentation and health." }
     ],
     paths,

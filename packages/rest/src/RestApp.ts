@@ -7,16 +7,21 @@
  */
 import {
   Authenticator,
+  actor,
+  CurrentActor,
+  DEFAULT_HEARTBEAT,
   type RateLimiterShape,
   type RateLimitKind,
   retryMessage,
-  type UserId
+  type UserId,
+  WebhookService
 } from "@taskport/core"
 import { RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
 import { getRequestIP, H3, type H3Event, HTTPResponse, handleCors } from "h3"
 import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
+import * as EventRoutes from "./EventRoutes.ts"
 import {
   failureResponse,
   forbiddenUser,
@@ -34,6 +39,7 @@ import { toH3Path } from "./Routes.ts"
 import * as SettingsRoutes from "./SettingsRoutes.ts"
 import { withRequestedZone } from "./SettingsRoutes.ts"
 import * as TaskRoutes from "./TaskRoutes.ts"
+import * as WebhookRoutes from "./WebhookRoutes.ts"
 import * as WebRoutes from "./WebRoutes.ts"
 
 export type { RestServices } from "./Route.ts"
@@ -55,6 +61,8 @@ export interface RestOptions {
    * address. None: nothing is limited.
    */
   readonly rateLimiter?: RateLimiterShape | undefined
+  /** The event stream's heartbeat, slow-reader buffer and page size (defaults: 15 s, 100, 100). */
+  readonly eventStream?: Partial<EventRoutes.StreamOptions> | undefined
 }
 
 const PATH_USER = "{user_id}"
@@ -77,6 +85,8 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const authenticator = yield* Authenticator
     const runWith = Effect.runPromiseExitWith(context)
     const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY
+    // The webhook routes are served when the webhook use cases are part of the app.
+    const webhooks = yield* Effect.serviceOption(WebhookService)
     const log = options.log ?? RequestLog.stderrLog
     const corsOptions = {
       origin: [...(options.corsOrigins ?? ["http://localhost:3000"])],
@@ -113,6 +123,23 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
     const routes: ReadonlyArray<Route> = [
       ...TaskRoutes.routes(limit),
       ...SettingsRoutes.routes(limit),
+      ...Option.match(webhooks, {
+        onNone: () => [],
+        onSome: (service) => WebhookRoutes.routes(limit, service)
+      }),
+      ...EventRoutes.routes(
+        {
+          heartbeat: options.eventStream?.heartbeat ?? DEFAULT_HEARTBEAT,
+          buffer: options.eventStream?.buffer ?? 100,
+          pageSize: options.eventStream?.pageSize
+        },
+        (cause) =>
+          log({
+            level: "warn",
+            msg: "an event stream ended on a failure",
+            error: Cause.isCause(cause) ? Cause.pretty(cause) : String(cause)
+          })
+      ),
       ...(yield* ChatRoutes.routes({
         limit,
         onStreamDefect: (cause, scope) => logDefect(scope, cause, "unexpected failure in a chat stream")
@@ -165,7 +192,13 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
               route.method === "POST" && route.path.endsWith("/chat")
                 ? yield* countAgainst("chat", user)
                 : undefined
-            const response = yield* withRequestedZone(event, route.handle(event, scope, user))
+            // Changes made through REST are recorded with the caller's user agent.
+            const response = yield* withRequestedZone(event, route.handle(event, scope, user)).pipe(
+              Effect.provideService(
+                CurrentActor,
+                actor("rest", { client: event.req.headers.get("user-agent") })
+              )
+            )
             const shown = chat ?? decision
             if (shown !== undefined) {
               for (const [name, value] of Object.entries(RateLimitHeaders.rateLimitHeaders(shown))) {

@@ -6,6 +6,8 @@
 import type {
   Authenticator,
   ChatService,
+  EventFeed,
+  EventLog,
   IdempotencyStore,
   SettingsService,
   TodoToolHandlers,
@@ -17,7 +19,14 @@ import type { H3Event, HTTPResponse } from "h3"
 import type { HttpFailure } from "./HttpFailure.ts"
 import type { Method } from "./Routes.ts"
 
-export type RestServices = Authenticator | TodoToolHandlers | ChatService | IdempotencyStore | SettingsService
+export type RestServices =
+  | Authenticator
+  | TodoToolHandlers
+  | ChatService
+  | IdempotencyStore
+  | SettingsService
+  | EventLog
+  | EventFeed
 
 export type RouteResult = Effect.Effect<HTTPResponse, HttpFailure, RestServices>
 

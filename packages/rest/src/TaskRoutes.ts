@@ -28,7 +28,7 @@ import {
 const decodeNumericId = pathDecoder("id", TaskPath.fields.id)
 // Number() would also read 1e2, 01, +1 and 1.0 as ids: one task would answer to many paths.
 const CANONICAL_ID = /^[1-9][0-9]*$/
-const decodeTaskId = (raw: string | undefined) =>
+export const decodeTaskId = (raw: string | undefined) =>
   raw !== undefined && CANONICAL_ID.test(raw)
     ? decodeNumericId(raw)
     : Effect.fail(

@@ -1,9 +1,10 @@
 /**
  * The composition root: everything the surfaces need, built once per process from the
  * configuration: the database (chosen in `Database`), the todo tools over it, the
- * authenticator, the chat service with its agent, the retention periods and the JSON logger.
+ * authenticator, the chat service with its agent, the webhook use cases and sender, the
+ * retention periods and the JSON logger.
  */
-import { ChatService, Quotas, TodoToolsLayer } from "@taskport/core"
+import { ChatService, Quotas, TodoToolsLayer, WebhookService } from "@taskport/core"
 import { Layer } from "effect"
 import * as Agent from "./Agent.ts"
 import * as Announce from "./Announce.ts"
@@ -12,6 +13,7 @@ import * as Database from "./Database.ts"
 import * as Logging from "./Logging.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
+import * as Webhooks from "./Webhooks.ts"
 
 export interface LayerOptions {
   /** Apply pending migrations when the database opens (default true; a server's workers leave them to the primary). */
@@ -28,7 +30,8 @@ export const layer = (
     conversationsPerUser: config.quotaConversationsPerUser,
     messagesPerConversation: config.quotaMessagesPerConversation
   })
-  const todos = TodoToolsLayer.pipe(
+  const webhooks = WebhookService.layer.pipe(Layer.provideMerge(Webhooks.layer(config)))
+  const todos = Layer.merge(TodoToolsLayer, webhooks).pipe(
     Layer.provideMerge(
       quotas.pipe(Layer.provideMerge(Database.layer(config, { announce, migrate: options.migrate })))
     )

@@ -7,12 +7,17 @@ import * as Path from "node:path"
 import * as V8 from "node:v8"
 import type {
   ConversationRepository,
+  DeliveryQueue,
+  EventCursors,
+  EventFeed,
+  EventLog,
   IdempotencyStore,
   PendingActionRepository,
   QuotaCounts,
   SettingsRepository,
   TaskRepository,
-  Transactor
+  Transactor,
+  WebhookRepository
 } from "@taskport/core"
 import { PgDatabase, PgliteClient } from "@taskport/postgres"
 import { Data, type Layer, Option, Redacted } from "effect"
@@ -88,6 +93,11 @@ export const layer = (
   | PendingActionRepository
   | QuotaCounts
   | SettingsRepository
+  | EventLog
+  | WebhookRepository
+  | DeliveryQueue
+  | EventCursors
+  | EventFeed
   | SqlClient.SqlClient,
   DatabaseError
 > => {

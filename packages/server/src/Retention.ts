@@ -1,10 +1,17 @@
 /**
- * The retention settings and their sweep: how long the trash and idempotency keys are kept
+ * The retention settings and their sweep: how long the trash, idempotency keys and task events are kept
  * (as the core's references, so the use cases and adapters read them), and a fiber that
  * empties both of what has expired, now and then. Each sweep is a plain DELETE of expired
  * rows, so any number of processes may run it at once: a row is removed by whichever gets it.
  */
-import { IdempotencyRetention, IdempotencyStore, TaskRepository, TrashRetention } from "@taskport/core"
+import {
+  EventLog,
+  EventRetention,
+  IdempotencyRetention,
+  IdempotencyStore,
+  TaskRepository,
+  TrashRetention
+} from "@taskport/core"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import type { ServerConfig } from "./ServerConfig.ts"
 
@@ -12,17 +19,20 @@ import type { ServerConfig } from "./ServerConfig.ts"
 export const layer = (config: ServerConfig) =>
   Layer.mergeAll(
     Layer.succeed(TrashRetention, Duration.days(config.trashRetentionDays)),
-    Layer.succeed(IdempotencyRetention, Duration.hours(config.idempotencyKeyTtlHours))
+    Layer.succeed(IdempotencyRetention, Duration.hours(config.idempotencyKeyTtlHours)),
+    Layer.succeed(EventRetention, Duration.days(config.eventRetentionDays))
   )
 
-/** One sweep: the tasks trashed longer ago than the retention, and the expired keys. */
+/** One sweep: the tasks trashed longer ago than the retention, the expired keys and the old events. */
 export const sweep = Effect.gen(function* () {
   const tasks = yield* TaskRepository
   const keys = yield* IdempotencyStore
+  const log = yield* EventLog
   const trashed = yield* tasks.purgeTrash(yield* TrashRetention)
   const expired = yield* keys.purgeExpired
-  if (trashed + expired > 0)
-    yield* Effect.logInfo("retention sweep").pipe(Effect.annotateLogs({ trashed, expired }))
+  const events = yield* log.purgeExpired(yield* EventRetention)
+  if (trashed + expired + events > 0)
+    yield* Effect.logInfo("retention sweep").pipe(Effect.annotateLogs({ trashed, expired, events }))
 })
 
 /** How often a serving process sweeps; a missed sweep only delays a purge. */

@@ -12,11 +12,14 @@ import * as WebApp from "@taskport/web"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
+import * as EventPublishing from "./EventPublishing.ts"
 import * as Listener from "./Listener.ts"
 import * as Logging from "./Logging.ts"
 import * as RateLimiting from "./RateLimiting.ts"
+import * as Reminders from "./Reminders.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
+import * as Webhooks from "./Webhooks.ts"
 
 /**
  * Mounts the MCP endpoint and its protected-resource metadata on the app. The MCP SDK (and
@@ -87,7 +90,11 @@ export const mountMcp = (
     )
   })
 
-/** Serves the REST app and `/mcp`, and sweeps expired trash and keys, for as long as the enclosing scope is open. */
+/**
+ * Serves the REST app and `/mcp` for as long as the enclosing scope is open, with the
+ * background work: sweeping expired trash and keys, webhook deliveries, NATS publishing and
+ * reminders.
+ */
 export const serve = (config: ServerConfig) =>
   Effect.gen(function* () {
     const log = Logging.makeLog(config.logLevel)
@@ -110,11 +117,15 @@ export const serve = (config: ServerConfig) =>
       ready: sql`SELECT 1`,
       log,
       web,
-      rateLimiter
+      rateLimiter,
+      eventStream: { heartbeat: config.eventStreamHeartbeatMs, buffer: config.eventStreamBuffer }
     })
     let bound: string | undefined
     yield* mountMcp(app, config, log, () => bound, rateLimiter)
     yield* Retention.sweeping
+    yield* Webhooks.dispatching(config)
+    yield* EventPublishing.publishing(config)
+    yield* Reminders.reminding(config)
     const listener = yield* Listener.make(app, {
       port: config.port,
       host: config.host,

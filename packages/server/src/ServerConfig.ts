@@ -48,6 +48,34 @@ export interface ServerConfig {
   readonly trashRetentionDays: number
   /** How long an idempotency key's first answer is replayed. */
   readonly idempotencyKeyTtlHours: number
+  /** How long task events (history, stream replay) are kept. */
+  readonly eventRetentionDays: number
+  /** Webhooks may point to internal addresses (local development and tests only). */
+  readonly webhookAllowPrivate: boolean
+  /** The longest one delivery attempt may take. */
+  readonly webhookTimeoutMs: number
+  /** The wait after a first failed attempt; it doubles after each later one, up to the max. */
+  readonly webhookRetryFirstDelayMs: number
+  readonly webhookRetryMaxDelayMs: number
+  /** How long after being queued a delivery is still retried. */
+  readonly webhookRetryHours: number
+  /** An endpoint whose every attempt failed for this long is disabled. */
+  readonly webhookDisableAfterHours: number
+  /** An endpoint with this many deliveries in a row given up is disabled. */
+  readonly webhookDisableAfterGiveUps: number
+  /** How often the background workers look for work when no notification woke them. */
+  readonly webhookPollMs: number
+  /** How long a claimed delivery is held before another process may take it over. */
+  readonly webhookLeaseMs: number
+  /** When set, task events are also published to this NATS server's JetStream. */
+  readonly natsUrl: Option.Option<string>
+  readonly natsStream: string
+  /** How often an idle event stream sends a heartbeat comment. */
+  readonly eventStreamHeartbeatMs: number
+  /** Events queued for a slow stream reader before the stream stops reading ahead. */
+  readonly eventStreamBuffer: number
+  /** How often the reminder worker looks for reminders that have come. */
+  readonly reminderPollMs: number
   /** Whether chat asks before destructive calls. */
   readonly chatConfirmDestructive: boolean
   /** Requests per user and minute on REST and MCP (0: unlimited). */
@@ -124,6 +152,26 @@ export const config: Config.Config<ServerConfig> = Config.all({
   chatHistoryLimit: intBetween("CHAT_HISTORY_LIMIT", 1, 500, 30),
   trashRetentionDays: intBetween("TRASH_RETENTION_DAYS", 1, 3650, 30),
   idempotencyKeyTtlHours: intBetween("IDEMPOTENCY_KEY_TTL_HOURS", 1, 8760, 24),
+  eventRetentionDays: intBetween("EVENT_RETENTION_DAYS", 1, 3650, 30),
+  webhookAllowPrivate: Config.Boolean("WEBHOOK_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  webhookTimeoutMs: intBetween("WEBHOOK_TIMEOUT_MS", 100, 60_000, 10_000),
+  webhookRetryFirstDelayMs: intBetween("WEBHOOK_RETRY_FIRST_DELAY_MS", 10, 3_600_000, 5_000),
+  webhookRetryMaxDelayMs: intBetween("WEBHOOK_RETRY_MAX_DELAY_MS", 10, 86_400_000, 7_200_000),
+  webhookRetryHours: intBetween("WEBHOOK_RETRY_HOURS", 1, 720, 24),
+  webhookDisableAfterHours: intBetween("WEBHOOK_DISABLE_AFTER_HOURS", 1, 720, 24),
+  webhookDisableAfterGiveUps: intBetween("WEBHOOK_DISABLE_AFTER_GIVE_UPS", 1, 10_000, 5),
+  webhookPollMs: intBetween("WEBHOOK_POLL_MS", 20, 600_000, 1_000),
+  webhookLeaseMs: intBetween("WEBHOOK_LEASE_MS", 500, 3_600_000, 60_000),
+  natsUrl: Config.option(Config.String("NATS_URL")),
+  natsStream: Config.schema(
+    Schema.String.check(
+      Schema.isPattern(/^[A-Za-z0-9_-]{1,64}$/, { message: "must be 1 to 64 letters, digits, - or _" })
+    ),
+    "NATS_STREAM"
+  ).pipe(Config.withDefault("TASKPORT_EVENTS")),
+  eventStreamHeartbeatMs: intBetween("EVENT_STREAM_HEARTBEAT_MS", 10, 3_600_000, 15_000),
+  eventStreamBuffer: intBetween("EVENT_STREAM_BUFFER", 1, 10_000, 100),
+  reminderPollMs: intBetween("REMINDER_POLL_MS", 20, 600_000, 5_000),
   chatConfirmDestructive: Config.Boolean("CHAT_CONFIRM_DESTRUCTIVE").pipe(Config.withDefault(true)),
   rateLimitPerMinute: Config.schema(NonNegativeInt, "RATE_LIMIT_PER_MINUTE").pipe(Config.withDefault(100)),
   chatRateLimitPerMinute: Config.schema(NonNegativeInt, "CHAT_RATE_LIMIT_PER_MINUTE").pipe(

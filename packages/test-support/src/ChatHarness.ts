@@ -19,7 +19,7 @@ import type { PgDatabase } from "@taskport/postgres"
 import { Effect, Layer } from "effect"
 import type { SqlClient } from "effect/sql"
 
-export type DatabaseLayer = Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>
+export type DatabaseLayer = Layer.Layer<PgDatabase.Persistence | SqlClient.SqlClient, unknown>
 
 /** TodoService, the todo tool handlers and ChatService over the database. */
 export const chatLayer = (

@@ -5,9 +5,10 @@
  */
 import { OfflineAgentRunner } from "@taskport/agent"
 import { JoseAuthenticator, TokenMinter } from "@taskport/auth"
-import type { AgentRunner, ChatOptions } from "@taskport/core"
+import { type AgentRunner, type ChatOptions, WebhookService } from "@taskport/core"
 import type { PgDatabase } from "@taskport/postgres"
 import { RestApp } from "@taskport/rest"
+import { AddressGuard } from "@taskport/webhooks"
 import { Effect, Layer, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import type { H3 } from "h3"
@@ -15,12 +16,22 @@ import { chatLayer } from "./ChatHarness.ts"
 
 export const TEST_SECRET = Redacted.make("taskport-test-secret-0123456789-abcdefghij")
 
-/** Everything the REST app needs; chat answers with the offline interpreter unless a runner is given. */
+/**
+ * Everything the REST app needs, the webhook routes included (their guard allows local
+ * addresses, as suites' receivers are local); chat answers with the offline interpreter
+ * unless a runner is given.
+ */
 export const servicesLayer = (
-  database: Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>,
+  database: Layer.Layer<PgDatabase.Persistence | SqlClient.SqlClient, unknown>,
   runner: Layer.Layer<AgentRunner> = OfflineAgentRunner.layer,
   chat: ChatOptions = {}
-) => Layer.mergeAll(JoseAuthenticator.layer({ secret: TEST_SECRET }), chatLayer(database, runner, chat))
+) =>
+  Layer.fresh(WebhookService.layer).pipe(
+    Layer.provide(AddressGuard.layer({ allowPrivate: true })),
+    Layer.provideMerge(
+      Layer.mergeAll(JoseAuthenticator.layer({ secret: TEST_SECRET }), chatLayer(database, runner, chat))
+    )
+  )
 
 export const tokenFor = (user: string, ttlSeconds = 3600) =>
   Effect.promise(() => TokenMinter.mintToken({ secret: TEST_SECRET, subject: user, ttlSeconds }))

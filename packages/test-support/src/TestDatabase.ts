@@ -11,7 +11,7 @@ import { SqlClient } from "effect/sql"
 export interface TestDatabase {
   readonly name: "pglite" | "postgres"
   /** Builds a fresh, migrated database holding both repositories. */
-  readonly layer: () => Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown>
+  readonly layer: () => Layer.Layer<PgDatabase.Persistence | SqlClient.SqlClient, unknown>
 }
 
 const databaseUrl = (): string | undefined => {
@@ -33,7 +33,7 @@ let schemaCounter = 0
 export const postgresLayer = (
   url: string,
   options: { readonly maxConnections?: number } = {}
-): Layer.Layer<PgDatabase.Repositories | SqlClient.SqlClient, unknown> => {
+): Layer.Layer<PgDatabase.Persistence | SqlClient.SqlClient, unknown> => {
   const schema = `taskport_test_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`
   const admin = PgDatabase.layerClient({ url: Redacted.make(url), maxConnections: 1 })
   const withAdmin = (run: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>

@@ -1,0 +1,2 @@
+/** @taskport/nats: the NATS JetStream adapter of the core's `EventSink`. */
+export * as NatsEventSink from "./NatsEventSink.ts"
