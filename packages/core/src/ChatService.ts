@@ -408,9 +408,9 @@ const make = (options: ChatOptions) =>
       input: DecodedTurn & { readonly message: string }
     ) {
       const user = yield* CurrentUser
-      // One unit of work: with row-level security, its reads and the stored message share
-      // one fenced transaction. The tools are made outside it, so that they do not capture
-      // its transaction: each tool call is a unit of its own.
+      // One unit of work: with row-level security, its reads and the stored message share one
+      // fence. The tools are made outside it, so that they do not capture its connection:
+      // each tool call is a unit of its own.
       const { conversationId, history, now } = yield* transactor.forOwner(user.id)(prepareFor(user.id, input))
       const source = asChat(yield* todoToolSource.pipe(Effect.provideContext(handlers)), conversationId)
       const gated = confirmDestructive ? gate(source, user.id, conversationId) : undefined

@@ -230,16 +230,13 @@ const make = Effect.gen(function* () {
     })
   /**
    * Each use case is one unit of work for its caller: with row-level security, the database
-   * fences it once instead of once per statement. A batch is not one: its items are
-   * independent unless it asks to be atomic, so each item is a unit of its own.
+   * fences it once instead of once per call. A batch is not one: its items are independent
+   * unless it asks to be atomic, so each item is a unit of its own.
    */
   const unit =
-    <I, A, E>(
-      useCase: (input: I) => Effect.Effect<A, E, CurrentUser>,
-      options?: { readonly readOnly: true }
-    ) =>
+    <I, A, E>(useCase: (input: I) => Effect.Effect<A, E, CurrentUser>) =>
     (input: I): Effect.Effect<A, E | RepositoryError, CurrentUser> =>
-      Effect.flatMap(CurrentUser, (user) => transactor.forOwner(user.id, options)(useCase(input)))
+      Effect.flatMap(CurrentUser, (user) => transactor.forOwner(user.id)(useCase(input)))
 
   const settings = yield* SettingsService
   // Optional: without quotas in the context, nothing is limited.
@@ -571,12 +568,12 @@ const make = Effect.gen(function* () {
 
   return TodoService.of({
     create: unit(create),
-    read: unit(read, { readOnly: true }),
+    read: unit(read),
     update: unit(update),
     delete: unit(remove),
     restore: unit(restore),
     complete: unit(complete),
-    list: unit(list, { readOnly: true }),
+    list: unit(list),
     batch
   })
 })

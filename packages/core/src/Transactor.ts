@@ -13,13 +13,12 @@ export class Transactor extends Context.Service<
     readonly run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RepositoryError, R>
     /**
      * Runs `effect` as one unit of work on behalf of `owner`: the repository calls inside it
-     * share one transaction, which an adapter with row-level security fences to that owner's
-     * rows once rather than once per call. A failure rolls back every write it made.
-     * A `readOnly` unit makes no write, so the adapter may fence it without a transaction.
+     * share one fence, which an adapter with row-level security sets up once rather than once
+     * per call. It is not necessarily a transaction: writes that must stand or fall together
+     * run in `run`, inside it.
      */
     readonly forOwner: (
-      owner: UserId,
-      options?: { readonly readOnly?: boolean }
+      owner: UserId
     ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RepositoryError, R>
   }
 >()("@taskport/core/Transactor") {}

@@ -1,26 +1,28 @@
 /**
  * Row-level security as a second fence between users. Every repository statement already
- * filters by `user_id`; on top of that, each repository call runs in a transaction that
- * switches to the `taskport_app` role, which the row-level security policies of the
- * migrations bind, with the call's owner as `taskport.user_id`. A statement that forgot its
- * filter still sees, changes and inserts only that owner's rows.
+ * filters by `user_id`; on top of that, each repository call runs as the `taskport_app` role,
+ * which the row-level security policies of the migrations bind, with the call's owner as
+ * `taskport.user_id`. A statement that forgot its filter still sees, changes and inserts only
+ * that owner's rows.
  *
  * It is applied in one place, around whole repositories (`fenced`), by the owner every
  * repository method takes as its first argument, so no method has to remember it. A use case
  * that makes several calls opens the fence once for all of them (`Transactor.forOwner`): the
- * calls inside it find their owner already fenced and run in its transaction, which saves
- * three round trips per call (BEGIN, the settings, COMMIT).
+ * calls inside it find their owner already fenced and run behind it.
  *
- * A unit that only reads needs no transaction. On Postgres it runs on a connection of a pool
- * kept for such reads (`FencedSessions`): the role and owner are set for the session, in the
- * one statement before the reads, and stay until the next read sets them again. Nothing but
- * this fence takes connections from that pool, so no statement can run there without its
- * owner set first; the application's own pool never sees the session settings. A read then
- * costs one extra round trip instead of three.
+ * On Postgres a fence is a connection from a pool of its own (`FencedSessions`): the role and
+ * the owner are set for the session, in one statement, before the fenced statements run on
+ * that connection, and stay until the next fence sets them again. Nothing but this fence takes
+ * connections from that pool, so no statement runs there without its owner set first, and the
+ * application's own pool never carries the settings. A fenced call then costs one extra round
+ * trip; a transaction inside the fence (`sql.withTransaction`) is a transaction on the fenced
+ * connection. Without that pool (PGlite's single connection), and inside a transaction already
+ * open, the fence is the transaction: `BEGIN`, the settings for the transaction only, the
+ * statements, `COMMIT` (or a savepoint in a transaction already open).
  */
 import { RepositoryError } from "@taskport/core"
 import type { Scope } from "effect"
-import { Context, Effect } from "effect"
+import { Context, Effect, Option } from "effect"
 import { type SqlClient, type SqlConnection, SqlError } from "effect/sql"
 import { repositoryErrors } from "./SqlSupport.ts"
 
@@ -68,8 +70,8 @@ export const asOwner =
     )
 
 /**
- * Connections kept for fenced reads: a pool of their own, which only `readAsOwner` takes
- * from. Without it (PGlite's single connection), reads are fenced by a transaction.
+ * Connections kept for fences: a pool of their own, which only the fence takes from. Without
+ * it (PGlite's single connection), a fence is a transaction.
  */
 export class FencedSessions extends Context.Service<
   FencedSessions,
@@ -79,35 +81,56 @@ export class FencedSessions extends Context.Service<
 const SESSION_FENCE = `SELECT set_config('role', '${APP_ROLE}', false), set_config('${OWNER_SETTING}', $1, false)`
 
 /**
- * Runs `effect`, which only reads, on a connection of `sessions` whose session shows only
- * `owner`'s rows; inside that owner's fence already, it runs as it is. Its statements must
- * not open a transaction of their own.
+ * Runs `effect` on a connection of `sessions` whose session shows only `owner`'s rows.
+ * The client runs the statements of `effect` on that connection, as it does a transaction's;
+ * the level below a transaction's first makes `withTransaction` inside it begin a real
+ * transaction there rather than a savepoint.
  */
-export const readAsOwner =
+const inSession =
   (sql: SqlClient.SqlClient, sessions: FencedSessions["Service"], owner: string) =>
   <A, E, R>(
     effect: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | SqlError.SqlError, Exclude<R, Scope.Scope>> =>
-    Effect.flatMap(FencedOwner, (current) =>
-      current === owner
-        ? (effect as Effect.Effect<A, E, Exclude<R, Scope.Scope>>)
-        : Effect.scoped(
-            Effect.flatMap(sessions.reserve, (connection) =>
-              Effect.andThen(
-                connection.execute(SESSION_FENCE, [owner], undefined),
-                // The client runs the statements of `effect` on this connection, as it does a
-                // transaction's.
-                effect.pipe(
-                  Effect.provideService(sql.transactionService, [connection, 0] as const),
-                  Effect.provideService(FencedOwner, owner)
-                )
-              )
-            )
+    Effect.scoped(
+      Effect.flatMap(sessions.reserve, (connection) =>
+        Effect.andThen(
+          connection.execute(SESSION_FENCE, [owner], undefined),
+          effect.pipe(
+            Effect.provideService(sql.transactionService, [connection, -1] as const),
+            Effect.provideService(FencedOwner, owner)
           )
+        )
+      )
     )
 
-/** Wraps every method of a repository whose first argument is the owner in `asOwner`. */
-export const fenced = <S extends object>(sql: SqlClient.SqlClient, implementation: S): S => {
+/**
+ * The fence for one owner: inside that owner's fence already, `effect` runs as it is; inside
+ * a transaction, or without a pool of fenced sessions, it is fenced by the transaction
+ * (`asOwner`); otherwise it runs on a fenced session.
+ */
+export const fence = (sql: SqlClient.SqlClient, sessions: Option.Option<FencedSessions["Service"]>) => {
+  const inTransaction = Effect.map(Effect.serviceOption(sql.transactionService), Option.isSome)
+  return (owner: string) =>
+    <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError.SqlError | RepositoryError, R> =>
+      Effect.flatMap(FencedOwner, (current) => {
+        if (current === owner) return effect
+        if (Option.isNone(sessions)) return asOwner(sql, owner)(effect)
+        const session = sessions.value
+        return Effect.flatMap(inTransaction, (transaction) =>
+          transaction
+            ? asOwner(sql, owner)(effect)
+            : (inSession(sql, session, owner)(effect) as Effect.Effect<A, E | SqlError.SqlError, R>)
+        )
+      })
+}
+
+/** Wraps every method of a repository whose first argument is the owner in the owner's fence. */
+export const fenced = <S extends object>(
+  sql: SqlClient.SqlClient,
+  implementation: S,
+  sessions: Option.Option<FencedSessions["Service"]> = Option.none()
+): S => {
+  const fenceOf = fence(sql, sessions)
   const wrapped: Record<string, unknown> = {}
   for (const [method, member] of Object.entries(implementation)) {
     wrapped[method] =
@@ -120,7 +143,7 @@ export const fenced = <S extends object>(sql: SqlClient.SqlClient, implementatio
             // Only the fence's own statements fail with SqlError here: the methods already map
             // theirs, and any other failure passes through unchanged.
             return repositoryErrors(
-              asOwner(sql, owner)(result) as Effect.Effect<unknown, SqlError.SqlError, unknown>
+              fenceOf(owner)(result) as Effect.Effect<unknown, SqlError.SqlError, unknown>
             )
           }
   }

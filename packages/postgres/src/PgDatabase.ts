@@ -60,7 +60,7 @@ const fencedLayer = <I, S extends object>(
   Layer.effect(
     key,
     Effect.gen(function* () {
-      return fenced(yield* SqlClient.SqlClient, yield* make)
+      return fenced(yield* SqlClient.SqlClient, yield* make, yield* Effect.serviceOption(FencedSessions))
     })
   )
 
@@ -118,9 +118,9 @@ export const layerClient = (
   PgClient.layer(clientConfig(options))
 
 /**
- * The pool of sessions that fenced reads run on, as large as the application's pool: the
- * reads of a request no longer wait behind its writes, and each pool opens its connections
- * only when they are needed.
+ * The pool of sessions that fenced calls run on, as large as the application's pool (which
+ * then serves only what runs unfenced: migrations, sweeps, listeners); each pool opens its
+ * connections only when they are needed.
  */
 export const layerFencedSessions = (
   options: PostgresOptions

@@ -1,12 +1,11 @@
 /**
  * `Transactor` over `effect/sql`: `sql.withTransaction`, for Postgres and PGlite alike; a unit
- * of work for an owner is also that owner's row-level security fence, without a transaction
- * for a read-only unit where a pool of fenced sessions is provided.
+ * of work for an owner is that owner's row-level security fence.
  */
 import { type RepositoryError, Transactor } from "@taskport/core"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { asOwner, FencedSessions, readAsOwner } from "./OwnerFence.ts"
+import { FencedSessions, fence } from "./OwnerFence.ts"
 import { toRepositoryError } from "./SqlSupport.ts"
 
 const repositoryFailures = <A, E, R>(
@@ -18,15 +17,10 @@ const repositoryFailures = <A, E, R>(
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const sessions = yield* Effect.serviceOption(FencedSessions)
+  const fenceOf = fence(sql, yield* Effect.serviceOption(FencedSessions))
   return Transactor.of({
     run: (effect) => repositoryFailures(sql.withTransaction(effect)),
-    forOwner: (owner, options) => (effect) =>
-      repositoryFailures(
-        options?.readOnly === true && Option.isSome(sessions)
-          ? (readAsOwner(sql, sessions.value, owner)(effect) as typeof effect)
-          : asOwner(sql, owner)(effect)
-      )
+    forOwner: (owner) => (effect) => repositoryFailures(fenceOf(owner)(effect))
   })
 })
 

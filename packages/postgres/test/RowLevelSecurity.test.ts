@@ -108,7 +108,7 @@ for (const database of testDatabases()) {
       )
 
       it.effect(
-        "G27: a unit of work for an owner fences once: its calls share one transaction, which rolls back whole",
+        "G27: a unit of work for an owner fences once: its calls share one connection, and a transaction in it rolls back whole",
         () =>
           Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
@@ -116,44 +116,63 @@ for (const database of testDatabases()) {
             const transactor = yield* Transactor
             const owner = UserId.make(`erin-${crypto.randomUUID()}`)
             const other = UserId.make(`frank-${crypto.randomUUID()}`)
-            const transactionOf = (who: UserId) =>
-              OwnerFence.asOwner(sql, who)(sql<{ id: string }>`SELECT txid_current()::text AS id`)
+            yield* tasks.insert(other, newTask("not erin's"))
+            const backend = sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`
 
-            // Inside the unit, repository calls and fenced statements run in the unit's transaction.
+            // Inside the unit, repository calls and statements run on the unit's one connection.
             const inside = yield* transactor.forOwner(owner)(
               Effect.gen(function* () {
-                const first = yield* transactionOf(owner)
+                const first = yield* backend
                 yield* tasks.insert(owner, newTask("inside the unit"))
-                const second = yield* transactionOf(owner)
-                return [first[0]?.id, second[0]?.id]
+                const seen = yield* sql<{ user_id: string }>`SELECT DISTINCT user_id FROM tasks`
+                const second = yield* backend
+                return { pids: [first[0]?.pid, second[0]?.pid], seen: seen.map((row) => row.user_id) }
               })
             )
-            expect(inside[0]).toBeDefined()
-            expect(inside[1]).toBe(inside[0])
-            // Outside a unit, each fenced call is a transaction of its own.
-            const apart = [(yield* transactionOf(owner))[0]?.id, (yield* transactionOf(owner))[0]?.id]
-            expect(apart[1]).not.toBe(apart[0])
+            expect(inside.pids[0]).toBeDefined()
+            expect(inside.pids[1]).toBe(inside.pids[0])
+            expect(inside.seen).toEqual([owner])
 
             // Another owner's call inside the unit is fenced to that owner, not to the unit's.
             const seen = yield* transactor.forOwner(owner)(
-              OwnerFence.asOwner(sql, other)(sql<{ n: number }>`SELECT count(*)::int AS n FROM tasks`)
+              Effect.map(
+                tasks.list(other, { status: "all", sort: "created_at", order: "desc", limit: 10 }),
+                (page) => page.items.map((task) => task.title)
+              )
             )
-            expect(seen[0]?.n).toBe(0)
+            expect(seen).toEqual(["not erin's"])
 
-            // A failure anywhere in the unit undoes every write made in it.
+            // A transaction inside the unit undoes every write made in it.
             const failed = yield* Effect.exit(
               transactor.forOwner(owner)(
-                Effect.andThen(tasks.insert(owner, newTask("rolled back")), Effect.fail("stop" as const))
+                transactor.run(
+                  Effect.andThen(tasks.insert(owner, newTask("rolled back")), Effect.fail("stop" as const))
+                )
               )
             )
             expect(Exit.isFailure(failed)).toBe(true)
+            // One that succeeds keeps all of its writes, and ran as one transaction.
+            const committed = yield* transactor.forOwner(owner)(
+              transactor.run(
+                Effect.gen(function* () {
+                  yield* tasks.insert(owner, newTask("kept one"))
+                  yield* tasks.insert(owner, newTask("kept two"))
+                  const [one] = yield* sql<{
+                    at: string
+                  }>`SELECT transaction_timestamp()::text AS at, pg_sleep(0.002)`
+                  const [two] = yield* sql<{ at: string }>`SELECT transaction_timestamp()::text AS at`
+                  return one?.at === two?.at
+                })
+              )
+            )
+            expect(committed).toBe(true)
             const titles = yield* sql<{ title: string }>`SELECT title FROM tasks WHERE user_id = ${owner}`
-            expect(titles.map((row) => row.title)).toEqual(["inside the unit"])
+            expect(titles.map((row) => row.title).sort()).toEqual(["inside the unit", "kept one", "kept two"])
           })
       )
 
       it.effect(
-        "G28: a read-only unit is fenced too, on Postgres without a transaction, and the application's pool never sees its settings",
+        "G28: on Postgres fences run on sessions of their own, without a transaction, and the application's pool never sees their settings",
         () =>
           Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
@@ -162,8 +181,8 @@ for (const database of testDatabases()) {
             const alice = UserId.make(`grace-${crypto.randomUUID()}`)
             const bob = UserId.make(`heidi-${crypto.randomUUID()}`)
             for (const owner of [alice, bob]) yield* tasks.insert(owner, newTask(`${owner} task`))
-            const reads = (owner: UserId) =>
-              transactor.forOwner(owner, { readOnly: true })(
+            const unitOf = (owner: UserId) =>
+              transactor.forOwner(owner)(
                 Effect.gen(function* () {
                   const owners = yield* sql<{ user_id: string }>`SELECT DISTINCT user_id FROM tasks`
                   const viaRepository = yield* tasks.list(owner, {
@@ -184,10 +203,10 @@ for (const database of testDatabases()) {
                   }
                 })
               )
-            // Many owners' reads at once, so that sessions are reused across owners.
+            // Many owners' units at once, so that sessions are reused across owners.
             const results = yield* Effect.forEach(
               Array.from({ length: 24 }, (_, index) => (index % 2 === 0 ? alice : bob)),
-              (owner) => Effect.map(reads(owner), (result) => ({ owner, ...result })),
+              (owner) => Effect.map(unitOf(owner), (result) => ({ owner, ...result })),
               { concurrency: 12 }
             )
             for (const result of results) {

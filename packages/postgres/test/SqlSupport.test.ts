@@ -7,7 +7,7 @@
  * the client does not: the SQLSTATE and the server's message, in the log line.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { RepositoryError, TaskId, TaskRepository } from "@taskport/core"
+import { RepositoryError, TaskId, TaskRepository, Transactor } from "@taskport/core"
 import { PgDatabase, toRepositoryError } from "@taskport/postgres"
 import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { newUser } from "@taskport/test-support/Users"
@@ -199,9 +199,10 @@ if (databaseUrl !== undefined && databaseUrl !== "") {
             due: null,
             tags: []
           })
-          // One pooled connection, so the repository's next statement runs on this backend.
-          const [backend] = yield* sql<{ pid: number; schema: string }>`
-            SELECT pg_backend_pid() AS pid, current_schema() AS schema`
+          // One connection in each pool, so the repository's next statement, fenced for its
+          // owner, runs on the backend of this fenced statement.
+          const [backend] = yield* (yield* Transactor).forOwner(owner)(sql<{ pid: number; schema: string }>`
+            SELECT pg_backend_pid() AS pid, current_schema() AS schema`)
           const { pid, schema } = backend!
 
           const admin = Context.get(
