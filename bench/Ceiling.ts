@@ -37,6 +37,8 @@ const CANNED_ROW = {
   due: null,
   tags: [],
   recurrence: null,
+  reminder: null,
+  remind_at: null,
   next_occurrence_id: null,
   version: 1,
   created_at: "2026-01-01T00:00:00.000Z",
