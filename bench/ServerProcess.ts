@@ -55,15 +55,20 @@ export interface RunningServer {
   readonly stop: () => Promise<number | null>
 }
 
+/** What every measured server starts with: no developer settings, production mode, a free loopback port. */
+const productionEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  NODE_ENV: "production",
+  PORT: "0",
+  HOST: "127.0.0.1"
+})
+
 /** Starts the server and resolves once it announces the address it listens on. */
 export const start = (options: StartOptions): Promise<RunningServer> =>
   new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "production",
-      PORT: "0",
-      HOST: "127.0.0.1",
+      ...productionEnv(),
       LOG_LEVEL: "warn",
       // Limits stay on, so their cost is part of every measurement, but far above any load.
       RATE_LIMIT_PER_MINUTE: "100000000",
@@ -101,11 +106,7 @@ export interface PeerOptions {
 export const startPeer = (options: PeerOptions): Promise<RunningServer> =>
   new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "production",
-      PORT: "0",
-      HOST: "127.0.0.1",
+      ...productionEnv(),
       BETTER_AUTH_SECRET: options.secret,
       PEER_DATABASE_URL: options.databaseUrl,
       PEER_SCHEMA: options.schema,

@@ -62,42 +62,29 @@ const STATEMENTS = {
 
 const nullable = (type: string) => ({ type: [type, "null"] })
 
+const taskProperties = {
+  id: { type: "integer" },
+  title: { type: "string" },
+  description: nullable("string"),
+  priority: { type: "string" },
+  completed: { type: "boolean" },
+  completed_at: nullable("string"),
+  due: nullable("string"),
+  tags: { type: "array", items: { type: "string" } },
+  recurrence: nullable("string"),
+  reminder: nullable("string"),
+  remind_at: nullable("string"),
+  next_occurrence_id: nullable("integer"),
+  version: { type: "integer" },
+  created_at: { type: "string" },
+  updated_at: { type: "string" }
+} as const
+
+// Every property is always present, as in Taskport's answers.
 const task = {
   type: "object",
-  properties: {
-    id: { type: "integer" },
-    title: { type: "string" },
-    description: nullable("string"),
-    priority: { type: "string" },
-    completed: { type: "boolean" },
-    completed_at: nullable("string"),
-    due: nullable("string"),
-    tags: { type: "array", items: { type: "string" } },
-    recurrence: nullable("string"),
-    reminder: nullable("string"),
-    remind_at: nullable("string"),
-    next_occurrence_id: nullable("integer"),
-    version: { type: "integer" },
-    created_at: { type: "string" },
-    updated_at: { type: "string" }
-  },
-  required: [
-    "id",
-    "title",
-    "description",
-    "priority",
-    "completed",
-    "completed_at",
-    "due",
-    "tags",
-    "recurrence",
-    "reminder",
-    "remind_at",
-    "next_occurrence_id",
-    "version",
-    "created_at",
-    "updated_at"
-  ]
+  properties: taskProperties,
+  required: Object.keys(taskProperties)
 } as const
 
 const problem = {

@@ -23,9 +23,9 @@ import {
   taskEventOf,
   traced
 } from "@taskport/core"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
-import { iso, repositoryErrors } from "./SqlSupport.ts"
+import { ago, deletedCount, iso, repositoryErrors } from "./SqlSupport.ts"
 
 /** The channel every committed event is announced on; the payload is the user's id. */
 export const EVENTS_CHANNEL = "taskport_events"
@@ -166,14 +166,7 @@ export const make = Effect.gen(function* () {
         ),
 
       purgeExpired: (olderThan) =>
-        sql<{ count: number }>`WITH purged AS (
-            DELETE FROM events
-            WHERE occurred_at < now() - ${Duration.toMillis(olderThan)}::float8 * interval '1 millisecond'
-            RETURNING 1
-          ) SELECT count(*)::int AS count FROM purged`.pipe(
-          Effect.map((rows) => rows[0]?.count ?? 0),
-          repositoryErrors
-        )
+        deletedCount(sql, sql`DELETE FROM events WHERE occurred_at < ${ago(sql, olderThan)} RETURNING 1`)
     })
   )
 })

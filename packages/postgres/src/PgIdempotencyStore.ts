@@ -11,14 +11,12 @@ import {
   IdempotencyStore,
   traced
 } from "@taskport/core"
-import { Duration, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
-import { repositoryErrors, toRepositoryError } from "./SqlSupport.ts"
+import { ago, deletedCount, toRepositoryError } from "./SqlSupport.ts"
 
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const olderThan = (retention: Duration.Duration) =>
-    sql`now() - ${Duration.toMillis(retention)}::float8 * interval '1 millisecond'`
 
   return IdempotencyStore.of(
     traced(IdempotencyStore, "PgIdempotencyStore", {
@@ -32,7 +30,7 @@ export const make = Effect.gen(function* () {
           if (lock?.locked !== true) return yield* new IdempotencyKeyInFlight({ field })
           // An expired record no longer binds the key: it is dropped so the key can be used again.
           yield* sql`DELETE FROM idempotency_keys
-            WHERE user_id = ${owner} AND key = ${key} AND created_at <= ${olderThan(retention)}`
+            WHERE user_id = ${owner} AND key = ${key} AND created_at <= ${ago(sql, retention)}`
           const [stored] = yield* sql<{ matches: boolean; response: unknown }>`
             SELECT request_hash = md5(${fingerprint}) AS matches, response
             FROM idempotency_keys WHERE user_id = ${owner} AND key = ${key}`
@@ -52,13 +50,12 @@ export const make = Effect.gen(function* () {
         )
       },
 
-      purgeExpired: Effect.gen(function* () {
-        const retention = yield* IdempotencyRetention
-        const rows = yield* sql<{ count: number }>`WITH purged AS (
-            DELETE FROM idempotency_keys WHERE created_at <= ${olderThan(retention)} RETURNING 1
-          ) SELECT count(*)::int AS count FROM purged`
-        return rows[0]?.count ?? 0
-      }).pipe(repositoryErrors)
+      purgeExpired: Effect.flatMap(IdempotencyRetention, (retention) =>
+        deletedCount(
+          sql,
+          sql`DELETE FROM idempotency_keys WHERE created_at <= ${ago(sql, retention)} RETURNING 1`
+        )
+      )
     })
   )
 })

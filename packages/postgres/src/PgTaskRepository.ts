@@ -27,10 +27,10 @@ import {
   type UserId,
   WriteEvent
 } from "@taskport/core"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { recordEvent } from "./PgEventLog.ts"
-import { iso, repositoryErrors } from "./SqlSupport.ts"
+import { ago, deletedCount, iso, repositoryErrors } from "./SqlSupport.ts"
 
 /** The task's output columns, read from `table` (qualified, for statements joining another row). */
 const columnsOf = (table: string) =>
@@ -344,14 +344,7 @@ export const make = Effect.gen(function* () {
         ),
 
       purgeTrash: (olderThan) =>
-        sql<{ count: number }>`WITH purged AS (
-            DELETE FROM tasks
-            WHERE deleted_at < now() - ${Duration.toMillis(olderThan)}::float8 * interval '1 millisecond'
-            RETURNING 1
-          ) SELECT count(*)::int AS count FROM purged`.pipe(
-          Effect.map((rows) => rows[0]?.count ?? 0),
-          repositoryErrors
-        ),
+        deletedCount(sql, sql`DELETE FROM tasks WHERE deleted_at < ${ago(sql, olderThan)} RETURNING 1`),
 
       dueReminders: (nowMillis, limit) =>
         Effect.gen(function* () {

@@ -4,8 +4,8 @@
  * reads the same from Postgres and PGlite and needs no conversion in JavaScript.
  */
 import { RepositoryError } from "@taskport/core"
-import { Effect } from "effect"
-import type { SqlError } from "effect/sql"
+import { Duration, Effect } from "effect"
+import type { SqlClient, SqlError, Statement } from "effect/sql"
 
 const RETRYABLE = new Set([
   "ConnectionError",
@@ -78,3 +78,17 @@ export const repositoryErrors = <A, R>(
 /** SQL expression rendering a timestamptz column as `2026-11-23T08:05:34.123Z`. */
 export const iso = (column: string): string =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+
+/** The instant `age` before the database's present, as an SQL expression. */
+export const ago = (sql: SqlClient.SqlClient, age: Duration.Duration): Statement.Fragment =>
+  sql`now() - ${Duration.toMillis(age)}::float8 * interval '1 millisecond'`
+
+/** Runs a `DELETE … RETURNING 1` and answers how many rows it removed. */
+export const deletedCount = (
+  sql: SqlClient.SqlClient,
+  deletion: Statement.Fragment
+): Effect.Effect<number, RepositoryError> =>
+  sql<{ count: number }>`WITH purged AS (${deletion}) SELECT count(*)::int AS count FROM purged`.pipe(
+    Effect.map((rows) => rows[0]?.count ?? 0),
+    repositoryErrors
+  )
