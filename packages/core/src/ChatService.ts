@@ -39,7 +39,7 @@ import {
   PendingActionView,
   type Unsettled
 } from "./PendingActions.ts"
-import { QuotaCounts, Quotas } from "./Quotas.ts"
+import { boundOf, QuotaCounts } from "./Quotas.ts"
 import { invalidParameters } from "./SchemaIssues.ts"
 import { SettingsService } from "./Settings.ts"
 import { DEFAULT_PAGE_LIMIT, isStorableText, PageLimit } from "./Task.ts"
@@ -357,8 +357,9 @@ const make = (options: ChatOptions) =>
           .pipe(Effect.provideServiceEffect(CurrentActor, chatActor(conversationId, callId)))
     })
 
-    // Optional: without quotas in the context, nothing is limited.
-    const quotas = yield* Effect.serviceOption(Quotas)
+    // Optional: without quotas in the context, nothing is bounded.
+    const conversationBound = yield* boundOf("conversations_per_user")
+    const messageBound = yield* boundOf("messages_per_conversation")
     const counts = yield* Effect.serviceOption(QuotaCounts)
     const budget = Math.max(0, Math.floor(options.dailyTokenBudget ?? 0))
 
@@ -425,16 +426,23 @@ const make = (options: ChatOptions) =>
       yield* withinBudget(owner)
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
-      if (input.conversation_id === undefined || input.conversation_id === null) {
-        if (Option.isSome(quotas)) yield* quotas.value.conversation(owner)
-        conversationId = (yield* repo.create(owner, titleFrom(input.message))).id
+      const fresh = input.conversation_id === undefined || input.conversation_id === null
+      if (fresh) {
+        conversationId = (yield* repo.createWithin(owner, titleFrom(input.message), conversationBound)).id
       } else {
         conversationId = input.conversation_id
-        // A turn stores the user's message and the reply.
-        if (Option.isSome(quotas)) yield* quotas.value.messages(owner, conversationId, 2)
         history = historyLimit === 0 ? [] : yield* repo.recent(owner, conversationId, historyLimit)
       }
-      yield* append(owner, conversationId, { role: "user", content: input.message, toolCalls: [] })
+      // A turn stores the user's message and the reply: in a conversation that has history
+      // the message must find room for both (a new one starts empty).
+      const room = messageBound === undefined || fresh ? undefined : { bound: messageBound, reserve: 2 }
+      const stored = yield* repo.appendWithin(
+        owner,
+        conversationId,
+        { role: "user", content: input.message, toolCalls: [] },
+        room
+      )
+      if (Option.isNone(stored)) return yield* new ConversationNotFound({ id: conversationId })
       const local = yield* settings.effective
       const now: LocalNow = {
         epochMillis: yield* Clock.currentTimeMillis,

@@ -12,7 +12,8 @@ import type {
   ToolCall
 } from "./Conversation.ts"
 import type { UserId } from "./CurrentUser.ts"
-import type { RepositoryError } from "./Errors.ts"
+import type { QuotaExceeded, RepositoryError } from "./Errors.ts"
+import type { QuotaBound } from "./Quotas.ts"
 
 export interface NewMessage {
   readonly role: MessageRole
@@ -27,6 +28,12 @@ export interface ConversationSlice {
   readonly next: Option.Option<{ readonly updatedAt: string; readonly id: string }>
 }
 
+/** Room a message must find in its conversation: `reserve` messages within `bound`. */
+export interface MessageRoom {
+  readonly bound: QuotaBound
+  readonly reserve: number
+}
+
 export interface MessageSlice {
   readonly items: ReadonlyArray<Message>
   readonly next: Option.Option<number>
@@ -36,6 +43,12 @@ export class ConversationRepository extends Context.Service<
   ConversationRepository,
   {
     readonly create: (owner: UserId, title: string) => Effect.Effect<Conversation, RepositoryError>
+    /** Creates the conversation unless the owner is at `bound`, then refused with `QuotaExceeded`. */
+    readonly createWithin: (
+      owner: UserId,
+      title: string,
+      bound: QuotaBound | undefined
+    ) => Effect.Effect<Conversation, RepositoryError | QuotaExceeded>
     readonly find: (
       owner: UserId,
       id: ConversationId
@@ -61,6 +74,16 @@ export class ConversationRepository extends Context.Service<
       id: ConversationId,
       message: NewMessage
     ) => Effect.Effect<Option.Option<Message>, RepositoryError>
+    /**
+     * As `append`, but refused with `QuotaExceeded` unless the conversation can take
+     * `room.reserve` more messages (this one included) within `room.bound`.
+     */
+    readonly appendWithin: (
+      owner: UserId,
+      id: ConversationId,
+      message: NewMessage,
+      room: MessageRoom | undefined
+    ) => Effect.Effect<Option.Option<Message>, RepositoryError | QuotaExceeded>
     /** The last `limit` messages, oldest first; empty for a conversation that is not the owner's. */
     readonly recent: (
       owner: UserId,

@@ -1,16 +1,15 @@
 /**
  * Quotas: how much one user may keep (tasks, conversations) and how long a conversation may
- * grow. The use cases ask before writing; a write past a quota fails with `QuotaExceeded`
- * naming it. The counts come from the `QuotaCounts` port (the database); without `Quotas`
- * in the context nothing is limited, so the library path works unchanged.
- *
- * The count and the write are separate statements, so concurrent writes can overshoot a
- * quota by their number: a quota bounds growth, it is not an exact ledger.
+ * grow. A quota is not checked beside the write but carried into it: the use case hands the
+ * repository a `QuotaBound`, and the repository's write refuses, with `QuotaExceeded`
+ * naming the quota, when the owner is already at the limit. The database decides that in the
+ * write's own statement, under a lock on the owner's counts, so concurrent writes cannot
+ * overshoot. Without `Quotas` in the context nothing is bounded, so the library path works
+ * unchanged.
  */
-import { Context, Effect, Layer } from "effect"
-import type { ConversationId } from "./Conversation.ts"
+import { Context, Effect, Layer, Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
-import { QuotaExceeded, type RepositoryError } from "./Errors.ts"
+import type { QuotaExceeded, RepositoryError } from "./Errors.ts"
 
 export interface QuotaLimits {
   /** 0 turns a quota off. */
@@ -25,60 +24,52 @@ export const DEFAULT_QUOTAS: QuotaLimits = {
   messagesPerConversation: 2_000
 }
 
+/** The quota a write is bounded by: refused once the owner already has `limit`. */
+export interface QuotaBound {
+  readonly quota: QuotaExceeded["quota"]
+  readonly limit: number
+}
+
+export type ConfiguredQuota = "tasks_per_user" | "conversations_per_user" | "messages_per_conversation"
+
+/** The usage figures the chat budget is checked against, from the database. */
 export class QuotaCounts extends Context.Service<
   QuotaCounts,
   {
-    readonly tasks: (owner: UserId) => Effect.Effect<number, RepositoryError>
-    readonly conversations: (owner: UserId) => Effect.Effect<number, RepositoryError>
-    readonly messages: (owner: UserId, id: ConversationId) => Effect.Effect<number, RepositoryError>
     /** Model tokens the user's turns used since the instant (epoch milliseconds). */
     readonly tokensSince: (owner: UserId, sinceMillis: number) => Effect.Effect<number, RepositoryError>
   }
 >()("@taskport/core/QuotaCounts") {}
 
-type Check = Effect.Effect<void, QuotaExceeded | RepositoryError>
-
 export class Quotas extends Context.Service<
   Quotas,
   {
     readonly limits: QuotaLimits
-    /** Room for one more task. */
-    readonly task: (owner: UserId) => Check
-    /** Room for one more conversation. */
-    readonly conversation: (owner: UserId) => Check
-    /** Room for `adding` more messages in the conversation. */
-    readonly messages: (owner: UserId, id: ConversationId, adding: number) => Check
+    /** The bound a write under `quota` carries; none when that quota is off. */
+    readonly bound: (quota: ConfiguredQuota) => QuotaBound | undefined
   }
 >()("@taskport/core/Quotas") {
-  static readonly layer = (limits: QuotaLimits = DEFAULT_QUOTAS): Layer.Layer<Quotas, never, QuotaCounts> =>
-    Layer.effect(
-      this,
-      Effect.gen(function* () {
-        const counts = yield* QuotaCounts
-        const within = (
-          quota: QuotaExceeded["quota"],
-          limit: number,
-          count: Effect.Effect<number, RepositoryError>,
-          adding = 1
-        ): Check =>
-          limit <= 0
-            ? Effect.void
-            : Effect.flatMap(count, (n) =>
-                n + adding > limit ? Effect.fail(new QuotaExceeded({ quota, limit })) : Effect.void
-              )
-        return {
-          limits,
-          task: (owner) => within("tasks_per_user", limits.tasksPerUser, counts.tasks(owner)),
-          conversation: (owner) =>
-            within("conversations_per_user", limits.conversationsPerUser, counts.conversations(owner)),
-          messages: (owner, id, adding) =>
-            within(
-              "messages_per_conversation",
-              limits.messagesPerConversation,
-              counts.messages(owner, id),
-              adding
-            )
-        }
-      })
-    )
+  static readonly layer = (limits: QuotaLimits = DEFAULT_QUOTAS): Layer.Layer<Quotas> => {
+    const limitOf: Record<ConfiguredQuota, number> = {
+      tasks_per_user: limits.tasksPerUser,
+      conversations_per_user: limits.conversationsPerUser,
+      messages_per_conversation: limits.messagesPerConversation
+    }
+    return Layer.succeed(this, {
+      limits,
+      bound: (quota) => {
+        const limit = limitOf[quota]
+        return limit > 0 ? { quota, limit } : undefined
+      }
+    })
+  }
 }
+
+/**
+ * The bound for `quota` from the context's quotas, read once where a use case is built;
+ * none without quotas.
+ */
+export const boundOf = (quota: ConfiguredQuota): Effect.Effect<QuotaBound | undefined> =>
+  Effect.map(Effect.serviceOption(Quotas), (quotas) =>
+    Option.isSome(quotas) ? quotas.value.bound(quota) : undefined
+  )

@@ -6,7 +6,8 @@
 import { Context, type Duration, type Effect, type Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
 import type { DueWindow } from "./DueViews.ts"
-import type { RepositoryError } from "./Errors.ts"
+import type { QuotaExceeded, RepositoryError } from "./Errors.ts"
+import type { QuotaBound } from "./Quotas.ts"
 import type { Priority, SortOrder, Task, TaskId, TaskSort } from "./Task.ts"
 
 /** A due value as stored: its canonical text and the instant used to order and filter. */
@@ -93,6 +94,12 @@ export class TaskRepository extends Context.Service<
   TaskRepository,
   {
     readonly insert: (owner: UserId, task: NewTask) => Effect.Effect<Task, RepositoryError>
+    /** Inserts the task unless the owner is at `bound`, then refused with `QuotaExceeded`. */
+    readonly insertWithin: (
+      owner: UserId,
+      task: NewTask,
+      bound: QuotaBound | undefined
+    ) => Effect.Effect<Task, RepositoryError | QuotaExceeded>
     readonly find: (owner: UserId, id: TaskId) => Effect.Effect<Option.Option<Task>, RepositoryError>
     /** Applies the patch, bumping version and updated_at, only while at `expectedVersion` if given. */
     readonly update: (

@@ -27,7 +27,7 @@ import {
   VersionConflict
 } from "./Errors.ts"
 import { type IdempotencyFailure, IdempotencyStore, type RecordCodec } from "./IdempotencyStore.ts"
-import { Quotas } from "./Quotas.ts"
+import { boundOf } from "./Quotas.ts"
 import { nextOccurrence } from "./Recurrence.ts"
 import { inputDecoder } from "./SchemaIssues.ts"
 import { type SettingsRepository, SettingsService } from "./Settings.ts"
@@ -239,8 +239,8 @@ const make = Effect.gen(function* () {
       Effect.flatMap(CurrentUser, (user) => transactor.forOwner(user.id)(useCase(input)))
 
   const settings = yield* SettingsService
-  // Optional: without quotas in the context, nothing is limited.
-  const quotas = yield* Effect.serviceOption(Quotas)
+  // Optional: without quotas in the context, nothing is bounded.
+  const taskBound = yield* boundOf("tasks_per_user")
 
   /**
    * A reminder as stored for a task due `due`: an instant as it is, a duration from the due
@@ -264,19 +264,22 @@ const make = Effect.gen(function* () {
     if (params.recurrence !== null && params.due === null) return yield* recurrenceNeedsDue
     const reminder = params.reminder === null ? null : yield* storedReminder(params.reminder, params.due)
     const user = yield* CurrentUser
-    if (Option.isSome(quotas)) yield* quotas.value.task(user.id)
     return yield* once(
       "todo_create",
       params,
-      repo.insert(user.id, {
-        title: params.title,
-        description: params.description,
-        priority: params.priority,
-        due: toStoredDue(params.due),
-        tags: params.tags,
-        ...(params.recurrence === null ? {} : { recurrence: params.recurrence }),
-        ...(reminder === null ? {} : { reminder })
-      })
+      repo.insertWithin(
+        user.id,
+        {
+          title: params.title,
+          description: params.description,
+          priority: params.priority,
+          due: toStoredDue(params.due),
+          tags: params.tags,
+          ...(params.recurrence === null ? {} : { recurrence: params.recurrence }),
+          ...(reminder === null ? {} : { reminder })
+        },
+        taskBound
+      )
     )
   })
 

@@ -6,7 +6,8 @@
  */
 import { Context, type Effect, type Option } from "effect"
 import type { UserId } from "./CurrentUser.ts"
-import type { RepositoryError } from "./Errors.ts"
+import type { QuotaExceeded, RepositoryError } from "./Errors.ts"
+import type { QuotaBound } from "./Quotas.ts"
 import type { Delivery, DeliveryStatus, Webhook, WebhookEventType, WebhookId } from "./Webhook.ts"
 
 export interface NewWebhook {
@@ -32,7 +33,12 @@ export interface DeliveryQuery {
 export class WebhookRepository extends Context.Service<
   WebhookRepository,
   {
-    readonly insert: (owner: UserId, webhook: NewWebhook) => Effect.Effect<Webhook, RepositoryError>
+    /** Inserts the endpoint unless the owner is at `bound`, then refused with `QuotaExceeded`. */
+    readonly insert: (
+      owner: UserId,
+      webhook: NewWebhook,
+      bound: QuotaBound | undefined
+    ) => Effect.Effect<Webhook, RepositoryError | QuotaExceeded>
     readonly list: (owner: UserId) => Effect.Effect<ReadonlyArray<Webhook>, RepositoryError>
     readonly find: (owner: UserId, id: WebhookId) => Effect.Effect<Option.Option<Webhook>, RepositoryError>
     readonly update: (

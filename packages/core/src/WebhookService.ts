@@ -6,7 +6,8 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { CurrentUser } from "./CurrentUser.ts"
-import { InvalidParameters, QuotaExceeded, type RepositoryError, WebhookNotFound } from "./Errors.ts"
+import { InvalidParameters, type QuotaExceeded, type RepositoryError, WebhookNotFound } from "./Errors.ts"
+import type { QuotaBound } from "./Quotas.ts"
 import { inputDecoder } from "./SchemaIssues.ts"
 import { UrlGuard } from "./UrlGuard.ts"
 import {
@@ -27,6 +28,8 @@ import { type WebhookPatch, WebhookRepository } from "./WebhookRepository.ts"
 
 /** Endpoints one user may register: each event is sent to every one of them. */
 export const MAX_WEBHOOKS_PER_USER = 10
+
+const WEBHOOKS_BOUND: QuotaBound = { quota: "webhooks_per_user", limit: MAX_WEBHOOKS_PER_USER }
 
 /** 32 random bytes (the spec asks for 24 to 64) in the `whsec_` + base64 form. */
 export const generateSecret = (): string => {
@@ -77,18 +80,13 @@ const make = Effect.gen(function* () {
   const create: WebhookServiceShape["create"] = Effect.fn("WebhookService.create")(function* (input) {
     const params = yield* decodeCreate(input)
     const user = yield* CurrentUser
-    const existing = yield* repo.list(user.id)
-    if (existing.length >= MAX_WEBHOOKS_PER_USER) {
-      return yield* new QuotaExceeded({ quota: "webhooks_per_user", limit: MAX_WEBHOOKS_PER_USER })
-    }
     yield* guarded(params.url)
     const secret = generateSecret()
-    const webhook = yield* repo.insert(user.id, {
-      url: params.url,
-      eventTypes: params.event_types,
-      description: params.description,
-      secret
-    })
+    const webhook = yield* repo.insert(
+      user.id,
+      { url: params.url, eventTypes: params.event_types, description: params.description, secret },
+      WEBHOOKS_BOUND
+    )
     return { ...webhook, secret }
   })
 

@@ -9,20 +9,13 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { EventSink, publishEvents, TaskRepository, UserId } from "@taskport/core"
 import { NatsEventSink } from "@taskport/nats"
+import { newTask } from "@taskport/test-support/Tasks"
 import { startProxy } from "@taskport/test-support/TcpProxy"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { natsUrl } from "@taskport/test-support/TestNats"
 import { Effect } from "effect"
 
 const url = natsUrl()
-
-const newTask = (title: string) => ({
-  title,
-  description: null,
-  priority: "low" as const,
-  due: null,
-  tags: []
-})
 
 /** A stream and subject prefix of the test's own, removed afterwards. */
 const scratchStream = Effect.gen(function* () {

@@ -178,6 +178,60 @@ const consumersAndReminders = statements(
   "CREATE INDEX tasks_reminders_due ON tasks (remind_at) WHERE reminded_at IS NULL AND remind_at IS NOT NULL"
 )
 
+/** The tables whose rows a quota bounds, each counted in the `quota_counts` column of its name. */
+const COUNTED = ["tasks", "conversations", "webhooks"] as const
+
+/**
+ * Per-owner counts of the rows quotas bound (tasks, the trash included; conversations;
+ * webhook endpoints), kept exact by statement triggers on each table whatever writes them (a
+ * use case, a purge, the retention sweep), and filled from the rows already there. A bounded
+ * write claims its room against them in its own statement (`SqlSupport.quotaSlot`). The
+ * functions keep the search path they were made with, so the schema they count in is the one
+ * the migration ran in.
+ */
+const quotaCounts = statements(
+  `CREATE TABLE quota_counts (
+    user_id text PRIMARY KEY,
+    tasks integer NOT NULL DEFAULT 0,
+    conversations integer NOT NULL DEFAULT 0,
+    webhooks integer NOT NULL DEFAULT 0
+  )`,
+  ...ownedByUser("quota_counts"),
+  ...COUNTED.flatMap((table) => [
+    `CREATE FUNCTION quota_counts_${table}_added() RETURNS trigger LANGUAGE plpgsql
+     SET search_path FROM CURRENT AS $$ BEGIN
+       INSERT INTO quota_counts AS counts (user_id, ${table})
+         SELECT user_id, count(*) FROM added GROUP BY user_id
+       ON CONFLICT (user_id) DO UPDATE SET ${table} = counts.${table} + EXCLUDED.${table};
+       RETURN NULL;
+     END $$`,
+    `CREATE FUNCTION quota_counts_${table}_removed() RETURNS trigger LANGUAGE plpgsql
+     SET search_path FROM CURRENT AS $$ BEGIN
+       UPDATE quota_counts AS counts SET ${table} = counts.${table} - gone.n
+         FROM (SELECT user_id, count(*)::int AS n FROM removed GROUP BY user_id) AS gone
+         WHERE counts.user_id = gone.user_id;
+       RETURN NULL;
+     END $$`,
+    `CREATE FUNCTION quota_counts_${table}_emptied() RETURNS trigger LANGUAGE plpgsql
+     SET search_path FROM CURRENT AS $$ BEGIN
+       UPDATE quota_counts SET ${table} = 0;
+       RETURN NULL;
+     END $$`,
+    `CREATE TRIGGER ${table}_counted_added AFTER INSERT ON ${table}
+     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION quota_counts_${table}_added()`,
+    `CREATE TRIGGER ${table}_counted_removed AFTER DELETE ON ${table}
+     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION quota_counts_${table}_removed()`,
+    `CREATE TRIGGER ${table}_counted_emptied AFTER TRUNCATE ON ${table}
+     FOR EACH STATEMENT EXECUTE FUNCTION quota_counts_${table}_emptied()`
+  ]),
+  `INSERT INTO quota_counts (user_id, tasks, conversations, webhooks)
+   SELECT user_id, sum(tasks), sum(conversations), sum(webhooks) FROM (
+     SELECT user_id, count(*) AS tasks, 0 AS conversations, 0 AS webhooks FROM tasks GROUP BY user_id
+     UNION ALL SELECT user_id, 0, count(*), 0 FROM conversations GROUP BY user_id
+     UNION ALL SELECT user_id, 0, 0, count(*) FROM webhooks GROUP BY user_id
+   ) AS owned GROUP BY user_id`
+)
+
 // Timestamps keep millisecond precision (timestamptz(3)) so that values round-trip exactly
 // through JavaScript and pagination cursors never fall between two rows.
 const migrations = {
@@ -277,7 +331,8 @@ const migrations = {
   "0005_guard_rails": Effect.andThen(tokenUsage, rowLevelSecurity),
   "0006_events": events,
   "0007_webhooks": webhooks,
-  "0008_consumers_and_reminders": consumersAndReminders
+  "0008_consumers_and_reminders": consumersAndReminders,
+  "0009_quota_counts": quotaCounts
 }
 
 /** The key of the advisory lock that serialises migration runs across processes. */
@@ -285,16 +340,29 @@ const MIGRATION_LOCK = 7_354_221_001
 
 export const MIGRATIONS_TABLE = "taskport_migrations"
 
-/** Applies every pending migration and returns the ones it applied, as `[id, name]`. */
-export const migrate: Effect.Effect<
+/**
+ * Applies the pending migrations numbered up to `last` (every one by default) and returns
+ * the ones it applied, as `[id, name]`. Stopping early lets a test build a database as an
+ * earlier release left it, then migrate it the rest of the way.
+ */
+export const migrateThrough = (
+  last: number = Number.POSITIVE_INFINITY
+): Effect.Effect<
   ReadonlyArray<readonly [id: number, name: string]>,
   Migrator.MigrationError | SqlError.SqlError,
   SqlClient.SqlClient
-> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const run = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table: MIGRATIONS_TABLE })
-  return yield* Effect.gen(function* () {
-    yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
-    return yield* run
-  }).pipe(sql.withTransaction)
-})
+> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const wanted = Object.fromEntries(
+      Object.entries(migrations).filter(([name]) => Number.parseInt(name, 10) <= last)
+    )
+    const run = Migrator.make({})({ loader: Migrator.fromRecord(wanted), table: MIGRATIONS_TABLE })
+    return yield* Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
+      return yield* run
+    }).pipe(sql.withTransaction)
+  })
+
+/** Applies every pending migration and returns the ones it applied, as `[id, name]`. */
+export const migrate = migrateThrough()

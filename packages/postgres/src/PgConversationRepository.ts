@@ -3,10 +3,20 @@
  * also advances the conversation's sequence, so concurrent appends are totally ordered by
  * the row lock and none is lost, on Postgres and PGlite alike.
  */
-import { Conversation, ConversationRepository, Message, traced } from "@taskport/core"
+import {
+  Conversation,
+  ConversationRepository,
+  Message,
+  type MessageRoom,
+  type NewMessage,
+  type QuotaBound,
+  QuotaExceeded,
+  type RepositoryError,
+  traced
+} from "@taskport/core"
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { iso, repositoryErrors } from "./SqlSupport.ts"
+import { type BoundRefusal, iso, quotaSlot, repositoryErrors, withinBound } from "./SqlSupport.ts"
 
 const usage = (input: string, output: string) =>
   `json_build_object('input_tokens', ${input}, 'output_tokens', ${output}, 'total_tokens', ${input} + ${output}) AS usage`
@@ -32,13 +42,64 @@ export const make = Effect.gen(function* () {
   const decodeMessage = (row: unknown) => Effect.orDie(messageDecoder(row))
   const decodeMessages = (rows: ReadonlyArray<unknown>) => Effect.orDie(messagesDecoder(rows))
 
+  const create = <B extends QuotaBound | undefined>(owner: string, title: string, bound: B) =>
+    sql`WITH ${quotaSlot(sql, owner, "conversations", bound)}
+      INSERT INTO conversations (user_id, title) SELECT ${owner}::text, ${title}::text FROM slot
+      RETURNING ${conversationColumns}`.pipe(
+      Effect.flatMap((rows) => withinBound(rows, bound)),
+      Effect.flatMap((rows) => decodeConversation(rows[0])),
+      repositoryErrors
+    )
+
+  /**
+   * Appends in one statement that also grows the conversation's totals. `last_seq` counts the
+   * conversation's messages (none is removed alone), and the update re-reads a row another
+   * append changed meanwhile, so the room is judged on the latest count.
+   */
+  const append = <M extends MessageRoom | undefined>(
+    owner: string,
+    id: string,
+    message: NewMessage,
+    room: M
+  ): Effect.Effect<
+    Option.Option<Message>,
+    RepositoryError | BoundRefusal<M extends MessageRoom ? QuotaBound : undefined>
+  > => {
+    const input = message.usage?.input_tokens ?? 0
+    const output = message.usage?.output_tokens ?? 0
+    const roomy = room === undefined ? sql`TRUE` : sql`last_seq + ${room.reserve} <= ${room.bound.limit}`
+    return sql`WITH conversation AS (
+        UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
+          input_tokens = input_tokens + ${input}, output_tokens = output_tokens + ${output}
+        WHERE user_id = ${owner} AND id = ${id}::uuid AND ${roomy}
+        RETURNING id, last_seq
+      )
+      INSERT INTO messages (conversation_id, user_id, seq, role, content, tool_calls, input_tokens, output_tokens)
+      SELECT conversation.id, ${owner}, conversation.last_seq, ${message.role}, ${message.content},
+             ${JSON.stringify(message.toolCalls)}::jsonb, ${input}, ${output}
+      FROM conversation
+      RETURNING ${messageColumns}`.pipe(
+      Effect.flatMap((rows) => {
+        if (rows.length > 0) return Effect.asSome(decodeMessage(rows[0]))
+        if (room === undefined) return Effect.succeedNone
+        // Nothing stored: either no such conversation of the owner's, or no room in it.
+        return Effect.flatMap(
+          sql`SELECT 1 FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid`,
+          (found) => (found.length === 0 ? Effect.succeedNone : Effect.fail(new QuotaExceeded(room.bound)))
+        )
+      }),
+      repositoryErrors
+    ) as Effect.Effect<
+      Option.Option<Message>,
+      RepositoryError | BoundRefusal<M extends MessageRoom ? QuotaBound : undefined>
+    >
+  }
+
   return ConversationRepository.of(
     traced(ConversationRepository, "PgConversationRepository", {
-      create: (owner, title) =>
-        sql`INSERT INTO conversations (user_id, title) VALUES (${owner}, ${title}) RETURNING ${conversationColumns}`.pipe(
-          Effect.flatMap((rows) => decodeConversation(rows[0])),
-          repositoryErrors
-        ),
+      create: (owner, title) => create(owner, title, undefined),
+
+      createWithin: create,
 
       find: (owner, id) =>
         sql`SELECT ${conversationColumns} FROM conversations WHERE user_id = ${owner} AND id = ${id}::uuid`.pipe(
@@ -88,27 +149,9 @@ export const make = Effect.gen(function* () {
           repositoryErrors
         ),
 
-      append: (owner, id, message) => {
-        // The conversation's totals grow in the same statement as the message is stored.
-        const input = message.usage?.input_tokens ?? 0
-        const output = message.usage?.output_tokens ?? 0
-        return sql`WITH conversation AS (
-            UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
-              input_tokens = input_tokens + ${input}, output_tokens = output_tokens + ${output}
-            WHERE user_id = ${owner} AND id = ${id}::uuid
-            RETURNING id, last_seq
-          )
-          INSERT INTO messages (conversation_id, user_id, seq, role, content, tool_calls, input_tokens, output_tokens)
-          SELECT conversation.id, ${owner}, conversation.last_seq, ${message.role}, ${message.content},
-                 ${JSON.stringify(message.toolCalls)}::jsonb, ${input}, ${output}
-          FROM conversation
-          RETURNING ${messageColumns}`.pipe(
-          Effect.flatMap((rows) =>
-            rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeMessage(rows[0]))
-          ),
-          repositoryErrors
-        )
-      },
+      append: (owner, id, message) => append(owner, id, message, undefined),
+
+      appendWithin: append,
 
       recent: (owner, id, limit) =>
         sql`SELECT * FROM (

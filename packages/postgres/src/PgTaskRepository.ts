@@ -15,6 +15,7 @@ import {
   type DueWindow,
   type KeysetPosition,
   type NewTask,
+  type QuotaBound,
   Task,
   type TaskEventType,
   type TaskId,
@@ -30,7 +31,7 @@ import {
 import { Effect, Layer, Option, Schema } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import { recordEvent } from "./PgEventLog.ts"
-import { ago, deletedCount, iso, repositoryErrors } from "./SqlSupport.ts"
+import { ago, deletedCount, iso, quotaSlot, repositoryErrors, withinBound } from "./SqlSupport.ts"
 
 /** The task's output columns, read from `table` (qualified, for statements joining another row). */
 const columnsOf = (table: string) =>
@@ -151,18 +152,24 @@ export const make = Effect.gen(function* () {
         )`
     )
 
-  const insertRow = (owner: string, task: NewTask) =>
+  /** Inserts the task, within `bound` if given (see `quotaSlot`). */
+  const insertRow = <B extends QuotaBound | undefined = undefined>(owner: string, task: NewTask, bound?: B) =>
     recorded(
       owner,
       WriteEvent.insert,
-      sql`changed AS (
+      sql`${quotaSlot(sql, owner, "tasks", bound)}, changed AS (
         INSERT INTO tasks (user_id, title, description, priority, due, due_at, tags, recurrence, reminder, remind_at)
-          VALUES (${owner}, ${task.title}, ${task.description}, ${task.priority}, ${task.due?.text ?? null},
-                  to_timestamp(${dueMillis(task.due)}::float8 / 1000), ${JSON.stringify(task.tags)}::jsonb,
-                  ${task.recurrence ?? null}, ${task.reminder?.text ?? null}, ${instant(task.reminder?.atMillis ?? null)})
+          SELECT ${owner}::text, ${task.title}::text, ${task.description}::text, ${task.priority}::text,
+                 ${task.due?.text ?? null}::text, to_timestamp(${dueMillis(task.due)}::float8 / 1000),
+                 ${JSON.stringify(task.tags)}::jsonb, ${task.recurrence ?? null}::text,
+                 ${task.reminder?.text ?? null}::text, ${instant(task.reminder?.atMillis ?? null)}
+          FROM slot
           RETURNING ${columns}, NULL::jsonb AS task_before
       )`
-    ).pipe(Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0]))))
+    ).pipe(
+      Effect.flatMap((rows) => withinBound(rows, bound as B)),
+      Effect.flatMap((rows) => Effect.orDie(decodeTask(rows[0])))
+    )
 
   const findRow = (owner: string, id: number) =>
     sql`SELECT ${columns} FROM tasks WHERE user_id = ${owner} AND id = ${id} AND deleted_at IS NULL`.pipe(
@@ -201,6 +208,8 @@ export const make = Effect.gen(function* () {
   return TaskRepository.of(
     traced(TaskRepository, "PgTaskRepository", {
       insert: (owner, task) => repositoryErrors(insertRow(owner, task)),
+
+      insertWithin: (owner, task, bound) => repositoryErrors(insertRow(owner, task, bound)),
 
       find: (owner, id) => repositoryErrors(findRow(owner, id)),
 

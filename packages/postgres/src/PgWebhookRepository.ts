@@ -6,7 +6,7 @@
 import { Delivery, traced, Webhook, WebhookRepository } from "@taskport/core"
 import { Effect, Layer, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { iso, repositoryErrors } from "./SqlSupport.ts"
+import { iso, quotaSlot, repositoryErrors, withinBound } from "./SqlSupport.ts"
 
 const COLUMNS = [
   "id",
@@ -46,10 +46,14 @@ export const make = Effect.gen(function* () {
 
   return WebhookRepository.of(
     traced(WebhookRepository, "PgWebhookRepository", {
-      insert: (owner, webhook) =>
-        sql`INSERT INTO webhooks (user_id, url, event_types, description, secret)
-          VALUES (${owner}, ${webhook.url}, ${types(webhook.eventTypes)}::jsonb, ${webhook.description}, ${webhook.secret})
+      insert: (owner, webhook, bound) =>
+        sql`WITH ${quotaSlot(sql, owner, "webhooks", bound)}
+          INSERT INTO webhooks (user_id, url, event_types, description, secret)
+          SELECT ${owner}::text, ${webhook.url}::text, ${types(webhook.eventTypes)}::jsonb,
+                 ${webhook.description}::text, ${webhook.secret}::text
+          FROM slot
           RETURNING ${columns}`.pipe(
+          Effect.flatMap((rows) => withinBound(rows, bound)),
           Effect.flatMap((rows) => Effect.orDie(decodeWebhook(rows[0]))),
           repositoryErrors
         ),

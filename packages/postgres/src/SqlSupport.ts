@@ -3,9 +3,9 @@
  * (so no SQL text travels further) and rendering timestamps as ISO 8601 text in SQL, which
  * reads the same from Postgres and PGlite and needs no conversion in JavaScript.
  */
-import { RepositoryError } from "@taskport/core"
+import { type QuotaBound, QuotaExceeded, RepositoryError } from "@taskport/core"
 import { Duration, Effect } from "effect"
-import type { SqlClient, SqlError, Statement } from "effect/sql"
+import { type SqlClient, SqlError, type Statement } from "effect/sql"
 
 const RETRYABLE = new Set([
   "ConnectionError",
@@ -60,19 +60,26 @@ export const serverFacts = (
   }
 }
 
-/** Logs the driver error where operators can see it, then fails with the client-safe form. */
-export const repositoryErrors = <A, R>(
-  effect: Effect.Effect<A, SqlError.SqlError, R>
-): Effect.Effect<A, RepositoryError, R> =>
-  Effect.catchTag(effect, "SqlError", (error) =>
-    Effect.logWarning("database operation failed").pipe(
-      Effect.annotateLogs({
-        reason: error.reason._tag,
-        ...(error.reason.operation === undefined ? {} : { operation: error.reason.operation }),
-        ...serverFacts(error)
-      }),
-      Effect.andThen(Effect.fail(toRepositoryError(error)))
-    )
+/**
+ * Logs the driver error where operators can see it, then fails with the client-safe form;
+ * any other failure (a quota a write was bounded by) passes through as it is.
+ */
+export const repositoryErrors = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError.SqlError> | RepositoryError, R> =>
+  Effect.catch(
+    effect,
+    (error): Effect.Effect<never, Exclude<E, SqlError.SqlError> | RepositoryError> =>
+      SqlError.isSqlError(error)
+        ? Effect.logWarning("database operation failed").pipe(
+            Effect.annotateLogs({
+              reason: error.reason._tag,
+              ...(error.reason.operation === undefined ? {} : { operation: error.reason.operation }),
+              ...serverFacts(error)
+            }),
+            Effect.andThen(Effect.fail(toRepositoryError(error)))
+          )
+        : Effect.fail(error as Exclude<E, SqlError.SqlError>)
   )
 
 /** SQL expression rendering a timestamptz column as `2026-11-23T08:05:34.123Z`. */
@@ -92,3 +99,40 @@ export const deletedCount = (
     Effect.map((rows) => rows[0]?.count ?? 0),
     repositoryErrors
   )
+
+/** The owner's counts a quota can bound, each kept exact by triggers on its table (migration 0009). */
+export type CountedRows = "tasks" | "conversations" | "webhooks"
+
+/**
+ * A CTE named `slot` holding one row when the owner has room under `bound` (always, without
+ * one). Claiming the slot locks the owner's counts row until commit, and the conflict update
+ * reads the row's latest version rather than the statement's snapshot, so concurrent bounded
+ * writes take turns and each sees the count the one before left. The write selects FROM slot:
+ * no room, no row written.
+ */
+export const quotaSlot = (
+  sql: SqlClient.SqlClient,
+  owner: string,
+  counted: CountedRows,
+  bound: QuotaBound | undefined
+): Statement.Fragment => {
+  if (bound === undefined) return sql`slot AS (SELECT 1)`
+  const column = sql.literal(counted)
+  return sql`slot AS (
+    INSERT INTO quota_counts AS counts (user_id) VALUES (${owner})
+    ON CONFLICT (user_id) DO UPDATE SET ${column} = counts.${column} WHERE counts.${column} < ${bound.limit}
+    RETURNING 1
+  )`
+}
+
+/** What a write bounded by `B` may be refused with: nothing without a bound. */
+export type BoundRefusal<B> = B extends QuotaBound ? QuotaExceeded : never
+
+/** The rows of a write bounded by `bound`, or `QuotaExceeded` when it wrote none for want of room. */
+export const withinBound = <A, B extends QuotaBound | undefined>(
+  rows: ReadonlyArray<A>,
+  bound: B
+): Effect.Effect<ReadonlyArray<A>, BoundRefusal<B>> =>
+  (rows.length === 0 && bound !== undefined
+    ? Effect.fail(new QuotaExceeded(bound))
+    : Effect.succeed(rows)) as Effect.Effect<ReadonlyArray<A>, BoundRefusal<B>>

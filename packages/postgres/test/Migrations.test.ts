@@ -14,7 +14,7 @@ for (const database of testDatabases()) {
           const applied = yield* sql<{
             migration_id: number
           }>`SELECT migration_id FROM ${sql(MIGRATIONS_TABLE)} ORDER BY 1`
-          expect(applied.map((row) => row.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+          expect(applied.map((row) => row.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
         })
       )
 

@@ -27,19 +27,15 @@ import {
 } from "@taskport/core"
 import type { PgDatabase } from "@taskport/postgres"
 import { referenceOrder } from "@taskport/test-support/ReferenceOrder"
+import { newTask } from "@taskport/test-support/Tasks"
 import { newUser } from "@taskport/test-support/Users"
 import { Duration, Effect, type Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 
 const due = (text: string): StoredDue => Option.getOrThrow(parseDue(text))
 
-const newTask = (fields: Partial<NewTask> & { readonly title: string }): NewTask => ({
-  description: null,
-  priority: "medium",
-  due: null,
-  tags: [],
-  ...fields
-})
+const taskWith = (fields: Partial<NewTask> & { readonly title: string }): NewTask =>
+  newTask(fields.title, fields)
 
 const query = (fields: Partial<TaskQuery> = {}): TaskQuery => ({
   status: "all",
@@ -84,7 +80,7 @@ export const suite = (
           const owner = newUser()
           const inserted = yield* repo.insert(
             owner,
-            newTask({
+            taskWith({
               title: "Plan the trip",
               description: "Book trains",
               priority: "high",
@@ -110,7 +106,7 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const v1 = yield* repo.insert(owner, newTask({ title: "Versioned" }))
+          const v1 = yield* repo.insert(owner, taskWith({ title: "Versioned" }))
           expect(v1.version).toBe(1)
           expect(v1.updated_at).toBe(v1.created_at)
 
@@ -146,7 +142,7 @@ export const suite = (
           const owner = newUser()
           const task = yield* repo.insert(
             owner,
-            newTask({
+            taskWith({
               title: "Patch me",
               description: "notes",
               priority: "low",
@@ -182,7 +178,7 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const task = yield* repo.insert(owner, newTask({ title: "Contended" }))
+          const task = yield* repo.insert(owner, taskWith({ title: "Contended" }))
           const first = yield* repo.update(owner, task.id, { title: "First writer" }, 1)
           assertUpdated(first)
           const before = yield* repo.find(owner, task.id)
@@ -202,7 +198,7 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const task = yield* repo.insert(owner, newTask({ title: "Short-lived", tags: ["x"] }))
+          const task = yield* repo.insert(owner, taskWith({ title: "Short-lived", tags: ["x"] }))
           const completed = updatedTask(yield* repo.setCompleted(owner, task.id, true, undefined))
           expect(yield* repo.delete(owner, task.id, undefined)).toEqual({ _tag: "Updated", task: completed })
           expect(yield* repo.find(owner, task.id)).toEqual(Option.none())
@@ -221,7 +217,7 @@ export const suite = (
           Effect.gen(function* () {
             const repo = yield* TaskRepository
             const owner = newUser()
-            const task = yield* repo.insert(owner, newTask({ title: "Undo me", tags: ["y"] }))
+            const task = yield* repo.insert(owner, taskWith({ title: "Undo me", tags: ["y"] }))
             // Only a trashed task can be restored or purged.
             expect(yield* repo.restore(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
             expect(yield* repo.purge(owner, task.id, undefined)).toEqual({ _tag: "NotFound" })
@@ -244,7 +240,7 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const task = yield* repo.insert(owner, newTask({ title: "Guarded" }))
+          const task = yield* repo.insert(owner, taskWith({ title: "Guarded" }))
           const stale = task.version + 5
           const conflict = { _tag: "Conflict", currentVersion: task.version }
           expect(yield* repo.update(owner, task.id, { title: "x" }, stale)).toEqual(conflict)
@@ -268,9 +264,9 @@ export const suite = (
           const repo = yield* TaskRepository
           const sql = yield* SqlClient.SqlClient
           const owner = newUser()
-          const old = yield* repo.insert(owner, newTask({ title: "Long gone" }))
-          const recent = yield* repo.insert(owner, newTask({ title: "Just deleted" }))
-          const live = yield* repo.insert(owner, newTask({ title: "Still here" }))
+          const old = yield* repo.insert(owner, taskWith({ title: "Long gone" }))
+          const recent = yield* repo.insert(owner, taskWith({ title: "Just deleted" }))
+          const live = yield* repo.insert(owner, taskWith({ title: "Still here" }))
           yield* repo.delete(owner, old.id, undefined)
           yield* repo.delete(owner, recent.id, undefined)
           yield* sql`UPDATE tasks SET deleted_at = now() - interval '31 days' WHERE id = ${old.id}`
@@ -287,7 +283,7 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const task = yield* repo.insert(owner, newTask({ title: "Finish me" }))
+          const task = yield* repo.insert(owner, taskWith({ title: "Finish me" }))
           const done = updatedTask(yield* repo.setCompleted(owner, task.id, true, undefined))
           expect(done.completed).toBe(true)
           expect(done.completed_at).not.toBeNull()
@@ -313,9 +309,9 @@ export const suite = (
           const [alice, bob] = [newUser(), newUser()]
           const secret = yield* repo.insert(
             alice,
-            newTask({ title: "Alice's secret", priority: "high", due: due("2026-12-01"), tags: ["private"] })
+            taskWith({ title: "Alice's secret", priority: "high", due: due("2026-12-01"), tags: ["private"] })
           )
-          yield* repo.insert(bob, newTask({ title: "Bob's own", tags: ["private"] }))
+          yield* repo.insert(bob, taskWith({ title: "Bob's own", tags: ["private"] }))
 
           for (const id of [secret.id, MISSING_TASK]) {
             expect(yield* repo.find(bob, id)).toEqual(Option.none())
@@ -363,10 +359,10 @@ export const suite = (
           const owner = newUser()
           const insert = (task: NewTask) => repo.insert(owner, task)
           const milk = yield* insert(
-            newTask({ title: "milk", priority: "high", due: due("2026-12-01"), tags: ["home", "shop"] })
+            taskWith({ title: "milk", priority: "high", due: due("2026-12-01"), tags: ["home", "shop"] })
           )
           const call = yield* insert(
-            newTask({
+            taskWith({
               title: "call",
               priority: "low",
               due: due("2026-12-01T09:00[Europe/Paris]"),
@@ -374,10 +370,10 @@ export const suite = (
             })
           )
           const report = yield* insert(
-            newTask({ title: "report", due: due("2026-12-05T18:00[America/New_York]"), tags: ["work"] })
+            taskWith({ title: "report", due: due("2026-12-05T18:00[America/New_York]"), tags: ["work"] })
           )
-          const rent = yield* insert(newTask({ title: "rent", priority: "high", tags: ["home"] }))
-          const book = yield* insert(newTask({ title: "book", due: due("2026-11-30") }))
+          const rent = yield* insert(taskWith({ title: "rent", priority: "high", tags: ["home"] }))
+          const book = yield* insert(taskWith({ title: "book", due: due("2026-11-30") }))
           yield* repo.setCompleted(owner, book.id, true, undefined)
           yield* repo.setCompleted(owner, rent.id, true, undefined)
 
@@ -415,7 +411,7 @@ export const suite = (
           const repo = yield* TaskRepository
           const owner = newUser()
           const insert = (title: string, description: string | null = null) =>
-            repo.insert(owner, newTask({ title, description }))
+            repo.insert(owner, taskWith({ title, description }))
           const percent = yield* insert("Pay 100% of rent")
           const hundreds = yield* insert("Pay 1000 invoices")
           const snake = yield* insert("rename snake_case fields")
@@ -448,21 +444,21 @@ export const suite = (
             // Titles are plain lower-case words (and one capitalised duplicate) so that the
             // expected order does not depend on the database collation.
             const specs: ReadonlyArray<NewTask> = [
-              newTask({ title: "pear", priority: "low", due: due("2026-12-03") }),
-              newTask({ title: "Apple", priority: "high" }),
-              newTask({ title: "apple", priority: "medium", due: due("2026-12-01") }),
+              taskWith({ title: "pear", priority: "low", due: due("2026-12-03") }),
+              taskWith({ title: "Apple", priority: "high" }),
+              taskWith({ title: "apple", priority: "medium", due: due("2026-12-01") }),
               // The same instant as 2026-12-01 (midnight UTC): ties are broken by id.
-              newTask({ title: "banana", priority: "high", due: due("2026-12-01T01:00[Europe/Paris]") }),
-              newTask({ title: "cherry", priority: "low" }),
-              newTask({
+              taskWith({ title: "banana", priority: "high", due: due("2026-12-01T01:00[Europe/Paris]") }),
+              taskWith({ title: "cherry", priority: "low" }),
+              taskWith({
                 title: "date",
                 priority: "medium",
                 due: due("2026-11-30T23:59[America/Los_Angeles]")
               }),
-              newTask({ title: "elder", priority: "high", due: due("2027-01-15") }),
-              newTask({ title: "fig", priority: "low", due: due("2026-12-01T09:00[Asia/Tokyo]") }),
-              newTask({ title: "grape", priority: "medium" }),
-              newTask({ title: "kiwi", priority: "high", due: due("2026-12-02") })
+              taskWith({ title: "elder", priority: "high", due: due("2027-01-15") }),
+              taskWith({ title: "fig", priority: "low", due: due("2026-12-01T09:00[Asia/Tokyo]") }),
+              taskWith({ title: "grape", priority: "medium" }),
+              taskWith({ title: "kiwi", priority: "high", due: due("2026-12-02") })
             ]
             const inserted: Array<Task> = []
             for (const spec of specs) inserted.push(yield* repo.insert(owner, spec))
@@ -508,9 +504,9 @@ export const suite = (
         Effect.gen(function* () {
           const repo = yield* TaskRepository
           const owner = newUser()
-          const undated = yield* repo.insert(owner, newTask({ title: "someday" }))
-          const later = yield* repo.insert(owner, newTask({ title: "later", due: due("2027-06-01") }))
-          const sooner = yield* repo.insert(owner, newTask({ title: "sooner", due: due("2026-12-01") }))
+          const undated = yield* repo.insert(owner, taskWith({ title: "someday" }))
+          const later = yield* repo.insert(owner, taskWith({ title: "later", due: due("2027-06-01") }))
+          const sooner = yield* repo.insert(owner, taskWith({ title: "sooner", due: due("2026-12-01") }))
           const asc = yield* repo.list(owner, query({ sort: "due", order: "asc" }))
           expect(asc.items.map((task) => task.id)).toEqual([sooner.id, later.id, undated.id])
         })

@@ -6,17 +6,10 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { ConversationRepository, TaskRepository, Transactor, UserId } from "@taskport/core"
 import { OwnerFence } from "@taskport/postgres"
+import { newTask } from "@taskport/test-support/Tasks"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Exit } from "effect"
 import { SqlClient } from "effect/sql"
-
-const newTask = (title: string) => ({
-  title,
-  description: null,
-  priority: "low" as const,
-  due: null,
-  tags: []
-})
 
 for (const database of testDatabases()) {
   describe(`row-level security on ${database.name}`, () => {
@@ -53,7 +46,8 @@ for (const database of testDatabases()) {
               "event_positions",
               "event_consumers",
               "webhooks",
-              "webhook_deliveries"
+              "webhook_deliveries",
+              "quota_counts"
             ]) {
               const owners = yield* asAlice(
                 sql<{ user_id: string }>`SELECT DISTINCT user_id FROM ${sql(table)}`

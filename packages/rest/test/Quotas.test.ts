@@ -1,6 +1,7 @@
 /**
  * Quotas through REST: tasks per user, conversations per user and messages per conversation,
- * each refused past its limit with a 403 naming the quota, other users unaffected.
+ * each refused past its limit with a 403 naming the quota, other users unaffected, and none
+ * passed by writes racing each other.
  */
 import { describe, expect, layer } from "@effect/vitest"
 import { Quotas } from "@taskport/core"
@@ -90,6 +91,53 @@ for (const database of testDatabases()) {
               details: { quota: "messages_per_conversation", limit: 4 }
             })
           })
+      )
+
+      it.effect("G29: concurrent writes cannot pass a quota between them", () =>
+        Effect.gen(function* () {
+          const { app, token } = yield* setup
+          const statuses = (results: ReadonlyArray<{ readonly status: number }>) =>
+            results.map((result) => result.status).sort()
+          // Twelve creates at once against a quota of three: exactly three are stored.
+          const creates = yield* Effect.all(
+            Array.from({ length: 12 }, (_, i) =>
+              send(app, "POST", "/api/v1/tasks", { token, body: { title: `racer ${i}` } })
+            ),
+            { concurrency: "unbounded" }
+          )
+          expect(statuses(creates)).toEqual([...Array(3).fill(201), ...Array(9).fill(403)])
+          const stored = (yield* send(app, "GET", "/api/v1/tasks", { token })).body as {
+            items: Array<unknown>
+          }
+          expect(stored.items).toHaveLength(3)
+
+          // Six new conversations at once against a quota of two.
+          const opened = yield* Effect.all(
+            Array.from({ length: 6 }, () =>
+              send(app, "POST", "/api/v1/chat", { token, body: { message: "hello" } })
+            ),
+            { concurrency: "unbounded" }
+          )
+          expect(statuses(opened)).toEqual([200, 200, 403, 403, 403, 403])
+          const conversation = (
+            opened.find((turn) => turn.status === 200)!.body as { conversation_id: string }
+          ).conversation_id
+          // Its first turn stored two of its four messages: of three turns at once, one fits.
+          const turns = yield* Effect.all(
+            Array.from({ length: 3 }, () =>
+              send(app, "POST", "/api/v1/chat", {
+                token,
+                body: { message: "hello again", conversation_id: conversation }
+              })
+            ),
+            { concurrency: "unbounded" }
+          )
+          expect(statuses(turns)).toEqual([200, 403, 403])
+          const messages = (yield* send(app, "GET", `/api/v1/conversations/${conversation}/messages`, {
+            token
+          })).body as { items: Array<unknown> }
+          expect(messages.items).toHaveLength(4)
+        })
       )
     })
   })
