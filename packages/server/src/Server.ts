@@ -108,7 +108,8 @@ export const serve = (config: ServerConfig) =>
         requestsPerMinute: config.rateLimitPerMinute,
         chatTurnsPerMinute: config.chatRateLimitPerMinute,
         authFailuresPerMinute: config.authFailureRateLimitPerMinute,
-        redisUrl: Option.getOrUndefined(config.redisUrl)
+        redisUrl: Option.getOrUndefined(config.redisUrl),
+        keyPrefix: config.redisKeyPrefix
       },
       log
     )

@@ -86,6 +86,8 @@ export interface ServerConfig {
   readonly authFailureRateLimitPerMinute: number
   /** Where rate-limit counters are shared between instances; unset: in this process. */
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  /** Prefix of the rate-limit keys in Redis, so that deployments sharing one Redis stay apart. */
+  readonly redisKeyPrefix: string
   /** Model tokens per user and UTC day (0: unlimited, the default). */
   readonly chatDailyTokenBudget: number
   /** Model tokens one chat turn may use (0: unlimited). */
@@ -181,6 +183,12 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Config.withDefault(30)
   ),
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
+  redisKeyPrefix: Config.schema(
+    Schema.String.check(
+      Schema.isPattern(/^[A-Za-z0-9_.:-]{1,64}$/, { message: "must be 1 to 64 letters, digits, or . : - _" })
+    ),
+    "REDIS_KEY_PREFIX"
+  ).pipe(Config.withDefault("taskport")),
   chatDailyTokenBudget: Config.schema(NonNegativeInt, "CHAT_DAILY_TOKEN_BUDGET").pipe(Config.withDefault(0)),
   chatMaxTokensPerTurn: Config.schema(NonNegativeInt, "CHAT_MAX_TOKENS_PER_TURN").pipe(
     Config.withDefault(100_000)
