@@ -13,6 +13,7 @@ import * as Database from "./Database.ts"
 import * as Logging from "./Logging.ts"
 import * as Retention from "./Retention.ts"
 import type { ServerConfig } from "./ServerConfig.ts"
+import * as Tracing from "./Tracing.ts"
 import * as Webhooks from "./Webhooks.ts"
 
 export interface LayerOptions {
@@ -45,5 +46,5 @@ export const layer = (
     }).pipe(Layer.provideMerge(Layer.merge(todos, Agent.layer(config, announce)))),
     Logging.layer(config.logLevel),
     Retention.layer(config)
-  )
+  ).pipe(Layer.provideMerge(Tracing.layer(config)))
 }

@@ -86,6 +86,11 @@ export interface ServerConfig {
   readonly authFailureRateLimitPerMinute: number
   /** Where rate-limit counters are shared between instances; unset: in this process. */
   readonly redisUrl: Option.Option<Redacted.Redacted>
+  /**
+   * Whether spans are exported over OTLP: an endpoint is configured the OpenTelemetry way
+   * and the SDK is not disabled. Without it no span is made at all.
+   */
+  readonly tracesExported: boolean
   /** Prefix of the rate-limit keys in Redis, so that deployments sharing one Redis stay apart. */
   readonly redisKeyPrefix: string
   /** Model tokens per user and UTC day (0: unlimited, the default). */
@@ -183,6 +188,19 @@ export const config: Config.Config<ServerConfig> = Config.all({
     Config.withDefault(30)
   ),
   redisUrl: Config.option(Config.Redacted("REDIS_URL")),
+  tracesExported: Config.all({
+    disabled: Config.Boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
+    endpoint: Config.option(Config.String("OTEL_EXPORTER_OTLP_ENDPOINT")),
+    tracesEndpoint: Config.option(Config.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
+    exporters: Config.String("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("otlp"))
+  }).pipe(
+    Config.map(
+      ({ disabled, endpoint, tracesEndpoint, exporters }) =>
+        !disabled &&
+        (Option.isSome(endpoint) || Option.isSome(tracesEndpoint)) &&
+        exporters.split(",").some((name) => name.trim() === "otlp")
+    )
+  ),
   redisKeyPrefix: Config.schema(
     Schema.String.check(
       Schema.isPattern(/^[A-Za-z0-9_.:-]{1,64}$/, { message: "must be 1 to 64 letters, digits, or . : - _" })
