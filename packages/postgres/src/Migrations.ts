@@ -26,6 +26,18 @@ const tokenUsage = statements(
 )
 
 /**
+ * Row-level security for one user-owned table: the `taskport_app` role may read and write it,
+ * and its policy shows that role only the rows of the owner the fence set.
+ */
+const ownedByUser = (table: string) => [
+  `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
+  `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+  `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
+   USING (user_id = current_setting('taskport.user_id', true))
+   WITH CHECK (user_id = current_setting('taskport.user_id', true))`
+]
+
+/**
  * Row-level security on every user-owned table (tasks, conversations, messages, pending
  * actions, idempotency keys, settings): the `taskport_app` role sees, changes and
  * inserts only the rows whose `user_id` is the transaction's `taskport.user_id` (see
@@ -49,24 +61,9 @@ const rowLevelSecurity = statements(
      EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO taskport_app', current_schema());
    END $$`,
   ...["tasks", "conversations", "messages", "pending_actions", "idempotency_keys", "user_settings"].flatMap(
-    (table) => [
-      `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
-      `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
-      `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
-       USING (user_id = current_setting('taskport.user_id', true))
-       WITH CHECK (user_id = current_setting('taskport.user_id', true))`
-    ]
+    ownedByUser
   )
 )
-
-/** Row-level security for a user-owned table added after 0005, like the tables it covers. */
-const ownedByUser = (table: string) => [
-  `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
-  `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
-  `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
-   USING (user_id = current_setting('taskport.user_id', true))
-   WITH CHECK (user_id = current_setting('taskport.user_id', true))`
-]
 
 /**
  * Webhook endpoints and their deliveries. A delivery is one event for one endpoint, with the
@@ -149,13 +146,7 @@ const events = statements(
   )`,
   "CREATE INDEX events_user_task ON events (user_id, task_id, position)",
   "CREATE INDEX events_occurred ON events (occurred_at)",
-  ...["events", "event_positions"].flatMap((table) => [
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON ${table} TO taskport_app`,
-    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
-    `CREATE POLICY ${table}_owner ON ${table} TO taskport_app
-     USING (user_id = current_setting('taskport.user_id', true))
-     WITH CHECK (user_id = current_setting('taskport.user_id', true))`
-  ])
+  ...["events", "event_positions"].flatMap(ownedByUser)
 )
 
 /**
