@@ -233,6 +233,37 @@ export const makeOpenApi = (): JsonObject => {
     ...(route.headers === undefined ? [] : parametersOf(route.headers, "header"))
   ]
 
+  /** The operation of a route under `prefix`, with the responses it gives. */
+  const prefixedOperation = (
+    route: Parameters<typeof routeParameters>[0] & {
+      readonly operationId: string
+      readonly summary: string
+      readonly body?: Schema.Top | undefined
+      readonly bodyRequired?: boolean | undefined
+    },
+    prefix: string,
+    tag: string,
+    responses: JsonObject
+  ): JsonObject => {
+    const byPathUser = prefix === PREFIX_USER
+    return {
+      operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
+      summary: route.summary,
+      tags: [tag],
+      security: [{ bearerAuth: [] }],
+      parameters: routeParameters(route, byPathUser),
+      ...(route.body === undefined
+        ? {}
+        : {
+            requestBody: {
+              required: route.bodyRequired ?? false,
+              content: { "application/json": { schema: refOf(route.body) } }
+            }
+          }),
+      responses
+    }
+  }
+
   const paths: Record<string, Record<string, JsonObject>> = {}
   const add = (path: string, method: string, operation: JsonObject) => {
     paths[path] ??= {}
@@ -242,7 +273,6 @@ export const makeOpenApi = (): JsonObject => {
   for (const route of taskRoutes) {
     for (const prefix of [PREFIX_V1, PREFIX_USER]) {
       const byPathUser = prefix === PREFIX_USER
-      const parameters = routeParameters(route, byPathUser)
       const success: JsonObject =
         route.status === 204
           ? { description: "Deleted." }
@@ -257,22 +287,7 @@ export const makeOpenApi = (): JsonObject => {
             }
       const responses: JsonObject = { [String(route.status)]: success, ...errorsFor(route, byPathUser) }
       if (route.kind === "read") responses["304"] = { description: "Not modified." }
-      add(`${prefix}${route.path}`, route.method, {
-        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
-        summary: route.summary,
-        tags: ["tasks"],
-        security: [{ bearerAuth: [] }],
-        parameters,
-        ...(route.body === undefined
-          ? {}
-          : {
-              requestBody: {
-                required: route.bodyRequired ?? false,
-                content: { "application/json": { schema: refOf(route.body) } }
-              }
-            }),
-        responses
-      })
+      add(`${prefix}${route.path}`, route.method, prefixedOperation(route, prefix, "tasks", responses))
     }
   }
 
@@ -345,28 +360,17 @@ export const makeOpenApi = (): JsonObject => {
       const byPathUser = prefix === PREFIX_USER
       const codes = ["400", "401", "500", "503", ...(byPathUser ? ["403"] : [])]
       if (route.body !== undefined) codes.push("413", "415")
-      add(`${prefix}${route.path}`, route.method, {
-        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
-        summary: route.summary,
-        tags: ["settings"],
-        security: [{ bearerAuth: [] }],
-        parameters: routeParameters(route, byPathUser),
-        ...(route.body === undefined
-          ? {}
-          : {
-              requestBody: {
-                required: route.bodyRequired ?? false,
-                content: { "application/json": { schema: refOf(route.body) } }
-              }
-            }),
-        responses: {
+      add(
+        `${prefix}${route.path}`,
+        route.method,
+        prefixedOperation(route, prefix, "settings", {
           "200": {
             description: "Success.",
             content: { "application/json": { schema: refOf(route.response ?? UserSettings) } }
           },
           ...Object.fromEntries(codes.sort().map((code) => [code, ERRORS[code]]))
-        }
-      })
+        })
+      )
     }
   }
 
@@ -390,25 +394,14 @@ export const makeOpenApi = (): JsonObject => {
               description: "Success.",
               content: { "application/json": { schema: refOf(route.response ?? Webhook) } }
             }
-      add(`${prefix}${route.path}`, route.method, {
-        operationId: byPathUser ? `${route.operationId}_by_path_user` : route.operationId,
-        summary: route.summary,
-        tags: ["webhooks"],
-        security: [{ bearerAuth: [] }],
-        parameters: routeParameters(route, byPathUser),
-        ...(route.body === undefined
-          ? {}
-          : {
-              requestBody: {
-                required: route.bodyRequired ?? false,
-                content: { "application/json": { schema: refOf(route.body) } }
-              }
-            }),
-        responses: {
+      add(
+        `${prefix}${route.path}`,
+        route.method,
+        prefixedOperation(route, prefix, "webhooks", {
           [String(route.status)]: success,
           ...Object.fromEntries(codes.sort().map((code) => [code, WEBHOOK_ERRORS[code] ?? ERRORS[code]]))
-        }
-      })
+        })
+      )
     }
   }
 
