@@ -388,15 +388,20 @@ const make = (options: ChatOptions) =>
         )
       )
 
-    const append = (owner: UserId, id: ConversationId, message: Parameters<typeof repo.append>[2]) =>
-      repo.append(owner, id, message).pipe(
+    /** A stored message, or `ConversationNotFound` when the conversation is not the owner's. */
+    const stored =
+      (id: ConversationId) =>
+      <E>(appended: Effect.Effect<Option.Option<Message>, E>) =>
         Effect.flatMap(
+          appended,
           Option.match({
             onNone: () => Effect.fail(new ConversationNotFound({ id })),
             onSome: Effect.succeed
           })
         )
-      )
+
+    const append = (owner: UserId, id: ConversationId, message: Parameters<typeof repo.append>[2]) =>
+      repo.append(owner, id, message).pipe(stored(id))
 
     /**
      * Everything before the agent runs. The history is read before the user message is
@@ -436,13 +441,9 @@ const make = (options: ChatOptions) =>
       // A turn stores the user's message and the reply: in a conversation that has history
       // the message must find room for both (a new one starts empty).
       const room = messageBound === undefined || fresh ? undefined : { bound: messageBound, reserve: 2 }
-      const stored = yield* repo.appendWithin(
-        owner,
-        conversationId,
-        { role: "user", content: input.message, toolCalls: [] },
-        room
-      )
-      if (Option.isNone(stored)) return yield* new ConversationNotFound({ id: conversationId })
+      yield* repo
+        .appendWithin(owner, conversationId, { role: "user", content: input.message, toolCalls: [] }, room)
+        .pipe(stored(conversationId))
       const local = yield* settings.effective
       const now: LocalNow = {
         epochMillis: yield* Clock.currentTimeMillis,

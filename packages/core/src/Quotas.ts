@@ -30,7 +30,8 @@ export interface QuotaBound {
   readonly limit: number
 }
 
-export type ConfiguredQuota = "tasks_per_user" | "conversations_per_user" | "messages_per_conversation"
+/** The quotas set by configuration (the webhook endpoints' is fixed). */
+export type ConfiguredQuota = Exclude<QuotaExceeded["quota"], "webhooks_per_user">
 
 /** The usage figures the chat budget is checked against, from the database. */
 export class QuotaCounts extends Context.Service<
