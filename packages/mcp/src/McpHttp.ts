@@ -26,6 +26,7 @@ import {
   retryMessage,
   type SettingsService,
   type TodoToolHandlers,
+  type TodoToolName,
   UserId
 } from "@taskport/core"
 import { BodyReader, RateLimitHeaders, RequestLog } from "@taskport/http"
@@ -95,6 +96,14 @@ const toolCallId = (message: unknown): string | number | undefined => {
   return method === "tools/call" && (typeof id === "string" || typeof id === "number") ? id : undefined
 }
 
+/** The tool a single `tools/call` message names (screened already), or undefined for anything else. */
+const calledTool = (message: unknown): string | undefined => {
+  if (toolCallId(message) === undefined) return undefined
+  const params = (message as { params?: unknown }).params
+  const name = typeof params === "object" && params !== null ? (params as { name?: unknown }).name : undefined
+  return typeof name === "string" ? name : undefined
+}
+
 /** The request's Host header name, lower-cased, without port or IPv6 brackets. */
 const hostNameOf = (request: Request): string => {
   const host = request.headers.get("host") ?? new URL(request.url).host
@@ -144,13 +153,13 @@ export const make = (
         // The auth check below always sets it; refusing here keeps a wiring mistake from serving anyone.
         if (typeof user !== "string" || !isUserId(user))
           throw new Error("MCP request without a verified user")
-        const zone = context.authInfo?.extra?.timeZone
-        const agent = context.authInfo?.extra?.userAgent
-        return factory(
+        const { timeZone, userAgent, tool } = context.authInfo?.extra ?? {}
+        return factory({
           user,
-          typeof zone === "string" ? zone : undefined,
-          typeof agent === "string" ? agent : undefined
-        )
+          timeZone: typeof timeZone === "string" ? timeZone : undefined,
+          userAgent: typeof userAgent === "string" ? userAgent : undefined,
+          tool: typeof tool === "string" && toolNames.has(tool) ? (tool as TodoToolName) : undefined
+        })
       },
       { legacy: "stateless", responseMode: "auto" }
     )
@@ -264,6 +273,8 @@ export const make = (
       if (screened !== undefined) {
         return new Response(JSON.stringify(screened), { headers: { "content-type": "application/json" } })
       }
+      const tool = calledTool(parsedBody)
+      if (tool !== undefined) authInfo = { ...authInfo, extra: { ...authInfo.extra, tool } }
       return current.run(scope, () =>
         handler.fetch(request, parsedBody === undefined ? { authInfo } : { authInfo, parsedBody })
       )

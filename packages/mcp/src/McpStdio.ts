@@ -130,7 +130,7 @@ export const serve = (
     })
 
     const transport = new StdioServerTransport(inbound, outbound)
-    const handle = serveStdio(() => factory(user), { transport })
+    const handle = serveStdio(() => factory({ user }), { transport })
     return {
       finished,
       close: async () => {

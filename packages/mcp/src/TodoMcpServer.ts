@@ -370,14 +370,25 @@ const encodeSettings = Schema.encodeSync(UserSettings)
 
 const errorResult = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
 
+/** What one server instance is built for. */
+export interface ServerFor {
+  readonly user: UserId
+  /** The zone the connection named, used while the user has stored none. */
+  readonly timeZone?: string | undefined
+  /** Names the client when it names itself nowhere else. */
+  readonly userAgent?: string | undefined
+  /**
+   * The one tool a stateless request calls. Its server then holds only that tool: such a
+   * server lives for one exchange, and registering every tool, resource and prompt for it was
+   * a tenth of a call's CPU. Unset: everything, as a session or a listing needs.
+   */
+  readonly tool?: TodoToolName | undefined
+}
+
 /** Builds the per-user server factory over the services of the current context. */
 export const makeFactory = (
   options: McpOptions = {}
-): Effect.Effect<
-  (user: UserId, timeZone?: string, userAgent?: string) => McpServer,
-  never,
-  TodoToolHandlers | SettingsService
-> =>
+): Effect.Effect<(target: ServerFor) => McpServer, never, TodoToolHandlers | SettingsService> =>
   Effect.gen(function* () {
     const context = yield* Effect.context<TodoToolHandlers | SettingsService>()
     const runWith = Effect.runPromiseExitWith(context)
@@ -501,7 +512,7 @@ export const makeFactory = (
       return Exit.isSuccess(exit) ? json(uri, encodeSettings(exit.value)) : readFailure(exit.cause, uri)
     }
 
-    return (id: UserId, timeZone?: string, userAgent?: string) => {
+    return ({ user: id, timeZone, userAgent, tool }: ServerFor) => {
       // A 2026-07-28 request names its client in its own _meta; an initialized connection
       // (stdio) knows it from initialize; otherwise the HTTP user agent stands in.
       const server = new McpServer(
@@ -520,7 +531,7 @@ export const makeFactory = (
             : undefined
         return named === undefined ? user : { ...user, client: () => named }
       }
-      for (const spec of specs) {
+      for (const spec of tool === undefined ? specs : specs.filter((served) => served.name === tool)) {
         server.registerTool(
           spec.name,
           {
@@ -533,6 +544,7 @@ export const makeFactory = (
           (args: unknown, context) => call(callerOf(context), spec.name, args)
         )
       }
+      if (tool !== undefined) return server
       server.registerResource(
         "open-tasks",
         "todo://tasks",
