@@ -393,6 +393,7 @@ export const makeFactory = (
     const context = yield* Effect.context<TodoToolHandlers | SettingsService>()
     const runWith = Effect.runPromiseExitWith(context)
     const specs = options.readOnly ? toolSpecs.filter((spec) => spec.annotations.readOnlyHint) : toolSpecs
+    const specByName = new Map(specs.map((spec) => [spec.name, spec]))
 
     const forCaller =
       (caller: Caller) =>
@@ -531,7 +532,8 @@ export const makeFactory = (
             : undefined
         return named === undefined ? user : { ...user, client: () => named }
       }
-      for (const spec of tool === undefined ? specs : specs.filter((served) => served.name === tool)) {
+      const only = tool === undefined ? undefined : specByName.get(tool)
+      for (const spec of only === undefined ? specs : [only]) {
         server.registerTool(
           spec.name,
           {
@@ -544,7 +546,7 @@ export const makeFactory = (
           (args: unknown, context) => call(callerOf(context), spec.name, args)
         )
       }
-      if (tool !== undefined) return server
+      if (only !== undefined) return server
       server.registerResource(
         "open-tasks",
         "todo://tasks",
