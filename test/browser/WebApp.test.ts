@@ -207,6 +207,35 @@ describe("the web app at /", () => {
     await edited.getByRole("checkbox", { name: "Reopen “Buy oat milk and bread”" }).uncheck()
     await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).waitFor()
 
+    // Complete and at once reopen, with the first answer arriving last: the row keeps the
+    // second click, as the server does.
+    let release = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let answered = 0
+    await page.route("**/api/v1/tasks/*/complete", async (route) => {
+      const response = await route.fetch()
+      if (answered++ === 0) await held
+      await route.fulfill({ response })
+    })
+    await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).check()
+    await edited.getByRole("checkbox", { name: "Reopen “Buy oat milk and bread”" }).uncheck()
+    await expect.poll(() => answered).toBe(2)
+    const late = page.waitForEvent("requestfinished", (request) => request.url().endsWith("/complete"))
+    release()
+    await late
+    // Let the page handle the late answer before looking.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)))
+    expect(await edited.getByRole("checkbox").isChecked()).toBe(false)
+    await page.unroute("**/api/v1/tasks/*/complete")
+    const reopened = (await (
+      await fetch(`${server.base}/api/v1/tasks/${id}`, {
+        headers: { authorization: `Bearer ${server.token}` }
+      })
+    ).json()) as Record<string, unknown>
+    expect(reopened).toMatchObject({ completed: false, version: 6 })
+
     await captureViews(page, "tasks").then((violations) => expect(violations).toEqual([]))
 
     await edited.getByRole("button", { name: /^Delete/ }).click()

@@ -350,12 +350,17 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
   }
 
   // Shown at once and put back if the server refuses, so the checkbox answers the click.
+  // Only the latest click's answer is applied: a quick complete-then-reopen must not be
+  // flipped back when the first request's answer arrives after the second click.
+  const toggles = useRef(0)
   const toggle = async () => {
+    const mine = ++toggles.current
     onReplace({ ...task, completed: !task.completed })
     try {
-      onReplace(await api.setCompleted(task.id, !task.completed))
+      const saved = await api.setCompleted(task.id, !task.completed)
+      if (mine === toggles.current) onReplace(saved)
     } catch (failure) {
-      onReplace(task)
+      if (mine === toggles.current) onReplace(task)
       notify({ text: describeError(failure), tone: "error" })
     }
   }
