@@ -6,6 +6,7 @@
  * application loads the OpenAI and MCP clients only when it uses them.
  */
 export * as McpToolSource from "./McpToolSource.ts"
+export * as ModelFetch from "./ModelFetch.ts"
 export * as OfflineAgentRunner from "./OfflineAgentRunner.ts"
 export * as OpenAiAgentRunner from "./OpenAiAgentRunner.ts"
 export * as PlainDates from "./PlainDates.ts"
