@@ -3,13 +3,18 @@
  * tool calls replayed as assistant calls and tool messages), one step per completion, plain
  * or streamed with tool-call arguments assembled from their chunks. The widest supported
  * API: OpenAI-compatible servers (Ollama, vLLM, LM Studio) speak it.
+ *
+ * Every step sends the whole transcript and every tool again, some 25 KB, and a turn takes
+ * three or more steps. So the request body is written here rather than by the client: the
+ * tools are serialised once for all turns, each message once when it joins the transcript,
+ * and a step's body is those pieces joined (the same JSON the client would write).
  */
 import type { AgentInput } from "@taskport/core"
 import { Effect, Stream } from "effect"
+import type { Stream as SseStream } from "openai/core/streaming"
 import type {
   ChatCompletion,
   ChatCompletionChunk,
-  ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
   ChatCompletionTool
 } from "openai/resources/chat/completions"
@@ -27,16 +32,45 @@ import {
   toAgentError,
   wrapToolResult
 } from "./OpenAiDialect.ts"
+import type { OfferedTool } from "./OpenAiTools.ts"
+
+/** The tools' JSON, per list of offered tools (one list for every turn over the same source). */
+const toolsJson = new WeakMap<ReadonlyArray<OfferedTool>, string>()
+
+const toolsText = (offered: ReadonlyArray<OfferedTool>): string => {
+  let text = toolsJson.get(offered)
+  if (text === undefined) {
+    const tools: Array<ChatCompletionTool> = offered.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        description: tool.description,
+        parameters: { ...tool.parameters },
+        strict: tool.strict
+      }
+    }))
+    text = JSON.stringify(tools)
+    toolsJson.set(offered, text)
+  }
+  return text
+}
+
+const JSON_BODY = { "content-type": "application/json" }
 
 export const chatDialect = (config: Config, input: AgentInput): Dialect => {
-  const messages: Array<ChatCompletionMessageParam> = [{ role: "system", content: config.prompt }]
+  // The transcript as JSON, one entry per message.
+  const messages: Array<string> = []
+  const push = (message: ChatCompletionMessageParam) => {
+    messages.push(JSON.stringify(message))
+  }
+  push({ role: "system", content: config.prompt })
   for (const message of input.history) {
     if (message.role === "user") {
-      messages.push({ role: "user", content: message.content })
+      push({ role: "user", content: message.content })
       continue
     }
     if (message.tool_calls.length > 0) {
-      messages.push({
+      push({
         role: "assistant",
         content: null,
         tool_calls: message.tool_calls.map((call) => ({
@@ -46,36 +80,32 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
         }))
       })
       for (const call of message.tool_calls) {
-        messages.push({
+        push({
           role: "tool",
           tool_call_id: historyCallId(message, call.id),
           content: wrapToolResult(call.name, call)
         })
       }
     }
-    messages.push({ role: "assistant", content: message.content })
+    push({ role: "assistant", content: message.content })
   }
-  messages.push({ role: "user", content: input.message })
+  push({ role: "user", content: input.message })
 
-  const tools: Array<ChatCompletionTool> = config.tools.map((tool) => ({
-    type: "function",
-    function: {
-      name: tool.name,
-      description: tool.description,
-      parameters: { ...tool.parameters },
-      strict: tool.strict
-    }
-  }))
-  const body = (): ChatCompletionCreateParamsBase => ({
-    model: config.model,
-    messages,
-    ...(tools.length > 0 ? { tools } : {})
-  })
+  const head = `{"model":${JSON.stringify(config.model)},"messages":[`
+  const tail = `]${config.tools.length > 0 ? `,"tools":${toolsText(config.tools)}` : ""},"stream":`
+  const body = (streaming: boolean): Buffer =>
+    Buffer.from(
+      `${head}${messages.join(",")}${tail}${streaming ? 'true,"stream_options":{"include_usage":true}}' : "false}"}`
+    )
 
   const plainStep = (say: (text: string) => Effect.Effect<void>) =>
     Effect.gen(function* () {
-      const response: ChatCompletion = yield* request((signal) =>
-        config.client.chat.completions.create({ ...body(), stream: false }, { signal })
+      const response = yield* request((signal) =>
+        config.client.post<ChatCompletion>("/chat/completions", {
+          body: body(false),
+          headers: JSON_BODY,
+          signal
+        })
       )
       const message =
         isRecord(response) && Array.isArray(response.choices) ? response.choices[0]?.message : undefined
@@ -97,10 +127,12 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
   const streamedStep = (say: (text: string) => Effect.Effect<void>) =>
     Effect.gen(function* () {
       const chunks = yield* request((signal) =>
-        config.client.chat.completions.create(
-          { ...body(), stream: true, stream_options: { include_usage: true } },
-          { signal }
-        )
+        config.client.post<SseStream<ChatCompletionChunk>>("/chat/completions", {
+          body: body(true),
+          headers: JSON_BODY,
+          stream: true,
+          signal
+        })
       )
       let text = ""
       let usage: Step["usage"]
@@ -142,7 +174,7 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
   return {
     step: config.streaming ? streamedStep : plainStep,
     addStep: (step) => {
-      messages.push({
+      push({
         role: "assistant",
         content: step.text === "" ? null : step.text,
         tool_calls: step.calls.map((call) => ({
@@ -153,7 +185,7 @@ export const chatDialect = (config: Config, input: AgentInput): Dialect => {
       })
     },
     addResult: (call, content) => {
-      messages.push({ role: "tool", tool_call_id: call.id, content })
+      push({ role: "tool", tool_call_id: call.id, content })
     }
   }
 }

@@ -20,9 +20,22 @@ export interface OfferedTool {
   readonly toArguments: (args: unknown) => Effect.Effect<unknown, InvalidToolArguments>
 }
 
+// A source's tool list is read as fixed (a ReadonlyArray, usually one constant for every
+// turn): its offer is derived once per list.
+const offers = new WeakMap<ToolSource["tools"], ReadonlyArray<OfferedTool>>()
+
 /** The source's tools for the model, strict where strict mode can express them. */
-export const offeredTools = (source: ToolSource): ReadonlyArray<OfferedTool> =>
-  source.tools.map((tool) => {
+export const offeredTools = (source: ToolSource): ReadonlyArray<OfferedTool> => {
+  let offered = offers.get(source.tools)
+  if (offered === undefined) {
+    offered = offerOf(source.tools)
+    offers.set(source.tools, offered)
+  }
+  return offered
+}
+
+const offerOf = (tools: ToolSource["tools"]): ReadonlyArray<OfferedTool> =>
+  tools.map((tool) => {
     const strict = strictVariant(tool)
     return strict === undefined
       ? {
