@@ -5,13 +5,81 @@
  * where the server can restore; there the status filter also offers the trash, whose tasks
  * are only restored.
  */
-import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useId, useRef, useState } from "react"
+import {
+  type FormEvent,
+  type InputHTMLAttributes,
+  type KeyboardEvent,
+  type Ref,
+  useCallback,
+  useEffect,
+  useId,
+  useRef,
+  useState
+} from "react"
 import { ApiError, api, type Capabilities, type Task, type TaskFilters, type TaskInput } from "./api.ts"
 import type { NoticeState } from "./Notice.tsx"
 
 type Notify = (notice: NoticeState) => void
 
 const PRIORITIES = ["low", "medium", "high"] as const
+type Priority = (typeof PRIORITIES)[number]
+
+type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, "id" | "value" | "onChange" | "className">
+
+/** A labelled text input of the add and edit forms. */
+const TextField = ({
+  id,
+  label,
+  value,
+  onChange,
+  grow = false,
+  inputRef,
+  ...input
+}: InputProps & {
+  readonly id: string
+  readonly label: string
+  readonly value: string
+  readonly onChange: (value: string) => void
+  readonly grow?: boolean
+  readonly inputRef?: Ref<HTMLInputElement>
+}) => (
+  <div className={grow ? "field grow" : "field"}>
+    <label htmlFor={id}>{label}</label>
+    <input
+      id={id}
+      ref={inputRef}
+      value={value}
+      onChange={(event) => onChange(event.target.value)}
+      {...input}
+    />
+  </div>
+)
+
+/** The priority choice of the add and edit forms, and (with an `any` choice) of the filters. */
+const PriorityField = <V extends string>({
+  id,
+  value,
+  onChange,
+  any
+}: {
+  readonly id: string
+  readonly value: V
+  readonly onChange: (value: V) => void
+  /** The label of a first choice with the empty value, for "no preference". */
+  readonly any?: string
+}) => (
+  <div className="field">
+    <label htmlFor={id}>Priority</label>
+    <select id={id} value={value} onChange={(event) => onChange(event.target.value as V)}>
+      {any === undefined ? null : <option value="">{any}</option>}
+      {PRIORITIES.map((value) => (
+        <option key={value} value={value}>
+          {value}
+        </option>
+      ))}
+    </select>
+  </div>
+)
 
 const splitTags = (text: string) =>
   text
@@ -41,7 +109,7 @@ const formatDue = (due: string | null | undefined) => {
 const QuickAdd = ({ onCreated, notify }: { onCreated: (task: Task) => void; notify: Notify }) => {
   const [title, setTitle] = useState("")
   const [due, setDue] = useState("")
-  const [priority, setPriority] = useState<"low" | "medium" | "high">("medium")
+  const [priority, setPriority] = useState<Priority>("medium")
   const [tags, setTags] = useState("")
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string>()
@@ -76,50 +144,20 @@ const QuickAdd = ({ onCreated, notify }: { onCreated: (task: Task) => void; noti
   }
   return (
     <form className="quick-add" onSubmit={submit} aria-label="Add a task" noValidate>
-      <div className="field grow">
-        <label htmlFor={`${id}-title`}>New task</label>
-        <input
-          id={`${id}-title`}
-          value={title}
-          onChange={(event) => setTitle(event.target.value)}
-          placeholder="What needs doing?"
-          maxLength={200}
-          aria-invalid={error?.startsWith("title") === true}
-          aria-describedby={error === undefined ? undefined : `${id}-error`}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-due`}>Due</label>
-        <input
-          id={`${id}-due`}
-          value={due}
-          onChange={(event) => setDue(event.target.value)}
-          placeholder="2026-12-01"
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-priority`}>Priority</label>
-        <select
-          id={`${id}-priority`}
-          value={priority}
-          onChange={(event) => setPriority(event.target.value as typeof priority)}
-        >
-          {PRIORITIES.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-tags`}>Tags</label>
-        <input
-          id={`${id}-tags`}
-          value={tags}
-          onChange={(event) => setTags(event.target.value)}
-          placeholder="home, errands"
-        />
-      </div>
+      <TextField
+        id={`${id}-title`}
+        label="New task"
+        grow
+        value={title}
+        onChange={setTitle}
+        placeholder="What needs doing?"
+        maxLength={200}
+        aria-invalid={error?.startsWith("title") === true}
+        aria-describedby={error === undefined ? undefined : `${id}-error`}
+      />
+      <TextField id={`${id}-due`} label="Due" value={due} onChange={setDue} placeholder="2026-12-01" />
+      <PriorityField id={`${id}-priority`} value={priority} onChange={setPriority} />
+      <TextField id={`${id}-tags`} label="Tags" value={tags} onChange={setTags} placeholder="home, errands" />
       <button type="submit" className="primary" disabled={busy}>
         Add
       </button>
@@ -188,23 +226,12 @@ const Filters = ({
           <option value="upcoming">upcoming</option>
         </select>
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-priority`}>Priority</label>
-        <select
-          id={`${id}-priority`}
-          value={filters.priority}
-          onChange={(event) =>
-            onChange({ ...filters, priority: event.target.value as TaskFilters["priority"] })
-          }
-        >
-          <option value="">any</option>
-          {PRIORITIES.map((value) => (
-            <option key={value} value={value}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </div>
+      <PriorityField
+        id={`${id}-priority`}
+        value={filters.priority}
+        any="any"
+        onChange={(priority) => onChange({ ...filters, priority })}
+      />
       <div className="field">
         <label htmlFor={`${id}-tag`}>Tag</label>
         <input id={`${id}-tag`} value={tag} onChange={(event) => setTag(event.target.value)} size={10} />
@@ -243,7 +270,7 @@ interface Draft {
   title: string
   description: string
   due: string
-  priority: "low" | "medium" | "high"
+  priority: Priority
   tags: string
 }
 
@@ -428,16 +455,14 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
               apply them, or cancel to keep it as it is.
             </div>
           )}
-          <div className="field">
-            <label htmlFor={`${id}-title`}>Title</label>
-            <input
-              id={`${id}-title`}
-              ref={titleInput}
-              value={draft.title}
-              maxLength={200}
-              onChange={(event) => setDraft({ ...draft, title: event.target.value })}
-            />
-          </div>
+          <TextField
+            id={`${id}-title`}
+            label="Title"
+            inputRef={titleInput}
+            value={draft.title}
+            maxLength={200}
+            onChange={(title) => setDraft({ ...draft, title })}
+          />
           <div className="field">
             <label htmlFor={`${id}-description`}>Description</label>
             <textarea
@@ -449,38 +474,24 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
             />
           </div>
           <div className="edit-row">
-            <div className="field">
-              <label htmlFor={`${id}-due`}>Due</label>
-              <input
-                id={`${id}-due`}
-                value={draft.due}
-                onChange={(event) => setDraft({ ...draft, due: event.target.value })}
-              />
-            </div>
-            <div className="field">
-              <label htmlFor={`${id}-priority`}>Priority</label>
-              <select
-                id={`${id}-priority`}
-                value={draft.priority}
-                onChange={(event) =>
-                  setDraft({ ...draft, priority: event.target.value as Draft["priority"] })
-                }
-              >
-                {PRIORITIES.map((value) => (
-                  <option key={value} value={value}>
-                    {value}
-                  </option>
-                ))}
-              </select>
-            </div>
-            <div className="field grow">
-              <label htmlFor={`${id}-tags`}>Tags</label>
-              <input
-                id={`${id}-tags`}
-                value={draft.tags}
-                onChange={(event) => setDraft({ ...draft, tags: event.target.value })}
-              />
-            </div>
+            <TextField
+              id={`${id}-due`}
+              label="Due"
+              value={draft.due}
+              onChange={(due) => setDraft({ ...draft, due })}
+            />
+            <PriorityField
+              id={`${id}-priority`}
+              value={draft.priority}
+              onChange={(priority) => setDraft({ ...draft, priority })}
+            />
+            <TextField
+              id={`${id}-tags`}
+              label="Tags"
+              grow
+              value={draft.tags}
+              onChange={(tags) => setDraft({ ...draft, tags })}
+            />
           </div>
           {error === undefined ? null : (
             <p className="field-error" role="alert">
