@@ -1,7 +1,8 @@
 /**
  * The web app in a real browser against a real `taskport serve`: served files and their
  * headers, sign-in by the dev link, the task journeys (add, edit, complete, reopen, delete,
- * filter, search, a conflict from a second tab, undo and the trash), a chat turn that creates
+ * filter, search, a conflict from a second tab, undo and the trash, changes made elsewhere
+ * arriving live), a chat turn that creates
  * a task, the agent's question before a delete answered by Confirm or Cancel, the error
  * paths, keyboard use and the accessibility check on each main view, with screenshots.
  */
@@ -352,6 +353,39 @@ describe("the web app at /", () => {
     await taskRow(first, "Water the garden").getByText("Balcony too").waitFor()
     await first.close()
     await second.close()
+  })
+
+  it("U16: changes made elsewhere show without a reload: a task created, renamed and deleted through the API", async () => {
+    const page = await signedInPage()
+    const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" }
+    const filters = page.getByRole("search", { name: "Filter tasks" })
+    await filters.getByLabel("Search").fill("elsewhere")
+    await expect.poll(() => page.locator("li.task").count()).toBe(0)
+
+    const created = await fetch(`${server.base}/api/v1/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "Made elsewhere" })
+    })
+    expect(created.status).toBe(201)
+    const { id } = (await created.json()) as { id: number }
+    await taskRow(page, "Made elsewhere").waitFor()
+
+    const renamed = await fetch(`${server.base}/api/v1/tasks/${id}`, {
+      method: "PATCH",
+      headers,
+      body: JSON.stringify({ title: "Made elsewhere, renamed", priority: "high" })
+    })
+    expect(renamed.status).toBe(200)
+    const row = taskRow(page, "Made elsewhere, renamed")
+    await row.waitFor()
+    expect(await row.textContent()).toContain("high")
+    await page.screenshot({ path: Path.join(SCREENSHOTS, "tasks-live-update.png") })
+
+    const deleted = await fetch(`${server.base}/api/v1/tasks/${id}`, { method: "DELETE", headers })
+    expect(deleted.status).toBe(204)
+    await expect.poll(() => page.locator("li.task").count()).toBe(0)
+    await page.close()
   })
 
   it("U6: a chat turn streams, creates a task that then shows in the list, and links its tool call to the task", async () => {

@@ -21,6 +21,7 @@ import {
   type ToolCall
 } from "./api.ts"
 import type { NoticeState } from "./Notice.tsx"
+import { parseSse } from "./sse.ts"
 
 type Notify = (notice: NoticeState) => void
 
@@ -107,22 +108,6 @@ const ToolLine = ({
       {failed ? <span className="muted"> (failed)</span> : null}
     </li>
   )
-}
-
-const parseEvents = (buffer: string) => {
-  const events: Array<{ event: string; data: string }> = []
-  const blocks = buffer.split(/\r?\n\r?\n/)
-  const rest = blocks.pop() ?? ""
-  for (const block of blocks) {
-    let event = "message"
-    const data: Array<string> = []
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith("event:")) event = line.slice(6).trim()
-      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
-    }
-    events.push({ event, data: data.join("\n") })
-  }
-  return { events, rest }
 }
 
 export interface ChatProps {
@@ -215,7 +200,7 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
       for (;;) {
         const chunk = await reader.read()
         if (chunk.done) break
-        const parsed = parseEvents(buffer + chunk.value)
+        const parsed = parseSse(buffer + chunk.value)
         buffer = parsed.rest
         for (const { event, data } of parsed.events) {
           const payload = record(JSON.parse(data === "" ? "{}" : data))

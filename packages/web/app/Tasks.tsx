@@ -16,7 +16,16 @@ import {
   useRef,
   useState
 } from "react"
-import { ApiError, api, type Capabilities, type Task, type TaskFilters, type TaskInput } from "./api.ts"
+import {
+  ApiError,
+  api,
+  type Capabilities,
+  PAGE_SIZE,
+  type Task,
+  type TaskFilters,
+  type TaskInput
+} from "./api.ts"
+import { watchTaskEvents } from "./liveEvents.ts"
 import type { NoticeState } from "./Notice.tsx"
 
 type Notify = (notice: NoticeState) => void
@@ -615,6 +624,50 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
   const replace = useCallback((task: Task) => {
     setTasks((current) => current.map((each) => (each.id === task.id ? task : each)))
   }, [])
+
+  // Changes made elsewhere, as the event stream reports them. A task on screen is read again
+  // when the event is newer than what is shown (so this tab's own changes, already shown, cost
+  // nothing); a task not on screen may now belong to it, so the first page is loaded again,
+  // unless the person has scrolled further, where a reload would take their place away.
+  const shown = useRef({ tasks, filters })
+  useEffect(() => {
+    shown.current = { tasks, filters }
+  }, [tasks, filters])
+  useEffect(() => {
+    let reload: ReturnType<typeof setTimeout> | undefined
+    const drop = (id: number) => setTasks((current) => current.filter((each) => each.id !== id))
+    const stop = watchTaskEvents((event) => {
+      if (event.type === "task.reminder") return
+      const { tasks: onScreen, filters: current } = shown.current
+      const task = onScreen.find((each) => each.id === event.task_id)
+      if (task === undefined) {
+        if (onScreen.length > PAGE_SIZE) return
+        // A burst of changes (a batch, an agent's steps) is one reload.
+        clearTimeout(reload)
+        reload = setTimeout(() => void loadFirst(shown.current.filters), 150)
+        return
+      }
+      if (current.status === "trashed") {
+        // A trashed task changes only by leaving the trash.
+        if (event.type === "task.restored" || event.type === "task.purged") drop(task.id)
+        return
+      }
+      // A delete leaves the version as it was, so it is not judged by it; when it was this
+      // tab's own, the task is leaving the list anyway.
+      if (event.type === "task.deleted" || event.type === "task.purged") {
+        drop(task.id)
+        return
+      }
+      if (event.task_version <= task.version) return
+      api.readTask(task.id).then(replace, (failure) => {
+        if (failure instanceof ApiError && failure.status === 404) drop(task.id)
+      })
+    })
+    return () => {
+      stop()
+      clearTimeout(reload)
+    }
+  }, [loadFirst, replace])
 
   const remove = useCallback(
     async (task: Task) => {

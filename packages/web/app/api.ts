@@ -48,6 +48,9 @@ export class ApiError extends Error {
 
 export const BASE = "/api/v1"
 
+/** Tasks asked for per page of the list. */
+export const PAGE_SIZE = 20
+
 let currentToken: string | undefined
 /** Called when the API refuses the token (401), so the app can ask for a new one. */
 let onUnauthorized: () => void = () => {}
@@ -154,7 +157,7 @@ const dueBounds = (view: TaskFilters["due"], now = new Date()) => {
 export const etagOf = (task: Task) => `"v${task.version}"`
 
 export const api = {
-  listTasks: (filters: TaskFilters, cursor: string | undefined, limit = 20) =>
+  listTasks: (filters: TaskFilters, cursor: string | undefined, limit = PAGE_SIZE) =>
     request<TaskPage>(
       `/tasks${query({
         status: filters.due === "overdue" && filters.status === "all" ? "pending" : filters.status,
