@@ -208,8 +208,10 @@ describe("the web app at /", () => {
     await edited.getByRole("checkbox", { name: "Reopen “Buy oat milk and bread”" }).uncheck()
     await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).waitFor()
 
-    // Complete and at once reopen, with the first answer arriving last: the row keeps the
-    // second click, as the server does.
+    // Complete and at once reopen, with the first answer arriving last, and any read of the
+    // task the page makes meanwhile (the events stream reports the first change) answered late
+    // too, with what the task was when it was read: the row keeps the second click, as the
+    // server does.
     let release = () => {}
     const held = new Promise<void>((resolve) => {
       release = resolve
@@ -218,6 +220,12 @@ describe("the web app at /", () => {
     await page.route("**/api/v1/tasks/*/complete", async (route) => {
       const response = await route.fetch()
       if (answered++ === 0) await held
+      await route.fulfill({ response })
+    })
+    await page.route(`**/api/v1/tasks/${id}`, async (route) => {
+      if (route.request().method() !== "GET") return route.fallback()
+      const response = await route.fetch()
+      await held
       await route.fulfill({ response })
     })
     await edited.getByRole("checkbox", { name: "Complete “Buy oat milk and bread”" }).check()
@@ -230,6 +238,7 @@ describe("the web app at /", () => {
     await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)))
     expect(await edited.getByRole("checkbox").isChecked()).toBe(false)
     await page.unroute("**/api/v1/tasks/*/complete")
+    await page.unroute(`**/api/v1/tasks/${id}`)
     const reopened = (await (
       await fetch(`${server.base}/api/v1/tasks/${id}`, {
         headers: { authorization: `Bearer ${server.token}` }

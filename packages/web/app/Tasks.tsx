@@ -320,9 +320,14 @@ interface ItemProps {
   readonly onReplace: (task: Task) => void
   readonly onDelete: (task: Task) => void
   readonly notify: Notify
+  /** Runs a write whose result the row shows before it is answered (see `Tasks`). */
+  readonly shownAhead: Tracker
 }
 
-const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
+/** Runs `write` for task `id`, keeping news of the task from elsewhere until it is answered. */
+type Tracker = <A>(id: number, write: () => Promise<A>) => Promise<A>
+
+const TaskItem = ({ task, onReplace, onDelete, notify, shownAhead }: ItemProps) => {
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState<Draft>(() => draftOf(task))
   const [base, setBase] = useState(task)
@@ -393,7 +398,7 @@ const TaskItem = ({ task, onReplace, onDelete, notify }: ItemProps) => {
     const mine = ++toggles.current
     onReplace({ ...task, completed: !task.completed })
     try {
-      const saved = await api.setCompleted(task.id, !task.completed)
+      const saved = await shownAhead(task.id, () => api.setCompleted(task.id, !task.completed))
       if (mine === toggles.current) onReplace(saved)
     } catch (failure) {
       if (mine === toggles.current) onReplace(task)
@@ -629,13 +634,56 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
   // when the event is newer than what is shown (so this tab's own changes, already shown, cost
   // nothing); a task not on screen may now belong to it, so the first page is loaded again,
   // unless the person has scrolled further, where a reload would take their place away.
+  // While a row shows a write ahead of its answer (a checkbox just clicked), news of that task
+  // waits: a read answered in between would put the row back as it was before the click.
   const shown = useRef({ tasks, filters })
   useEffect(() => {
     shown.current = { tasks, filters }
   }, [tasks, filters])
+  const writing = useRef(new Map<number, number>())
+  const missed = useRef(new Set<number>())
+  const drop = useCallback(
+    (id: number) => setTasks((current) => current.filter((each) => each.id !== id)),
+    []
+  )
+  const readAgain = useCallback(
+    (id: number) => {
+      api.readTask(id).then(
+        (fresh) => {
+          if ((writing.current.get(id) ?? 0) > 0) {
+            missed.current.add(id)
+            return
+          }
+          // An older read answered late never replaces a newer state.
+          setTasks((current) =>
+            current.map((each) => (each.id === id && fresh.version >= each.version ? fresh : each))
+          )
+        },
+        (failure) => {
+          if (failure instanceof ApiError && failure.status === 404) drop(id)
+        }
+      )
+    },
+    [drop]
+  )
+  const shownAhead: Tracker = useCallback(
+    async (id, write) => {
+      writing.current.set(id, (writing.current.get(id) ?? 0) + 1)
+      try {
+        return await write()
+      } finally {
+        const left = (writing.current.get(id) ?? 1) - 1
+        if (left > 0) writing.current.set(id, left)
+        else {
+          writing.current.delete(id)
+          if (missed.current.delete(id)) readAgain(id)
+        }
+      }
+    },
+    [readAgain]
+  )
   useEffect(() => {
     let reload: ReturnType<typeof setTimeout> | undefined
-    const drop = (id: number) => setTasks((current) => current.filter((each) => each.id !== id))
     const stop = watchTaskEvents((event) => {
       if (event.type === "task.reminder") return
       const { tasks: onScreen, filters: current } = shown.current
@@ -658,16 +706,17 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
         drop(task.id)
         return
       }
-      if (event.task_version <= task.version) return
-      api.readTask(task.id).then(replace, (failure) => {
-        if (failure instanceof ApiError && failure.status === 404) drop(task.id)
-      })
+      if ((writing.current.get(task.id) ?? 0) > 0) {
+        missed.current.add(task.id)
+        return
+      }
+      if (event.task_version > task.version) readAgain(task.id)
     })
     return () => {
       stop()
       clearTimeout(reload)
     }
-  }, [loadFirst, replace])
+  }, [loadFirst, readAgain, drop])
 
   const remove = useCallback(
     async (task: Task) => {
@@ -736,7 +785,14 @@ export const Tasks = ({ capabilities, notify, refreshKey }: TasksProps) => {
           trashView ? (
             <TrashedItem key={task.id} task={task} onRestore={(each) => void restoreFromTrash(each)} />
           ) : (
-            <TaskItem key={task.id} task={task} onReplace={replace} onDelete={remove} notify={notify} />
+            <TaskItem
+              key={task.id}
+              task={task}
+              onReplace={replace}
+              onDelete={remove}
+              notify={notify}
+              shownAhead={shownAhead}
+            />
           )
         )}
       </ul>
