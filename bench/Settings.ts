@@ -36,6 +36,11 @@ export interface Settings {
    * others repeat list, read, create and update.
    */
   readonly workers: ReadonlyArray<number>
+  /**
+   * The round's starting commit's chat turn CPU (µs) on this machine, measured beside this
+   * build; the target is half of it. Unset, the reference machine's figure applies.
+   */
+  readonly chatBaselineUs: number | undefined
 }
 
 // Read by name: the benchmark is run by npm, not by turbo, so none of these is a build input.
@@ -112,6 +117,8 @@ export const read = (): Settings => {
     cpuProfileDir: env("BENCH_CPU_PROF"),
     serverBin: env("BENCH_SERVER_BIN"),
     peer: env("BENCH_PEER") !== "0",
-    workers: workerCounts()
+    workers: workerCounts(),
+    chatBaselineUs:
+      env("BENCH_CHAT_BASELINE_US") === undefined ? undefined : positive("BENCH_CHAT_BASELINE_US", 1)
   }
 }
