@@ -13,7 +13,8 @@
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import { Readable } from "node:stream"
+import { type Duplex, Readable } from "node:stream"
+import * as Zlib from "node:zlib"
 
 /** The `fetch` signature the `openai` client accepts. */
 export type ModelFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -43,6 +44,24 @@ const plainHeaders = (headers: HeadersInit | undefined): Record<string, string> 
     for (const [name, value] of Object.entries(headers)) out[name] = value
   }
   return out
+}
+
+/**
+ * The decoder for a compressed body: the request asks for none, but a proxy on the way may
+ * compress anyway, and `fetch` would have decoded it.
+ */
+const decoderFor = (encoding: string | undefined): Duplex | undefined => {
+  switch (encoding?.trim().toLowerCase()) {
+    case "gzip":
+    case "x-gzip":
+      return Zlib.createGunzip()
+    case "deflate":
+      return Zlib.createInflate()
+    case "br":
+      return Zlib.createBrotliDecompress()
+    default:
+      return undefined
+  }
 }
 
 /** A `fetch` with its own keep-alive agents; `close` ends their idle connections. */
@@ -93,14 +112,17 @@ export const makeModelFetch = (
           resolve(new Response(null, responseInit))
           return
         }
+        const decoder = decoderFor(response.headers["content-encoding"])
+        const source: Readable = decoder === undefined ? response : response.pipe(decoder)
+        if (decoder !== undefined) response.once("error", (error) => decoder.destroy(error))
         if ((response.headers["content-type"] ?? "").startsWith("text/event-stream")) {
-          resolve(new Response(Readable.toWeb(response) as ReadableStream<Uint8Array>, responseInit))
+          resolve(new Response(Readable.toWeb(source) as ReadableStream<Uint8Array>, responseInit))
           return
         }
         const chunks: Array<Buffer> = []
-        response.on("data", (chunk: Buffer) => chunks.push(chunk))
-        response.once("error", reject)
-        response.once("end", () => {
+        source.on("data", (chunk: Buffer) => chunks.push(chunk))
+        source.once("error", reject)
+        source.once("end", () => {
           const whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
           resolve(new Response(whole as Uint8Array<ArrayBuffer>, responseInit))
         })

@@ -1,11 +1,12 @@
 /**
  * The model client's `fetch` against a real local HTTP server: request method, headers and
  * body as sent, a JSON answer and an event stream as `Response`s (the stream's chunks arriving
- * before it ends), empty-bodied statuses, abort and refused connections as rejections, and the
+ * before it ends), a compressed body decoded, empty-bodied statuses, abort and refused connections as rejections, and the
  * platform's `fetch` used when Node is told to go through a proxy.
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Zlib from "node:zlib"
 import { ModelFetch } from "@taskport/agent"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
@@ -39,6 +40,9 @@ beforeAll(async () => {
         response.writeHead(200, { "content-type": "text/event-stream" })
         response.write("data: first\n\n")
         releaseStream = () => response.end("data: last\n\n")
+      } else if (request.url === "/gzip") {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+        response.end(Zlib.gzipSync(JSON.stringify({ compressed: true })))
       } else if (request.url === "/empty") {
         response.writeHead(204)
         response.end()
@@ -102,6 +106,12 @@ describe("the model client's fetch", () => {
       rest += decoder.decode(chunk.value)
     }
     expect(rest).toBe("data: last\n\n")
+  })
+
+  it("decodes a body compressed on the way, as fetch would", async () => {
+    const response = await client.fetch(`${base}/gzip`, { method: "POST", body: "{}" })
+    expect(await response.json()).toEqual({ compressed: true })
+    expect(seen.at(-1)?.headers["accept-encoding"]).toBeUndefined()
   })
 
   it("gives an empty-bodied status a Response without a body", async () => {
