@@ -45,7 +45,7 @@ const toolsText = (offered: ReadonlyArray<OfferedTool>): string => {
       function: {
         name: tool.name,
         description: tool.description,
-        parameters: { ...tool.parameters },
+        parameters: tool.parameters,
         strict: tool.strict
       }
     }))

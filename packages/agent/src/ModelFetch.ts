@@ -8,8 +8,9 @@
  *
  * It takes what the `openai` client sends: a string or byte body, headers, a method and an
  * abort signal (its timeout and the caller's). Anything else (a streamed upload), and every
- * request when Node is told to use the environment's proxy (`NODE_USE_ENV_PROXY`,
- * `--use-env-proxy`), goes to the platform's `fetch`, which handles them.
+ * request when the caller says Node is told to use the environment's proxy
+ * (`NODE_USE_ENV_PROXY=1`, `--use-env-proxy`), goes to the platform's `fetch`, which
+ * handles them.
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -64,12 +65,16 @@ const decoderFor = (encoding: string | undefined): Duplex | undefined => {
   }
 }
 
+export interface ModelFetchOptions {
+  /** Node sends its own requests through the environment's proxy: leave every request to it. */
+  readonly useEnvProxy?: boolean | undefined
+}
+
 /** A `fetch` with its own keep-alive agents; `close` ends their idle connections. */
 export const makeModelFetch = (
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  execArgv: ReadonlyArray<string> = process.execArgv
+  options: ModelFetchOptions = {}
 ): { readonly fetch: ModelFetch; readonly close: () => void } => {
-  const proxied = (env.NODE_USE_ENV_PROXY ?? "") === "1" || execArgv.includes("--use-env-proxy")
+  const proxied = options.useEnvProxy === true
   const agents = {
     "http:": new Http.Agent({ keepAlive: true }),
     "https:": new Https.Agent({ keepAlive: true })

@@ -36,6 +36,7 @@ export const layer = (
           timeoutMs: config.openAiTimeoutMs,
           maxSteps: config.openAiMaxSteps,
           maxRetries: config.openAiMaxRetries,
+          useEnvProxy: config.useEnvProxy,
           maxTokensPerTurn: config.chatMaxTokensPerTurn
         })
       }

@@ -42,6 +42,11 @@ export interface ServerConfig {
   readonly openAiTimeoutMs: number
   readonly openAiMaxSteps: number
   readonly openAiMaxRetries: number
+  /**
+   * Node is told to send requests through the environment's proxy (`NODE_USE_ENV_PROXY=1` or
+   * `--use-env-proxy`): model requests then go through the platform's `fetch`, which does.
+   */
+  readonly useEnvProxy: boolean
   /** How many recent messages a chat turn gives the agent. */
   readonly chatHistoryLimit: number
   /** How long a deleted task stays in the trash before the sweep removes it. */
@@ -156,6 +161,11 @@ export const config: Config.Config<ServerConfig> = Config.all({
   openAiTimeoutMs: Config.Int("OPENAI_TIMEOUT_MS").pipe(Config.withDefault(60_000)),
   openAiMaxSteps: intBetween("OPENAI_MAX_STEPS", 1, 50, 8),
   openAiMaxRetries: intBetween("OPENAI_MAX_RETRIES", 0, 10, 2),
+  // Read as Node reads it: "1" turns it on, anything else leaves it off.
+  useEnvProxy: Config.String("NODE_USE_ENV_PROXY").pipe(
+    Config.withDefault(""),
+    Config.map((value) => value === "1" || process.execArgv.includes("--use-env-proxy"))
+  ),
   chatHistoryLimit: intBetween("CHAT_HISTORY_LIMIT", 1, 500, 30),
   trashRetentionDays: intBetween("TRASH_RETENTION_DAYS", 1, 3650, 30),
   idempotencyKeyTtlHours: intBetween("IDEMPOTENCY_KEY_TTL_HOURS", 1, 8760, 24),

@@ -21,7 +21,7 @@ import {
   type ToolCall
 } from "./api.ts"
 import type { NoticeState } from "./Notice.tsx"
-import { parseSse } from "./sse.ts"
+import { readSse } from "./sse.ts"
 
 type Notify = (notice: NoticeState) => void
 
@@ -193,42 +193,34 @@ export const Chat = ({ capabilities, notify, onTasksChanged, onShowTask }: ChatP
         )
       })
       if (!response.ok || response.body === null) throw await errorResponse(response)
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
-      let buffer = ""
       let text = ""
       let calls: StreamingTurn["calls"] = []
-      for (;;) {
-        const chunk = await reader.read()
-        if (chunk.done) break
-        const parsed = parseSse(buffer + chunk.value)
-        buffer = parsed.rest
-        for (const { event, data } of parsed.events) {
-          const payload = record(JSON.parse(data === "" ? "{}" : data))
-          if (event === "delta" && typeof payload.text === "string") text += payload.text
-          else if (event === "tool_call") calls = [...calls, payload as unknown as ToolCall]
-          else if (event === "tool_result") {
-            const call = payload as unknown as ToolCall
-            calls = calls.map((each) => (each.id === call.id ? call : each))
-            if (CHANGING_TOOLS.has(call.name) && !call.is_error) changed = true
-          } else if (event === "done" && typeof payload.conversation_id === "string") {
-            conversation = payload.conversation_id
-            // An answered confirmation runs its call without streaming it: it is only here.
-            const done = Array.isArray(payload.tool_calls) ? (payload.tool_calls as Array<ToolCall>) : []
-            if (done.some((call) => CHANGING_TOOLS.has(call.name) && !call.is_error)) changed = true
-            const action = record(payload.pending_action)
-            if (typeof action.id === "string" && typeof action.expires_at === "string") {
-              setPending({
-                conversation: payload.conversation_id,
-                action: action as unknown as PendingAction
-              })
-            }
-          } else if (event === "error") {
-            const error = record(payload.error)
-            throw new ApiError(503, String(error.code ?? "error"), String(error.message ?? "The turn failed"))
+      await readSse(response.body, ({ event, data }) => {
+        const payload = record(JSON.parse(data === "" ? "{}" : data))
+        if (event === "delta" && typeof payload.text === "string") text += payload.text
+        else if (event === "tool_call") calls = [...calls, payload as unknown as ToolCall]
+        else if (event === "tool_result") {
+          const call = payload as unknown as ToolCall
+          calls = calls.map((each) => (each.id === call.id ? call : each))
+          if (CHANGING_TOOLS.has(call.name) && !call.is_error) changed = true
+        } else if (event === "done" && typeof payload.conversation_id === "string") {
+          conversation = payload.conversation_id
+          // An answered confirmation runs its call without streaming it: it is only here.
+          const done = Array.isArray(payload.tool_calls) ? (payload.tool_calls as Array<ToolCall>) : []
+          if (done.some((call) => CHANGING_TOOLS.has(call.name) && !call.is_error)) changed = true
+          const action = record(payload.pending_action)
+          if (typeof action.id === "string" && typeof action.expires_at === "string") {
+            setPending({
+              conversation: payload.conversation_id,
+              action: action as unknown as PendingAction
+            })
           }
-          setTurn({ user: message, text, calls })
+        } else if (event === "error") {
+          const error = record(payload.error)
+          throw new ApiError(503, String(error.code ?? "error"), String(error.message ?? "The turn failed"))
         }
-      }
+        setTurn({ user: message, text, calls })
+      })
       if (conversation !== undefined) {
         const page = await api.listMessages(conversation)
         setMessages(page.items)

@@ -5,7 +5,7 @@
  * seen; a refused token or a server without the stream ends it.
  */
 import { authHeaders, BASE } from "./api.ts"
-import { parseSse } from "./sse.ts"
+import { readSse } from "./sse.ts"
 
 /** What the app needs of an event: which task, and the version the change left it at. */
 export interface TaskEventNotice {
@@ -33,21 +33,6 @@ export const watchTaskEvents = (onEvent: (event: TaskEventNotice) => void): (() 
   const controller = new AbortController()
   let lastId: string | undefined
   let pause = FIRST_PAUSE_MS
-  const read = async (response: Response) => {
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-    const decoder = new TextDecoder()
-    let buffer = ""
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      const parsed = parseSse(buffer + decoder.decode(chunk.value, { stream: true }))
-      buffer = parsed.rest
-      for (const event of parsed.events) {
-        if (event.id !== undefined) lastId = event.id
-        if (!event.event.startsWith("task.")) continue
-        const notice = noticeOf(event.event, event.data)
-        if (notice !== undefined) onEvent(notice)
-      }
-    }
-  }
   const run = async () => {
     while (!controller.signal.aborted) {
       try {
@@ -62,7 +47,12 @@ export const watchTaskEvents = (onEvent: (event: TaskEventNotice) => void): (() 
         if (response.status === 401 || response.status === 403 || response.status === 404) return
         if (response.ok && response.body !== null) {
           pause = FIRST_PAUSE_MS
-          await read(response)
+          await readSse(response.body, (event) => {
+            if (event.id !== undefined) lastId = event.id
+            if (!event.event.startsWith("task.")) return
+            const notice = noticeOf(event.event, event.data)
+            if (notice !== undefined) onEvent(notice)
+          })
         }
       } catch {
         // A dropped connection: open it again below, unless the app let go of it.

@@ -28,3 +28,17 @@ export const parseSse = (buffer: string): { events: Array<SseEvent>; rest: strin
   }
   return { events, rest }
 }
+
+/** Reads a body of server-sent events to its end, handing each complete event to `onEvent`. */
+export const readSse = async (
+  body: NonNullable<Response["body"]>,
+  onEvent: (event: SseEvent) => void
+): Promise<void> => {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ""
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    const parsed = parseSse(buffer + chunk.value)
+    buffer = parsed.rest
+    for (const event of parsed.events) onEvent(event)
+  }
+}
