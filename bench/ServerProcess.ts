@@ -100,6 +100,8 @@ export interface PeerOptions {
   readonly schema: string
   readonly poolSize: number
   readonly workers: number
+  /** Run under `node --cpu-prof`, writing the profile into this directory on exit. */
+  readonly cpuProfileDir?: string | undefined
 }
 
 /** Starts the Fastify peer and resolves once it announces the address it listens on. */
@@ -113,8 +115,11 @@ export const startPeer = (options: PeerOptions): Promise<RunningServer> =>
       PEER_POOL_SIZE: String(options.poolSize),
       PEER_WORKERS: String(options.workers)
     }
-    const spawned = () =>
-      spawn(process.execPath, [PEER], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
+    const args =
+      options.cpuProfileDir === undefined
+        ? [PEER]
+        : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, PEER]
+    const spawned = () => spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] })
     watch("the peer", spawned, false, resolve, reject)
   })
 

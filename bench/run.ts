@@ -16,8 +16,8 @@
  *   server's memory after a load.
  *
  * Settings come from the environment (Settings.ts): BENCH_DURATION=3 BENCH_WARMUP=1 gives a
- * quick look; BENCH_CPU_PROF=<dir> profiles the server of the throughput part; BENCH_PEER=0
- * leaves the peer (and the chart, Chart.ts) out.
+ * quick look; BENCH_CPU_PROF=<dir> profiles the server of the throughput part (and the peer,
+ * in <dir>/peer); BENCH_PEER=0 leaves the peer (and the chart, Chart.ts) out.
  */
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -408,7 +408,12 @@ const postgresParts = async (url: string) => {
           databaseUrl: url,
           schema: Database.SCHEMA,
           poolSize: settings.poolSize,
-          workers
+          workers,
+          // Beside Taskport's, so the two profiles can be read side by side.
+          cpuProfileDir:
+            workers === 1 && settings.cpuProfileDir !== undefined
+              ? Path.join(settings.cpuProfileDir, "peer")
+              : undefined
         }).catch(async (error: unknown) => {
           await taskport.stop()
           throw error
