@@ -272,9 +272,10 @@ const isToolFailure = (error: unknown): error is ToolFailure =>
   error instanceof QuotaExceeded ||
   error instanceof RepositoryError
 
-/** A tool's result encoder, built once per process. */
+/** A tool's handler key and result encoder, built once per process. */
 interface ToolCodecs {
-  readonly id: string
+  /** The key `TodoToolsLayer` registers the tool's handler under. */
+  readonly handler: Context.Key<Tool.Handler<string>, Tool.Handler<string>>
   readonly encodeSuccess: (value: unknown) => Exit.Exit<unknown, Schema.SchemaError>
 }
 
@@ -282,7 +283,7 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
   Object.values(TodoTools.tools).map((tool): [string, ToolCodecs] => [
     tool.name,
     {
-      id: tool.id,
+      handler: Context.Service<Tool.Handler<string>>(tool.id),
       // The result is a typed value the handler got by decoding it (input or row), so its
       // checks already held; encoding only applies the transformations back to JSON.
       encodeSuccess: Schema.encodeUnknownExit(tool.successSchema as Schema.Codec<unknown, unknown>, {
@@ -291,6 +292,36 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
     }
   ])
 )
+
+const handlerServices = new WeakMap<
+  Tool.Handler<string>,
+  ReadonlyArray<readonly [Context.Key<unknown, unknown>, unknown]>
+>()
+
+/**
+ * As in the toolkit, the handler sees the services it was built with and, over them, the
+ * caller's: what `Context.merge(registered.context, caller)` gives. Merging copies both
+ * contexts on every call, though the caller's nearly always holds every one of the handler's
+ * services already; only those it lacks are added here.
+ */
+const underCaller = (registered: Tool.Handler<string>) => {
+  let services = handlerServices.get(registered)
+  if (services === undefined) {
+    services = Array.from(
+      registered.context.mapUnsafe,
+      ([key, service]) => [Context.Service(key), service] as const
+    )
+    handlerServices.set(registered, services)
+  }
+  const own = services
+  return (caller: Context.Context<never>): Context.Context<never> => {
+    let context = caller
+    for (const [key, service] of own) {
+      if (Context.getOrUndefined(caller, key) === undefined) context = Context.add(context, key, service)
+    }
+    return context
+  }
+}
 
 /**
  * The JSON Schema (2020-12) of a parameter schema as clients should write it: its JSON form,
@@ -311,14 +342,7 @@ export const parametersJsonSchema = (schema: Schema.Top): Readonly<Record<string
  */
 export const todoToolParameterSchemas: { readonly [N in TodoToolName]: Readonly<Record<string, unknown>> } =
   Object.fromEntries(
-    Object.values(TodoTools.tools).map((tool) => {
-      const document = Schema.toJsonSchemaDocument(tool.parametersSchema as Schema.Codec<unknown, unknown>, {
-        onExcessProperty: "error"
-      })
-      const definitions =
-        Object.keys(document.definitions).length === 0 ? {} : { $defs: document.definitions }
-      return [tool.name, { ...document.schema, ...definitions }]
-    })
+    Object.values(TodoTools.tools).map((tool) => [tool.name, parametersJsonSchema(tool.parametersSchema)])
   ) as { readonly [N in TodoToolName]: Readonly<Record<string, unknown>> }
 
 /**
@@ -347,15 +371,11 @@ export function runTodoTool(
     const tool = isTodoToolName(name) ? codecs.get(name) : undefined
     if (tool === undefined) return yield* new UnknownTool({ name })
     const context = yield* Effect.context<TodoToolHandlers>()
-    const registered = context.mapUnsafe.get(tool.id) as Tool.Handler<string> | undefined
+    const registered = Context.getOrUndefined(context, tool.handler)
     if (registered === undefined) return yield* Effect.die(new Error(`no handler is registered for ${name}`))
     const exit = yield* registered
       .handler(params, { toolCallId: undefined, preliminary: () => Effect.void })
-      .pipe(
-        // As in the toolkit: the handler sees the services it was built with and the caller's.
-        Effect.updateContext((input: Context.Context<never>) => Context.merge(registered.context, input)),
-        Effect.exit
-      )
+      .pipe(Effect.updateContext(underCaller(registered)), Effect.exit)
     if (Exit.isSuccess(exit)) {
       const encoded = tool.encodeSuccess(exit.value)
       if (Exit.isFailure(encoded)) return yield* Effect.die(Cause.squash(encoded.cause))
