@@ -293,34 +293,33 @@ const codecs: ReadonlyMap<string, ToolCodecs> = new Map(
   ])
 )
 
-const handlerServices = new WeakMap<
+const callerUpdates = new WeakMap<
   Tool.Handler<string>,
-  ReadonlyArray<readonly [Context.Key<unknown, unknown>, unknown]>
+  (caller: Context.Context<never>) => Context.Context<never>
 >()
 
 /**
  * As in the toolkit, the handler sees the services it was built with and, over them, the
  * caller's: what `Context.merge(registered.context, caller)` gives. Merging copies both
  * contexts on every call, though the caller's nearly always holds every one of the handler's
- * services already; only those it lacks are added here.
+ * services already; only those it lacks are added here. Built once per handler.
  */
 const underCaller = (registered: Tool.Handler<string>) => {
-  let services = handlerServices.get(registered)
-  if (services === undefined) {
-    services = Array.from(
-      registered.context.mapUnsafe,
-      ([key, service]) => [Context.Service(key), service] as const
-    )
-    handlerServices.set(registered, services)
-  }
-  const own = services
-  return (caller: Context.Context<never>): Context.Context<never> => {
+  const known = callerUpdates.get(registered)
+  if (known !== undefined) return known
+  const own = Array.from(
+    registered.context.mapUnsafe,
+    ([key, service]) => [Context.Service(key), service] as const
+  )
+  const update = (caller: Context.Context<never>): Context.Context<never> => {
     let context = caller
     for (const [key, service] of own) {
       if (Context.getOrUndefined(caller, key) === undefined) context = Context.add(context, key, service)
     }
     return context
   }
+  callerUpdates.set(registered, update)
+  return update
 }
 
 /**
