@@ -10,19 +10,21 @@
  * that makes several calls opens the fence once for all of them (`Transactor.forOwner`): the
  * calls inside it find their owner already fenced and run behind it.
  *
- * On Postgres a fence is a connection from a pool of its own (`FencedSessions`): the role and
- * the owner are set for the session, in one statement, before the fenced statements run on
- * that connection, and stay until the next fence sets them again. Nothing but this fence takes
- * connections from that pool, so no statement runs there without its owner set first, and the
- * application's own pool never carries the settings. A fenced call then costs one extra round
- * trip; a transaction inside the fence (`sql.withTransaction`) is a transaction on the fenced
- * connection. Without that pool (PGlite's single connection), and inside a transaction already
+ * On Postgres a fence is a connection from a pool of its own (`FencedSessions`), opened as the
+ * role with nobody's rows: the role and the owner are set for the session, in one statement,
+ * ahead of the fenced statements on that connection, and stay until the next fence sets them
+ * again. The fence travels in the same write as the call's first statement, so a fenced call
+ * costs no round trip of its own. Nothing but this fence takes connections from that pool, and
+ * the application's own pool never carries the settings; a transaction inside the fence
+ * (`sql.withTransaction`) is a transaction on the fenced connection. Without that pool (PGlite's single connection), and inside a transaction already
  * open, the fence is the transaction: `BEGIN`, the settings for the transaction only, the
  * statements, `COMMIT` (or a savepoint in a transaction already open).
  */
+
+import type { PgConnection } from "@effect/sql-pg"
 import { RepositoryError } from "@taskport/core"
 import type { Scope } from "effect"
-import { Context, Effect, Option } from "effect"
+import { Context, Effect, Option, Stream } from "effect"
 import { type SqlClient, type SqlConnection, SqlError } from "effect/sql"
 import { repositoryErrors } from "./SqlSupport.ts"
 
@@ -70,15 +72,84 @@ export const asOwner =
     )
 
 /**
- * Connections kept for fences: a pool of their own, which only the fence takes from. Without
- * it (PGlite's single connection), a fence is a transaction.
+ * Connections kept for fences: a pool of their own, which only the fence takes from. Each
+ * connection starts as the role with no owner set, and a call holds its connection alone
+ * while the statements it sends are pipelined. Without it (PGlite's single connection), a
+ * fence is a transaction.
  */
 export class FencedSessions extends Context.Service<
   FencedSessions,
-  { readonly reserve: Effect.Effect<SqlConnection.Connection, SqlError.SqlError, Scope.Scope> }
+  { readonly take: Effect.Effect<PgConnection.PgConnection, SqlError.SqlError, Scope.Scope> }
 >()("@taskport/postgres/OwnerFence/FencedSessions") {}
 
+/** What a fenced connection is opened with, before any fence: the role, and nobody's rows. */
+export const sessionStartup: Readonly<Record<string, string>> = { role: APP_ROLE, [OWNER_SETTING]: "" }
+
+// The role is set again although the connection starts as it: one statement either way, and
+// nothing a call may have run before can leave the next one without it.
 const SESSION_FENCE = `SELECT set_config('role', '${APP_ROLE}', false), set_config('${OWNER_SETTING}', $1, false)`
+
+/**
+ * The statements of one fenced call, on a connection it holds alone. The fence is sent in the
+ * same write as the call's first statement rather than a round trip ahead of it: the
+ * connection answers in order, so the statement runs after the fence has set the owner. Were
+ * the fence itself to fail, the statement queued behind it would already be on the wire; its
+ * answer is dropped, the call fails, and it ran as the role (never as the connecting one) with
+ * the owner an earlier fence left there, so its own `user_id` filter still kept it to the
+ * call's owner. A call that sends nothing sends no fence.
+ */
+class FencedConnection implements SqlConnection.Connection {
+  private fenced = false
+  private readonly session: PgConnection.PgConnection
+  private readonly owner: string
+  constructor(session: PgConnection.PgConnection, owner: string) {
+    this.session = session
+    this.owner = owner
+  }
+
+  private behindFence<A>(
+    statement: Effect.Effect<A, SqlError.SqlError>
+  ): Effect.Effect<A, SqlError.SqlError> {
+    return Effect.suspend(() => {
+      if (this.fenced) return statement
+      this.fenced = true
+      // Both fibers start at once, in this order, so both statements join the same write.
+      return Effect.all([this.session.query(SESSION_FENCE, [this.owner]), statement], {
+        concurrency: 2
+      }).pipe(
+        Effect.map(([, result]) => result),
+        // A failed pair sends the fence again with whatever the call runs next.
+        Effect.tapError(() =>
+          Effect.sync(() => {
+            this.fenced = false
+          })
+        )
+      )
+    })
+  }
+
+  private rows(sql: string, params: ReadonlyArray<unknown>, prepare: boolean, transform: RowTransform) {
+    const rows = Effect.map(this.session.query(sql, params, prepare), (result) => result.rows)
+    return this.behindFence(transform === undefined ? rows : Effect.map(rows, transform))
+  }
+
+  readonly execute = (sql: string, params: ReadonlyArray<unknown>, transform: RowTransform) =>
+    this.rows(sql, params, true, transform)
+  readonly executeUnprepared = (sql: string, params: ReadonlyArray<unknown>, transform: RowTransform) =>
+    this.rows(sql, params, false, transform)
+  readonly executeRaw = (sql: string, params: ReadonlyArray<unknown>) =>
+    this.behindFence(this.session.query(sql, params))
+  readonly executeValues = (sql: string, params: ReadonlyArray<unknown>) =>
+    this.behindFence(this.session.queryValues(sql, params))
+  readonly executeValuesUnprepared = (sql: string, params: ReadonlyArray<unknown>) =>
+    this.behindFence(this.session.queryValues(sql, params, false))
+  // A driver stream pins its connection, which this call already holds: a fenced stream is
+  // read whole instead (the repositories do not stream).
+  readonly executeStream = (sql: string, params: ReadonlyArray<unknown>, transform: RowTransform) =>
+    Stream.unwrap(Effect.map(this.execute(sql, params, transform), (rows) => Stream.fromIterable(rows)))
+}
+
+type RowTransform = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
 
 /**
  * Runs `effect` on a connection of `sessions` whose session shows only `owner`'s rows.
@@ -92,13 +163,10 @@ const inSession =
     effect: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | SqlError.SqlError, Exclude<R, Scope.Scope>> =>
     Effect.scoped(
-      Effect.flatMap(sessions.reserve, (connection) =>
-        Effect.andThen(
-          connection.execute(SESSION_FENCE, [owner], undefined),
-          effect.pipe(
-            Effect.provideService(sql.transactionService, [connection, -1] as const),
-            Effect.provideService(FencedOwner, owner)
-          )
+      Effect.flatMap(sessions.take, (session) =>
+        effect.pipe(
+          Effect.provideService(sql.transactionService, [new FencedConnection(session, owner), -1] as const),
+          Effect.provideService(FencedOwner, owner)
         )
       )
     )

@@ -2,7 +2,7 @@
  * Ready-to-use persistence layers: the repositories over a Postgres server (`layer`) or over
  * embedded PGlite (`layerPglite`), with the schema migrated on start unless told otherwise.
  */
-import { PgClient } from "@effect/sql-pg"
+import { PgClient, PgPool } from "@effect/sql-pg"
 import {
   ConversationRepository,
   type DeliveryQueue,
@@ -18,10 +18,9 @@ import {
   WebhookRepository
 } from "@taskport/core"
 import { type Context, Duration, Effect, Layer, type Redacted } from "effect"
-import { Reactivity } from "effect/reactivity"
 import { type Migrator, SqlClient, type SqlError } from "effect/sql"
 import { migrate } from "./Migrations.ts"
-import { FencedSessions, fenced } from "./OwnerFence.ts"
+import { FencedSessions, fenced, sessionStartup } from "./OwnerFence.ts"
 import * as PgConversationRepository from "./PgConversationRepository.ts"
 import * as PgDeliveryQueue from "./PgDeliveryQueue.ts"
 import * as PgEventCursors from "./PgEventCursors.ts"
@@ -127,10 +126,20 @@ export const layerFencedSessions = (
 ): Layer.Layer<FencedSessions, SqlError.SqlError> =>
   Layer.effect(
     FencedSessions,
-    Effect.map(PgClient.make(clientConfig(options)), (client) =>
-      FencedSessions.of({ reserve: client.reserve })
+    Effect.map(
+      PgPool.make({
+        ...clientConfig(options),
+        // One call at a time per connection, its statements pipelined (see `OwnerFence`).
+        multiplex: true,
+        multiplexConcurrency: 1,
+        startupParameters: {
+          ...(options.schema === undefined ? {} : { search_path: options.schema }),
+          ...sessionStartup
+        }
+      }),
+      (pool) => FencedSessions.of({ take: pool.get })
     )
-  ).pipe(Layer.provide(Reactivity.layer))
+  )
 
 /**
  * The feed of event notifications, on a connection of its own: a listening connection is

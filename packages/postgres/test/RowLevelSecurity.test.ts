@@ -3,12 +3,13 @@
  * any filter, run behind one owner's fence, see, change and insert only that owner's rows,
  * on every user-owned table, on PGlite and Postgres alike.
  */
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { ConversationRepository, TaskRepository, Transactor, UserId } from "@taskport/core"
-import { OwnerFence } from "@taskport/postgres"
+import { OwnerFence, PgDatabase } from "@taskport/postgres"
 import { newTask } from "@taskport/test-support/Tasks"
-import { testDatabases } from "@taskport/test-support/TestDatabase"
-import { Effect, Exit } from "effect"
+import { startProxy } from "@taskport/test-support/TcpProxy"
+import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
+import { Effect, Exit, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 
 for (const database of testDatabases()) {
@@ -165,6 +166,40 @@ for (const database of testDatabases()) {
           })
       )
 
+      it.effect("G28: a fence that fails fails its call, and no statement of the call is answered", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const tasks = yield* TaskRepository
+          const transactor = yield* Transactor
+          const owner = UserId.make(`ivan-${crypto.randomUUID()}`)
+          // Fenced calls first, so that the sessions hold an earlier owner when the bad one comes.
+          for (let index = 0; index < 8; index++) yield* tasks.insert(owner, newTask(`ivan ${index}`))
+          // Postgres refuses a zero byte in text, so the fence's own statement fails; ids are
+          // checked for it long before, which is why this one is forged past the schema.
+          const unsettable = "nobody\u0000at-all" as UserId
+          const seen: Array<unknown> = []
+          const attempt = Effect.exit(
+            Effect.tap(sql<{ user_id: string }>`SELECT DISTINCT user_id FROM tasks`, (rows) =>
+              Effect.sync(() => seen.push(...rows))
+            )
+          )
+          // The second statement comes after the first one's failure was caught, in the same call.
+          const outcome = yield* Effect.exit(transactor.forOwner(unsettable)(Effect.all([attempt, attempt])))
+          expect(seen).toEqual([])
+          if (Exit.isSuccess(outcome)) {
+            for (const exit of outcome.value) expect(Exit.isFailure(exit)).toBe(true)
+          }
+          // The sessions are as good as before for the next owner.
+          const page = yield* tasks.list(owner, {
+            status: "all",
+            sort: "created_at",
+            order: "desc",
+            limit: 20
+          })
+          expect(page.items).toHaveLength(8)
+        })
+      )
+
       it.effect(
         "G28: on Postgres fences run on sessions of their own, without a transaction, and the application's pool never sees their settings",
         () =>
@@ -222,5 +257,52 @@ for (const database of testDatabases()) {
           })
       )
     })
+  })
+}
+
+const databaseUrl = process.env.TEST_DATABASE_URL
+if (databaseUrl !== undefined && databaseUrl !== "") {
+  describe("fenced sessions on postgres", () => {
+    it.live(
+      "G28: a session opens as the role with nobody's rows, and a fenced call's fence goes out with its statement",
+      () =>
+        Effect.gen(function* () {
+          const sessions = yield* OwnerFence.FencedSessions
+          const [opened] = yield* Effect.scoped(
+            Effect.flatMap(sessions.take, (session) =>
+              session.query(
+                `SELECT current_user = '${OwnerFence.APP_ROLE}' AS app,
+                  current_setting('${OwnerFence.OWNER_SETTING}') AS owner`
+              )
+            )
+          ).pipe(Effect.map((result) => result.rows))
+          expect(opened).toEqual({ app: true, owner: "" })
+
+          // Every connection of the layer below goes through the proxy, which counts the writes.
+          const target = new URL(databaseUrl)
+          const proxy = yield* Effect.acquireRelease(
+            Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 5432) })),
+            (proxy) => Effect.promise(() => proxy.close())
+          )
+          target.port = String(proxy.port)
+          yield* Effect.gen(function* () {
+            const tasks = yield* TaskRepository
+            const owner = UserId.make(`judy-${crypto.randomUUID()}`)
+            const task = yield* tasks.insert(owner, newTask("one write"))
+            const before = proxy.sent()
+            for (let index = 0; index < 10; index++) {
+              expect(Option.isSome(yield* tasks.find(owner, task.id))).toBe(true)
+            }
+            // One write per call, the fence and the statement together: one round trip, not two.
+            expect(proxy.sent() - before).toBe(10)
+          }).pipe(Effect.provide(postgresLayer(target.toString(), { maxConnections: 1 })))
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(
+            PgDatabase.layerFencedSessions({ url: Redacted.make(databaseUrl), maxConnections: 1 })
+          )
+        ),
+      60_000
+    )
   })
 }

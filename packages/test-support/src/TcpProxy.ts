@@ -13,6 +13,8 @@ export interface TcpProxy {
   readonly close: () => Promise<void>
   /** Connections accepted so far, for the suite's report. */
   readonly accepted: () => number
+  /** Chunks of data the clients have sent so far: on loopback, one per write a client made. */
+  readonly sent: () => number
 }
 
 export const startProxy = (target: { readonly host: string; readonly port: number }): Promise<TcpProxy> =>
@@ -20,6 +22,7 @@ export const startProxy = (target: { readonly host: string; readonly port: numbe
     const sockets = new Set<Net.Socket>()
     let open = true
     let accepted = 0
+    let sent = 0
     const server = Net.createServer((client) => {
       if (!open) {
         client.destroy()
@@ -37,6 +40,9 @@ export const startProxy = (target: { readonly host: string; readonly port: numbe
       }
       client.on("error", drop).on("close", drop)
       upstream.on("error", drop).on("close", drop)
+      client.on("data", () => {
+        sent++
+      })
       client.pipe(upstream)
       upstream.pipe(client)
     })
@@ -58,7 +64,8 @@ export const startProxy = (target: { readonly host: string; readonly port: numbe
             for (const socket of sockets) socket.destroy()
             server.close(() => done())
           }),
-        accepted: () => accepted
+        accepted: () => accepted,
+        sent: () => sent
       })
     })
   })
