@@ -75,22 +75,29 @@ export const make = Effect.gen(function* () {
 
   return DeliveryQueue.of(
     traced(DeliveryQueue, "PgDeliveryQueue", {
+      // One statement for the whole batch: atomic without a transaction of its own, and one
+      // round trip however many events and endpoints it fans out to.
       enqueue: (events, nowMillis) =>
-        Effect.gen(function* () {
-          let queued = 0
-          for (const event of events) {
-            const rows = yield* sql`INSERT INTO webhook_deliveries
-                (webhook_id, user_id, event_id, event_type, payload, next_attempt_at, created_at)
-              SELECT id, user_id, ${event.eventId}, ${event.eventType}, ${event.body}, ${at(nowMillis)}, ${at(nowMillis)}
-              FROM webhooks
-              WHERE user_id = ${event.owner} AND enabled
-                AND (event_types IS NULL OR event_types @> ${JSON.stringify([event.eventType])}::jsonb)
-              ON CONFLICT (webhook_id, event_id) DO NOTHING
-              RETURNING id`
-            queued += rows.length
-          }
-          return queued
-        }).pipe(sql.withTransaction, repositoryErrors),
+        events.length === 0
+          ? Effect.succeed(0)
+          : Effect.map(
+              sql`INSERT INTO webhook_deliveries
+                  (webhook_id, user_id, event_id, event_type, payload, next_attempt_at, created_at)
+                SELECT w.id, w.user_id, e.event_id, e.event_type, e.payload, ${at(nowMillis)}, ${at(nowMillis)}
+                FROM jsonb_to_recordset(${JSON.stringify(
+                  events.map((event) => ({
+                    owner: event.owner,
+                    event_id: event.eventId,
+                    event_type: event.eventType,
+                    payload: event.body
+                  }))
+                )}::jsonb) AS e (owner text, event_id text, event_type text, payload text)
+                JOIN webhooks w ON w.user_id = e.owner AND w.enabled
+                  AND (w.event_types IS NULL OR w.event_types @> jsonb_build_array(e.event_type))
+                ON CONFLICT (webhook_id, event_id) DO NOTHING
+                RETURNING id`,
+              (rows) => rows.length
+            ).pipe(repositoryErrors),
 
       claim: (options) =>
         sql<ClaimRow>`WITH due AS (

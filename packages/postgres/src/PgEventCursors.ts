@@ -29,15 +29,19 @@ export const make = Effect.gen(function* () {
       handle: (owner: UserId, events: ReadonlyArray<TaskEvent>) => Effect.Effect<number, E, R>
     ): Effect.Effect<number, E | RepositoryError, R> =>
       Effect.gen(function* () {
-        const behind = yield* sql<{ user_id: string }>`SELECT p.user_id FROM event_positions p
+        const behind = yield* sql<{ user_id: string; known: boolean }>`SELECT p.user_id,
+            c.user_id IS NOT NULL AS known
+          FROM event_positions p
           LEFT JOIN event_consumers c ON c.consumer = ${consumer} AND c.user_id = p.user_id
           WHERE p.position > COALESCE(c.position, 0)
           ORDER BY p.user_id LIMIT ${options.users}`.pipe(repositoryErrors)
         let handled = 0
-        for (const { user_id } of behind) {
+        for (const { user_id, known } of behind) {
           const owner = user_id as UserId
-          yield* sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${consumer}, ${owner}, 0)
-            ON CONFLICT DO NOTHING`.pipe(repositoryErrors)
+          // The row is made once per consumer and user, so that there is a row to lock.
+          if (!known)
+            yield* sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${consumer}, ${owner}, 0)
+              ON CONFLICT DO NOTHING`.pipe(repositoryErrors)
           const round = Effect.gen(function* () {
             const locked = yield* sql<{ position: number }>`SELECT position::float8 AS position
               FROM event_consumers WHERE consumer = ${consumer} AND user_id = ${owner}
