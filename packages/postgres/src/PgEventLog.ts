@@ -18,7 +18,6 @@ import {
   type EventQuery,
   type StoredEvent,
   Task,
-  type TaskEvent,
   TaskEventType,
   TaskId,
   taskEventOf,
@@ -111,46 +110,6 @@ const COLUMNS = [
   "task_after"
 ].join(", ")
 
-const decodeStored = (rows: ReadonlyArray<Record<string, unknown>>) =>
-  Effect.orDie(
-    decodeRows(
-      rows.map((row) => ({ ...row, task_before: json(row.task_before), task_after: json(row.task_after) }))
-    )
-  )
-
-/**
- * The next events of several users at once, each user's after a position of its own, oldest
- * first and at most `limit` each: one statement for a background consumer's whole round. It
- * reads across users, so it runs unfenced.
- */
-export const eventsAfter = (
-  sql: SqlClient.SqlClient,
-  cursors: ReadonlyArray<{ readonly user_id: string; readonly position: number }>,
-  limit: number
-) =>
-  sql<Record<string, unknown> & { readonly owner: string }>`SELECT c.user_id AS owner, e.*
-    FROM jsonb_to_recordset(${JSON.stringify(cursors)}::jsonb) AS c (user_id text, position float8)
-    CROSS JOIN LATERAL (
-      SELECT ${sql.literal(COLUMNS)} FROM events
-      WHERE events.user_id = c.user_id AND events.position > c.position
-      ORDER BY events.position ASC LIMIT ${limit}
-    ) e
-    ORDER BY c.user_id, e.position`.pipe(
-    Effect.flatMap((rows) =>
-      Effect.map(decodeStored(rows), (decoded) => {
-        const byOwner = new Map<string, Array<TaskEvent>>()
-        decoded.forEach((row, index) => {
-          const owner = rows[index]!.owner
-          const events = byOwner.get(owner) ?? []
-          events.push(taskEventOf(storedOf(row)))
-          byOwner.set(owner, events)
-        })
-        return byOwner as ReadonlyMap<string, ReadonlyArray<TaskEvent>>
-      })
-    ),
-    repositoryErrors
-  )
-
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const columns = sql.literal(COLUMNS)
@@ -174,7 +133,17 @@ export const make = Effect.gen(function* () {
         const direction = sql.literal(query.order === "asc" ? "ASC" : "DESC")
         return sql`SELECT ${columns} FROM events WHERE ${sql.and(conditions)}
           ORDER BY position ${direction} LIMIT ${query.limit + 1}`.pipe(
-          Effect.flatMap(decodeStored),
+          Effect.flatMap((rows) =>
+            Effect.orDie(
+              decodeRows(
+                rows.map((row) => ({
+                  ...row,
+                  task_before: json(row.task_before),
+                  task_after: json(row.task_after)
+                }))
+              )
+            )
+          ),
           Effect.map((rows) => {
             const page = rows.slice(0, query.limit)
             const last = page.at(-1)
