@@ -16,11 +16,11 @@
  * again. The fence travels in the same write as the call's first statement, so a fenced call
  * costs no round trip of its own. Nothing but this fence takes connections from that pool, and
  * the application's own pool never carries the settings; a transaction inside the fence
- * (`sql.withTransaction`) is a transaction on the fenced connection. Without that pool (PGlite's single connection), and inside a transaction already
- * open, the fence is the transaction: `BEGIN`, the settings for the transaction only, the
- * statements, `COMMIT` (or a savepoint in a transaction already open).
+ * (`sql.withTransaction`) is a transaction on the fenced connection. Without that pool
+ * (PGlite's single connection), and inside a transaction already open, the fence is the
+ * transaction: `BEGIN`, the settings for the transaction only, the statements, `COMMIT` (or a
+ * savepoint in a transaction already open).
  */
-
 import type { PgConnection } from "@effect/sql-pg"
 import { RepositoryError } from "@taskport/core"
 import type { Scope } from "effect"

@@ -123,23 +123,22 @@ export const layerClient = (
  */
 export const layerFencedSessions = (
   options: PostgresOptions
-): Layer.Layer<FencedSessions, SqlError.SqlError> =>
-  Layer.effect(
+): Layer.Layer<FencedSessions, SqlError.SqlError> => {
+  const config = clientConfig(options)
+  return Layer.effect(
     FencedSessions,
     Effect.map(
       PgPool.make({
-        ...clientConfig(options),
+        ...config,
         // One call at a time per connection, its statements pipelined (see `OwnerFence`).
         multiplex: true,
         multiplexConcurrency: 1,
-        startupParameters: {
-          ...(options.schema === undefined ? {} : { search_path: options.schema }),
-          ...sessionStartup
-        }
+        startupParameters: { ...config.startupParameters, ...sessionStartup }
       }),
       (pool) => FencedSessions.of({ take: pool.get })
     )
   )
+}
 
 /**
  * The feed of event notifications, on a connection of its own: a listening connection is

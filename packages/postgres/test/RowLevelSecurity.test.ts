@@ -6,6 +6,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ConversationRepository, TaskRepository, Transactor, UserId } from "@taskport/core"
 import { OwnerFence, PgDatabase } from "@taskport/postgres"
+import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
 import { newTask } from "@taskport/test-support/Tasks"
 import { startProxy } from "@taskport/test-support/TcpProxy"
 import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
@@ -260,8 +261,8 @@ for (const database of testDatabases()) {
   })
 }
 
-const databaseUrl = process.env.TEST_DATABASE_URL
-if (databaseUrl !== undefined && databaseUrl !== "") {
+const databaseUrl = realPostgresUrl()
+if (databaseUrl !== undefined) {
   describe("fenced sessions on postgres", () => {
     it.live(
       "G28: a session opens as the role with nobody's rows, and a fenced call's fence goes out with its statement",

@@ -9,6 +9,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { RepositoryError, TaskId, TaskRepository, Transactor } from "@taskport/core"
 import { PgDatabase, toRepositoryError } from "@taskport/postgres"
+import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
 import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { newUser } from "@taskport/test-support/Users"
 import { Context, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, References, Schema } from "effect"
@@ -182,8 +183,8 @@ describe("an unreachable server", () => {
   )
 })
 
-const databaseUrl = process.env.TEST_DATABASE_URL
-if (databaseUrl !== undefined && databaseUrl !== "") {
+const databaseUrl = realPostgresUrl()
+if (databaseUrl !== undefined) {
   describe("a connection lost during a repository call on postgres", () => {
     it.live(
       "R18: the call fails with a retryable RepositoryError, and the next call reconnects",
