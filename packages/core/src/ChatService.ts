@@ -429,22 +429,41 @@ const make = (options: ChatOptions) =>
       input: DecodedTurn & { readonly message: string }
     ) {
       yield* withinBudget(owner)
+      const message = { role: "user", content: input.message, toolCalls: [] } as const
+      const existing = input.conversation_id ?? undefined
       let conversationId: ConversationId
       let history: ReadonlyArray<Message> = []
-      const fresh = input.conversation_id === undefined || input.conversation_id === null
-      if (fresh) {
-        conversationId = (yield* repo.createWithin(owner, titleFrom(input.message), conversationBound)).id
+      let local: Effect.Success<typeof settings.effective>
+      if (existing === undefined) {
+        // A new conversation starts empty: the message needs no room kept for the reply.
+        const [created, effective] = yield* Effect.all(
+          [repo.createWithin(owner, titleFrom(input.message), conversationBound), settings.effective],
+          { concurrency: 2 }
+        )
+        conversationId = created.id
+        local = effective
+        yield* repo.appendWithin(owner, conversationId, message, undefined).pipe(stored(conversationId))
       } else {
-        conversationId = input.conversation_id
-        history = historyLimit === 0 ? [] : yield* repo.recent(owner, conversationId, historyLimit)
+        conversationId = existing
+        // The message must find room for itself and the reply.
+        const room = messageBound === undefined ? undefined : { bound: messageBound, reserve: 2 }
+        // The history, the settings and the message go to the database in one write (each
+        // write costs more than the statements' work): the connection runs them in the order
+        // sent, so the history is read before the message is stored. The filter keeps that
+        // promise should one statement ever overtake another: ids grow with the
+        // conversation's order, so neither the message nor a concurrent turn's stored after
+        // it can be in the history.
+        const [recent, effective, appended] = yield* Effect.all(
+          [
+            historyLimit === 0 ? Effect.succeed([]) : repo.recent(owner, conversationId, historyLimit),
+            settings.effective,
+            repo.appendWithin(owner, conversationId, message, room).pipe(stored(conversationId))
+          ],
+          { concurrency: 3 }
+        )
+        history = recent.filter((earlier) => earlier.id < appended.id)
+        local = effective
       }
-      // A turn stores the user's message and the reply: in a conversation that has history
-      // the message must find room for both (a new one starts empty).
-      const room = messageBound === undefined || fresh ? undefined : { bound: messageBound, reserve: 2 }
-      yield* repo
-        .appendWithin(owner, conversationId, { role: "user", content: input.message, toolCalls: [] }, room)
-        .pipe(stored(conversationId))
-      const local = yield* settings.effective
       const now: LocalNow = {
         epochMillis: yield* Clock.currentTimeMillis,
         timeZone: local.name,

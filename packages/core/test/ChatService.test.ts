@@ -6,7 +6,7 @@
  * The agent is the offline interpreter behind a thin wrapper that records what it was given
  * and fails on request, so the service is observed from the port's side.
  */
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { OfflineAgentRunner } from "@taskport/agent"
 import {
   AgentError,
@@ -19,7 +19,9 @@ import {
   titleFrom
 } from "@taskport/core"
 import { allMessages, allTasks, as, chatLayer, turn } from "@taskport/test-support/ChatHarness"
-import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
+import { startProxy } from "@taskport/test-support/TcpProxy"
+import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Stream } from "effect"
 
@@ -293,5 +295,48 @@ for (const database of testDatabases()) {
           })
       )
     })
+  })
+}
+
+const databaseUrl = realPostgresUrl()
+if (databaseUrl !== undefined) {
+  describe("ChatService's statements on postgres", () => {
+    it.live(
+      "C11: a turn that continues a conversation reads its history and settings and stores the message in one write",
+      () =>
+        Effect.gen(function* () {
+          // Every connection of the layer below goes through the proxy, which counts the writes.
+          const target = new URL(databaseUrl)
+          const proxy = yield* Effect.acquireRelease(
+            Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 5432) })),
+            (proxy) => Effect.promise(() => proxy.close())
+          )
+          target.port = String(proxy.port)
+          yield* Effect.gen(function* () {
+            const user = newUser()
+            const first = yield* as(user)(turn({ message: "add a task to call the bank" }))
+            const next = { message: "show me all my tasks", conversation_id: first.conversation_id }
+            // The first continuing turn prepares its statements; the second sends only them.
+            yield* as(user)(turn(next))
+            const before = proxy.sent()
+            const reply = yield* as(user)(turn(next))
+            const writes = proxy.sent() - before
+            expect(reply.tool_calls.map((call) => call.name)).toEqual(["todo_list"])
+            // The history excludes the message stored in the same write, and holds the four before it.
+            expect(lastInput().history.map((m) => m.content)).toEqual([
+              "add a task to call the bank",
+              first.agent_response,
+              "show me all my tasks",
+              expect.stringContaining("Call the bank")
+            ])
+            expect(yield* as(user)(allMessages(first.conversation_id))).toHaveLength(6)
+            // One write for history, settings and message, one for the tool's list, one for the reply.
+            expect(writes).toBe(3)
+          }).pipe(
+            Effect.provide(chatLayer(postgresLayer(target.toString()), observedRunner, { historyLimit: 4 }))
+          )
+        }).pipe(Effect.scoped),
+      60_000
+    )
   })
 }
