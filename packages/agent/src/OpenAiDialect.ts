@@ -79,7 +79,8 @@ export const request = <A>(send: (signal: AbortSignal) => Promise<A>): Effect.Ef
   Effect.tryPromise({ try: send, catch: (error) => error }).pipe(
     Effect.tapError(logFailure),
     Effect.mapError(toAgentError),
-    Effect.withSpan("OpenAiAgentRunner.modelRequest")
+    // No stack trace per request: the span's name already says where it ran.
+    Effect.withSpan("OpenAiAgentRunner.modelRequest", undefined, { captureStackTrace: false })
   )
 
 /**

@@ -7,7 +7,7 @@
  * client: Better Auth tokens carry the user's name and email, so neither the token nor its
  * claims ever appear in an error or a log line.
  */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import { Authenticator, traced, Unauthenticated, UserId } from "@taskport/core"
 import { Effect, Layer, Option, type Redacted, Schema } from "effect"
 import {
@@ -278,7 +278,8 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     // is already trusted for the set's cache age, longer than this.
     const remember = yield* checkDuration("rememberVerifiedMs", options.rememberVerifiedMs, 60_000, false)
     const remembered = new Map<string, { readonly user: UserId; readonly until: number }>()
-    const fingerprint = (token: string) => createHash("sha256").update(token).digest("base64url")
+    // One call without a Hash object: this runs on every authenticated request.
+    const fingerprint = (token: string) => hash("sha256", token, "base64url")
 
     const recall = (key: string): UserId | undefined => {
       const entry = remembered.get(key)
