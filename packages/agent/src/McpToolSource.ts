@@ -126,6 +126,7 @@ export const make = (
     // Each call is a span of its own, so a trace shows the remote tool under the model's turn.
     return {
       tools,
-      call: (name: string, args: unknown) => Effect.withSpan(call(name, args), "McpToolSource.call", { captureStackTrace: false })
+      call: (name: string, args: unknown) =>
+        Effect.withSpan(call(name, args), "McpToolSource.call", { captureStackTrace: false })
     }
   })
