@@ -69,6 +69,16 @@ export const failure = (log: Log, scope: RequestScope | undefined, msg: string, 
     ...(cause === undefined ? {} : { cause })
   })
 
+/** Writes the request's line, for an answer that already carries the request id. */
+export const record = (log: Log, scope: RequestScope, status: number): void =>
+  log({
+    level: "info",
+    msg: "request",
+    ...fieldsOf(scope),
+    status,
+    duration_ms: Math.round((performance.now() - scope.started) * 100) / 100
+  })
+
 /** Stamps the answer with the request id and writes the request's line. */
 export const finish = <R extends { readonly status?: number | undefined; readonly headers: Headers }>(
   log: Log,
@@ -76,13 +86,7 @@ export const finish = <R extends { readonly status?: number | undefined; readonl
   response: R
 ): R => {
   response.headers.set(REQUEST_ID_HEADER, scope.requestId)
-  log({
-    level: "info",
-    msg: "request",
-    ...fieldsOf(scope),
-    status: response.status ?? 200,
-    duration_ms: Math.round((performance.now() - scope.started) * 100) / 100
-  })
+  record(log, scope, response.status ?? 200)
   return response
 }
 

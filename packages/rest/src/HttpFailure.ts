@@ -14,7 +14,7 @@ import {
 } from "@taskport/core"
 import type { BodyReader } from "@taskport/http"
 import { Data } from "effect"
-import { HTTPResponse } from "h3"
+import { Answer } from "./Responses.ts"
 
 export type ErrorCode =
   | "invalid_request"
@@ -73,10 +73,8 @@ export const errorBody = (failure: HttpFailure, requestId?: string): string =>
     }
   })
 
-// Answers are h3 `HTTPResponse`s rather than web `Response`s: h3 then hands srvx the body as
-// one string with its length, which Node writes to the socket in one call with the headers.
-export const failureResponse = (failure: HttpFailure, requestId?: string): HTTPResponse =>
-  new HTTPResponse(errorBody(failure, requestId), {
+export const failureResponse = (failure: HttpFailure, requestId?: string): Answer =>
+  new Answer(errorBody(failure, requestId), {
     status: failure.status,
     headers: { "content-type": "application/json", ...failure.headers }
   })

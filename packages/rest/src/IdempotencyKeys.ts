@@ -6,9 +6,9 @@
  */
 import { IdempotencyKey, IdempotencyStore, type UserId } from "@taskport/core"
 import { Effect, Schema } from "effect"
-import { HTTPResponse } from "h3"
 import { fromToolFailure, type HttpFailure } from "./HttpFailure.ts"
 import { decodeOrFail } from "./RequestDecoding.ts"
+import { Answer } from "./Responses.ts"
 
 /** The request header a write reads; the document shows it from here. */
 export const IdempotencyHeaders = Schema.Struct({
@@ -29,12 +29,12 @@ export const StoredAnswer = Schema.Struct({
 })
 export type StoredAnswer = typeof StoredAnswer.Type
 
-export const toResponse = (answer: StoredAnswer): HTTPResponse => {
+export const toResponse = (answer: StoredAnswer): Answer => {
   const headers: Record<string, string> = {}
   if (answer.body !== null) headers["content-type"] = "application/json"
   if (answer.etag !== undefined) headers.etag = answer.etag
   if (answer.location !== undefined) headers.location = answer.location
-  return new HTTPResponse(answer.body === null ? null : JSON.stringify(answer.body), {
+  return new Answer(answer.body === null ? null : JSON.stringify(answer.body), {
     status: answer.status,
     headers
   })

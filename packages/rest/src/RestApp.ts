@@ -19,6 +19,7 @@ import {
 import { RateLimitHeaders, RequestLog } from "@taskport/http"
 import { Cause, type Context, Effect, Exit, Option } from "effect"
 import { getRequestIP, H3, type H3Event, HTTPResponse, handleCors } from "h3"
+import { FastResponse } from "srvx"
 import * as AuthRoutes from "./AuthRoutes.ts"
 import * as ChatRoutes from "./ChatRoutes.ts"
 import * as EventRoutes from "./EventRoutes.ts"
@@ -34,6 +35,7 @@ import {
 } from "./HttpFailure.ts"
 import { DEFAULT_MAX_BODY } from "./JsonBody.ts"
 import * as MetaRoutes from "./MetaRoutes.ts"
+import { Answer } from "./Responses.ts"
 import type { RestServices, Route } from "./Route.ts"
 import { toH3Path } from "./Routes.ts"
 import * as SettingsRoutes from "./SettingsRoutes.ts"
@@ -180,33 +182,30 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         return user
       })
 
-    const handlerOf = (route: Route) => (event: H3Event, scope: RequestLog.RequestScope) =>
-      route.access === "public"
-        ? route.handle(event, scope)
-        : Effect.gen(function* () {
-            const user = yield* authenticate(route, event)
-            scope.user = user
-            const decision = yield* countAgainst("request", user)
-            // A chat turn can cost several model calls: it is also counted against its own limit.
-            const chat =
-              route.method === "POST" && route.path.endsWith("/chat")
-                ? yield* countAgainst("chat", user)
-                : undefined
-            // Changes made through REST are recorded with the caller's user agent.
-            const response = yield* withRequestedZone(event, route.handle(event, scope, user)).pipe(
-              Effect.provideService(
-                CurrentActor,
-                actor("rest", { client: event.req.headers.get("user-agent") })
+    const handlerOf =
+      (route: Route) => (event: H3Event, scope: RequestLog.RequestScope, headers: Record<string, string>) =>
+        route.access === "public"
+          ? route.handle(event, scope)
+          : Effect.gen(function* () {
+              const user = yield* authenticate(route, event)
+              scope.user = user
+              const decision = yield* countAgainst("request", user)
+              // A chat turn can cost several model calls: it is also counted against its own limit.
+              const chat =
+                route.method === "POST" && route.path.endsWith("/chat")
+                  ? yield* countAgainst("chat", user)
+                  : undefined
+              // Changes made through REST are recorded with the caller's user agent.
+              const response = yield* withRequestedZone(event, route.handle(event, scope, user)).pipe(
+                Effect.provideService(
+                  CurrentActor,
+                  actor("rest", { client: event.req.headers.get("user-agent") })
+                )
               )
-            )
-            const shown = chat ?? decision
-            if (shown !== undefined) {
-              for (const [name, value] of Object.entries(RateLimitHeaders.rateLimitHeaders(shown))) {
-                response.headers.set(name, value)
-              }
-            }
-            return response
-          })
+              const shown = chat ?? decision
+              if (shown !== undefined) Object.assign(headers, RateLimitHeaders.rateLimitHeaders(shown))
+              return response
+            })
 
     /** Runs a handler, maps its failure to the one error shape and writes the request's line. */
     const serve =
@@ -214,25 +213,35 @@ export const make = (options: RestOptions = {}): Effect.Effect<H3, never, RestSe
         routeLabel: string,
         handler: (
           event: H3Event,
-          scope: RequestLog.RequestScope
+          scope: RequestLog.RequestScope,
+          headers: Record<string, string>
         ) => Effect.Effect<HTTPResponse, HttpFailure, RestServices>
       ) =>
-      async (event: H3Event): Promise<HTTPResponse> => {
+      async (event: H3Event): Promise<HTTPResponse | Response> => {
         const scope = RequestLog.begin(event.req, routeLabel, event.url.pathname)
-        const finish = (response: HTTPResponse) => {
+        // The app's own headers, added to every answer: the route's handler adds its limits.
+        const headers: Record<string, string> = {
           // Browsers must take every answer as the type it names, never sniff a script out of it.
-          response.headers.set("x-content-type-options", "nosniff")
-          return RequestLog.finish(
-            log,
-            scope,
-            event.req.method === "HEAD"
-              ? new HTTPResponse(null, { status: response.status ?? 200, headers: response.headers })
-              : response
-          )
+          "x-content-type-options": "nosniff",
+          [RequestLog.REQUEST_ID_HEADER]: scope.requestId
+        }
+        const finish = (response: HTTPResponse): HTTPResponse | Response => {
+          const status = response.status ?? 200
+          RequestLog.record(log, scope, status)
+          const body = event.req.method === "HEAD" ? null : (response.body ?? null)
+          // A plain answer goes out with its headers still a plain object, unless CORS (which
+          // h3 merges into a web response's headers only for a success) has headers to add.
+          if (response instanceof Answer && !event.req.headers.has("origin")) {
+            return new FastResponse(body, { status, headers: { ...response.fields, ...headers } })
+          }
+          for (const name in headers) response.headers.set(name, headers[name]!)
+          return body === null && response.body != null
+            ? new HTTPResponse(null, { status, headers: response.headers })
+            : response
         }
         // Annotated, so what the layers below log (a refused statement, say) names the request.
         const exit = await runWith(
-          handler(event, scope).pipe(Effect.annotateLogs("request_id", scope.requestId))
+          handler(event, scope, headers).pipe(Effect.annotateLogs("request_id", scope.requestId))
         )
         if (Exit.isSuccess(exit)) return finish(exit.value)
         const known = Option.getOrUndefined(Cause.findErrorOption(exit.cause))

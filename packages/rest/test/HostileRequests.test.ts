@@ -136,13 +136,19 @@ for (const database of testDatabases()) {
         () =>
           Effect.gen(function* () {
             const { app, token } = yield* setup
-            for (const reply of [
-              yield* send(app, "GET", "/api/v1/tasks", { token }),
-              yield* send(app, "GET", "/api/v1/tasks"),
-              yield* send(app, "GET", "/health"),
-              yield* send(app, "GET", "/nowhere")
-            ]) {
-              expect(reply.headers.get("x-content-type-options")).toBe("nosniff")
+            // A browser's request (it names its origin) and any other get the same headers.
+            for (const headers of [{}, { origin: "https://elsewhere.example" }]) {
+              for (const reply of [
+                yield* send(app, "GET", "/api/v1/tasks", { token, headers }),
+                yield* send(app, "HEAD", "/api/v1/tasks", { token, headers }),
+                yield* send(app, "GET", "/api/v1/tasks", { headers }),
+                yield* send(app, "GET", "/health", { headers }),
+                yield* send(app, "GET", "/nowhere", { headers })
+              ]) {
+                expect(reply.headers.get("x-content-type-options")).toBe("nosniff")
+                expect(reply.headers.get("x-request-id")).toMatch(/^[\w-]{36}$/)
+                expect(reply.headers.get("content-type")).toMatch(/^application\/json/)
+              }
             }
             const docs = yield* send(app, "GET", "/docs")
             expect(docs.status).toBe(200)
