@@ -27,6 +27,8 @@ export interface StartOptions {
   readonly workers?: number | undefined
   /** More variables, such as OPENAI_BASE_URL for the chat workloads' model. */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /** A command the server runs under, such as `valgrind --tool=callgrind`. */
+  readonly under?: ReadonlyArray<string> | undefined
   /**
    * Start it as a user does, with `npm start` in the repository (which checks the build
    * first), instead of running `bin.js` directly. `cwd` is then the repository's.
@@ -89,7 +91,10 @@ export const start = (options: StartOptions): Promise<RunningServer> =>
     // Under npm the server is a grandchild; its own process group lets a stop reach it.
     const spawned = options.npmStart
       ? () => spawn("npm", ["start"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true })
-      : () => spawn(process.execPath, args, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+      : () => {
+          const [command, ...rest] = [...(options.under ?? []), process.execPath, ...args]
+          return spawn(command!, rest, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
+        }
     watch("taskport serve", spawned, options.npmStart === true, resolve, reject)
   })
 

@@ -41,6 +41,8 @@ export interface Settings {
    * build; the target is half of it. Unset, the reference machine's figure applies.
    */
   readonly chatBaselineUs: number | undefined
+  /** Sequential requests per workload that `bench/instructions.ts` counts. */
+  readonly requests: number
 }
 
 // Read by name: the benchmark is run by npm, not by turbo, so none of these is a build input.
@@ -119,6 +121,7 @@ export const read = (): Settings => {
     peer: env("BENCH_PEER") !== "0",
     workers: workerCounts(),
     chatBaselineUs:
-      env("BENCH_CHAT_BASELINE_US") === undefined ? undefined : positive("BENCH_CHAT_BASELINE_US", 1)
+      env("BENCH_CHAT_BASELINE_US") === undefined ? undefined : positive("BENCH_CHAT_BASELINE_US", 1),
+    requests: positive("BENCH_REQUESTS", 100)
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * Instructions per request, counted by valgrind's callgrind inside the server: unlike CPU
+ * time, the count barely moves between runs on a shared or throttled machine, so a change
+ * of a few percent on the request path shows in one run of each build. It counts the
+ * server's own instructions only (not the kernel's socket work, nor cache misses or garbage
+ * collection under concurrency), so it complements `npm run bench` rather than replacing it.
+ *
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/taskport_bench node bench/instructions.ts
+ *
+ * One user with 20 tasks (the benchmark's fixture); each workload is sent 30 times to warm
+ * up, then `BENCH_REQUESTS` times (default 100) one after another while counted.
+ * `BENCH_SERVER_BIN` measures another build. Needs valgrind; the server starts in a minute
+ * or two under it.
+ */
+import { execFileSync } from "node:child_process"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { TokenMinter } from "@taskport/auth"
+import { Effect, Redacted } from "effect"
+import * as Database from "./Database.ts"
+import * as ServerProcess from "./ServerProcess.ts"
+import * as Settings from "./Settings.ts"
+import { type BenchUser, type MeasuredWorkload, workloads } from "./Workloads.ts"
+
+const settings = Settings.read()
+const url = settings.databaseUrl
+if (url === undefined) {
+  console.error("Set BENCH_DATABASE_URL to a Postgres database (a schema of its own is made and dropped).")
+  process.exit(2)
+}
+try {
+  execFileSync("valgrind", ["--version"], { stdio: "ignore" })
+} catch {
+  console.error("valgrind is not installed (Debian: apt-get install valgrind).")
+  process.exit(2)
+}
+
+const requests = settings.requests
+const MEASURED = ["list", "read", "create", "update", "mcp todo_list", "mcp todo_list (2025)"]
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-instructions-"))
+const secret = Crypto.randomBytes(48).toString("base64url")
+// valgrind names its control pipes after HOST, which the server's environment sets.
+const control: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, HOST: "127.0.0.1" }
+
+/** Zeroes the counters, or dumps them and returns the instructions since the last zero. */
+const callgrind = (pid: number, command: "-z" | "-d"): number => {
+  execFileSync("callgrind_control", [command, String(pid)], { env: control, stdio: "ignore" })
+  if (command === "-z") return 0
+  const dumps = Fs.readdirSync(dir)
+    .filter((name) => name.startsWith(`callgrind.out.${pid}.`))
+    .map((name) => Path.join(dir, name))
+    .sort((a, b) => Fs.statSync(a).mtimeMs - Fs.statSync(b).mtimeMs)
+  const text = Fs.readFileSync(dumps.at(-1) ?? "", "utf8")
+  return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
+}
+
+const send = async (base: string, workload: MeasuredWorkload, user: BenchUser, index: number) => {
+  const targets = workload.targets([user])
+  const request = workload.request(targets[index % targets.length]!, user, index)
+  const response = await fetch(base + request.path, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body })
+  })
+  const body = await response.text()
+  if (response.status !== workload.expect.status || workload.accept?.(body) === false) {
+    throw new Error(`${workload.name}: ${response.status} ${body.slice(0, 200)}`)
+  }
+}
+
+const main = async () => {
+  await Effect.runPromise(Database.resetSchema(url))
+  console.error("starting the server under callgrind...")
+  const server = await ServerProcess.start({
+    cwd: dir,
+    dataDir: dir,
+    secret,
+    databaseUrl: Database.urlWithSchema(url),
+    bin: settings.serverBin,
+    under: ["valgrind", "--tool=callgrind", `--callgrind-out-file=${dir}/callgrind.out.%p`]
+  })
+  const figures: Array<{ readonly workload: string; readonly instructions: number }> = []
+  try {
+    const seeded = await Effect.runPromise(Database.seed(1, 20).pipe(Effect.provide(Database.client(url, 1))))
+    const id = Database.userName(0)
+    const token = await TokenMinter.mintToken({
+      secret: Redacted.make(secret),
+      subject: id,
+      ttlSeconds: 3600
+    })
+    const user: BenchUser = { id, token, taskIds: seeded.get(id) ?? [], conversations: [] }
+    for (const workload of workloads) {
+      if (workload.kind !== "measured" || !MEASURED.includes(workload.name)) continue
+      for (let index = 0; index < 30; index++) await send(server.base, workload, user, index)
+      callgrind(server.pid, "-z")
+      for (let index = 0; index < requests; index++) await send(server.base, workload, user, index)
+      figures.push({ workload: workload.name, instructions: callgrind(server.pid, "-d") / requests })
+    }
+  } finally {
+    await server.stop()
+    await Effect.runPromise(Database.dropSchema(url))
+    Fs.rmSync(dir, { recursive: true, force: true })
+  }
+  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"]).toString().trim()
+  console.log(
+    `Instructions per request (callgrind), ${requests} sequential requests each, ${settings.serverBin ?? `commit ${commit}`}`
+  )
+  for (const { workload, instructions } of figures) {
+    console.log(`${workload.padEnd(22)} ${(instructions / 1e6).toFixed(3).padStart(8)} M`)
+  }
+  const results = Path.join(import.meta.dirname, "results")
+  Fs.mkdirSync(results, { recursive: true })
+  const file = Path.join(results, "instructions-latest.json")
+  Fs.writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), commit, bin: settings.serverBin ?? null, requests, figures }, null, 2)}\n`
+  )
+  console.log(`Written: ${Path.relative(process.cwd(), file)}`)
+}
+
+await main()
