@@ -302,7 +302,7 @@ const databaseUrl = realPostgresUrl()
 if (databaseUrl !== undefined) {
   describe("ChatService's statements on postgres", () => {
     it.live(
-      "C11: a turn that continues a conversation reads its history and settings and stores the message in one write",
+      "C31: a turn that continues a conversation reads its history and settings and stores the message in one write",
       () =>
         Effect.gen(function* () {
           // Every connection of the layer below goes through the proxy, which counts the writes.
