@@ -15,7 +15,7 @@ import {
   type ScratchDatabase
 } from "@taskport/test-support/ScratchDatabase"
 import { exited, killAll, start } from "@taskport/test-support/ServerProcess"
-import { startProxy } from "@taskport/test-support/TcpProxy"
+import { startProxyFor } from "@taskport/test-support/TcpProxy"
 import { Redacted } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 
@@ -77,13 +77,10 @@ describePostgres("database outage", () => {
   it("F1: requests answer 503 with Retry-After while Postgres is cut off, /ready turns unready, the same process recovers, and no acknowledged write is lost", async () => {
     const database = await createScratchDatabase(postgresUrl!, "outage")
     scratch.push(database)
-    const target = new URL(database.url)
-    const proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) })
-    const viaProxy = new URL(database.url)
-    viaProxy.port = String(proxy.port)
+    const { proxy, url: viaProxy } = await startProxyFor(database.url)
     const cwd = tempDir()
     const server = await start(Path.join(cwd, "data"), cwd, {
-      DATABASE_URL: viaProxy.href,
+      DATABASE_URL: viaProxy,
       DATABASE_POOL_SIZE: "4",
       BETTER_AUTH_SECRET: SECRET
     })

@@ -20,7 +20,7 @@ import {
 } from "@taskport/core"
 import { allMessages, allTasks, as, chatLayer, turn } from "@taskport/test-support/ChatHarness"
 import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
-import { startProxy } from "@taskport/test-support/TcpProxy"
+import { proxyFor } from "@taskport/test-support/TcpProxy"
 import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { newUser } from "@taskport/test-support/Users"
 import { Effect, Layer, Stream } from "effect"
@@ -306,12 +306,7 @@ if (databaseUrl !== undefined) {
       () =>
         Effect.gen(function* () {
           // Every connection of the layer below goes through the proxy, which counts the writes.
-          const target = new URL(databaseUrl)
-          const proxy = yield* Effect.acquireRelease(
-            Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 5432) })),
-            (proxy) => Effect.promise(() => proxy.close())
-          )
-          target.port = String(proxy.port)
+          const { proxy, url } = yield* proxyFor(databaseUrl)
           yield* Effect.gen(function* () {
             const user = newUser()
             const first = yield* as(user)(turn({ message: "add a task to call the bank" }))
@@ -332,9 +327,7 @@ if (databaseUrl !== undefined) {
             expect(yield* as(user)(allMessages(first.conversation_id))).toHaveLength(6)
             // One write for history, settings and message, one for the tool's list, one for the reply.
             expect(writes).toBe(3)
-          }).pipe(
-            Effect.provide(chatLayer(postgresLayer(target.toString()), observedRunner, { historyLimit: 4 }))
-          )
+          }).pipe(Effect.provide(chatLayer(postgresLayer(url), observedRunner, { historyLimit: 4 })))
         }).pipe(Effect.scoped),
       60_000
     )

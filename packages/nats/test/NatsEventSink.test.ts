@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { EventSink, publishEvents, TaskRepository, UserId } from "@taskport/core"
 import { NatsEventSink } from "@taskport/nats"
 import { newTask } from "@taskport/test-support/Tasks"
-import { startProxy } from "@taskport/test-support/TcpProxy"
+import { proxyFor } from "@taskport/test-support/TcpProxy"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { natsUrl } from "@taskport/test-support/TestNats"
 import { Effect } from "effect"
@@ -119,13 +119,9 @@ if (url !== undefined) {
         it.effect("N3: with the broker cut off events wait in the outbox, then all arrive once", () =>
           Effect.gen(function* () {
             const { admin, stream, prefix } = yield* scratchStream
-            const target = new URL(url.includes("://") ? url : `nats://${url}`)
-            const proxy = yield* Effect.acquireRelease(
-              Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 4222) })),
-              (p) => Effect.promise(() => p.close())
-            )
+            const { proxy, url: through } = yield* proxyFor(url.includes("://") ? url : `nats://${url}`)
             const sink = yield* NatsEventSink.make({
-              url: `nats://127.0.0.1:${proxy.port}`,
+              url: through,
               stream,
               subjectPrefix: prefix,
               publishTimeoutMs: 500

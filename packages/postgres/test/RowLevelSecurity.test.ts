@@ -8,7 +8,7 @@ import { ConversationRepository, TaskRepository, Transactor, UserId } from "@tas
 import { OwnerFence, PgDatabase } from "@taskport/postgres"
 import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
 import { newTask } from "@taskport/test-support/Tasks"
-import { startProxy } from "@taskport/test-support/TcpProxy"
+import { proxyFor } from "@taskport/test-support/TcpProxy"
 import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Exit, Option, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -280,12 +280,7 @@ if (databaseUrl !== undefined) {
           expect(opened).toEqual({ app: true, owner: "" })
 
           // Every connection of the layer below goes through the proxy, which counts the writes.
-          const target = new URL(databaseUrl)
-          const proxy = yield* Effect.acquireRelease(
-            Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 5432) })),
-            (proxy) => Effect.promise(() => proxy.close())
-          )
-          target.port = String(proxy.port)
+          const { proxy, url } = yield* proxyFor(databaseUrl)
           yield* Effect.gen(function* () {
             const tasks = yield* TaskRepository
             const owner = UserId.make(`judy-${crypto.randomUUID()}`)
@@ -296,7 +291,7 @@ if (databaseUrl !== undefined) {
             }
             // One write per call, the fence and the statement together: one round trip, not two.
             expect(proxy.sent() - before).toBe(10)
-          }).pipe(Effect.provide(postgresLayer(target.toString(), { maxConnections: 1 })))
+          }).pipe(Effect.provide(postgresLayer(url, { maxConnections: 1 })))
         }).pipe(
           Effect.scoped,
           Effect.provide(

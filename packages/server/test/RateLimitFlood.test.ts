@@ -16,7 +16,7 @@ import {
   type ScratchDatabase
 } from "@taskport/test-support/ScratchDatabase"
 import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
-import { startProxy, type TcpProxy } from "@taskport/test-support/TcpProxy"
+import { startProxyFor, type TcpProxy } from "@taskport/test-support/TcpProxy"
 import { redisUrl } from "@taskport/test-support/TestRedis"
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -46,8 +46,8 @@ describe.skipIf(postgresUrl === undefined || redis === undefined)(
 
     beforeAll(async () => {
       database = await createScratchDatabase(postgresUrl!, "flood")
-      const target = new URL(redis!)
-      proxy = await startProxy({ host: target.hostname, port: Number(target.port || 6379) })
+      const proxied = await startProxyFor(redis!)
+      proxy = proxied.proxy
       // A prefix of this run's own, so that counters left in Redis by an earlier run do not count.
       const prefix = `taskport-flood-${crypto.randomUUID()}`
       for (const label of ["first", "second"]) {
@@ -57,7 +57,7 @@ describe.skipIf(postgresUrl === undefined || redis === undefined)(
             DATABASE_URL: database.url,
             BETTER_AUTH_SECRET: SECRET,
             DATABASE_POOL_SIZE: "2",
-            REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+            REDIS_URL: proxied.url,
             REDIS_KEY_PREFIX: prefix,
             RATE_LIMIT_PER_MINUTE: "6",
             CHAT_RATE_LIMIT_PER_MINUTE: "2",

@@ -9,7 +9,7 @@ import type { RequestLog } from "@taskport/http"
 import { McpHttp } from "@taskport/mcp"
 import { ENDPOINT } from "@taskport/test-support/McpHarness"
 import { makeApp, send, servicesLayer, tokenFor } from "@taskport/test-support/RestHarness"
-import { startProxy } from "@taskport/test-support/TcpProxy"
+import { proxyFor } from "@taskport/test-support/TcpProxy"
 import { testDatabases } from "@taskport/test-support/TestDatabase"
 import { redisUrl } from "@taskport/test-support/TestRedis"
 import { Effect, Redacted } from "effect"
@@ -182,12 +182,8 @@ describe.skipIf(sharedRedis === undefined)("rate limits shared through Redis", (
     "G20: with Redis cut off, per-process counters take over and the outage is logged; sharing resumes after",
     () =>
       Effect.gen(function* () {
-        const target = new URL(sharedRedis ?? "")
-        const proxy = yield* Effect.acquireRelease(
-          Effect.promise(() => startProxy({ host: target.hostname, port: Number(target.port || 6379) })),
-          (started) => Effect.promise(() => started.close())
-        )
-        const proxied = Redacted.make(`redis://127.0.0.1:${proxy.port}`)
+        const { proxy, url } = yield* proxyFor(sharedRedis ?? "")
+        const proxied = Redacted.make(url)
         const entries: Array<RequestLog.LogEntry> = []
         const keyPrefix = `taskport-test-${crypto.randomUUID()}`
         const first = yield* RateLimiting.make(limits({ redisUrl: proxied, keyPrefix }), (entry) =>

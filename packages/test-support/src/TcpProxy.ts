@@ -4,6 +4,7 @@
  * forwards again once restored, on the same port.
  */
 import * as Net from "node:net"
+import { Effect, type Scope } from "effect"
 
 export interface TcpProxy {
   readonly port: number
@@ -69,3 +70,36 @@ export const startProxy = (target: { readonly host: string; readonly port: numbe
       })
     })
   })
+
+const USUAL_PORTS: Readonly<Record<string, number>> = {
+  "postgres:": 5432,
+  "postgresql:": 5432,
+  "redis:": 6379,
+  "nats:": 4222
+}
+
+/**
+ * A proxy in front of the service a URL names, and the same URL through the proxy (its
+ * credentials, database and options kept), for a suite that counts or cuts the traffic.
+ */
+export const startProxyFor = async (
+  url: string
+): Promise<{ readonly proxy: TcpProxy; readonly url: string }> => {
+  const target = new URL(url)
+  const port = target.port === "" ? USUAL_PORTS[target.protocol] : Number(target.port)
+  if (port === undefined) throw new Error(`No usual port for ${target.protocol} URLs: name one in ${url}`)
+  const proxy = await startProxy({ host: target.hostname, port })
+  const through = new URL(url)
+  through.hostname = "127.0.0.1"
+  through.port = String(proxy.port)
+  return { proxy, url: through.href }
+}
+
+/** `startProxyFor` in an Effect suite: the proxy closes with the scope. */
+export const proxyFor = (
+  url: string
+): Effect.Effect<{ readonly proxy: TcpProxy; readonly url: string }, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => startProxyFor(url)),
+    ({ proxy }) => Effect.promise(() => proxy.close())
+  )
