@@ -24,6 +24,9 @@ export class EventCursors extends Context.Service<
      * order, while holding that user's cursor (another process skips the user meanwhile).
      * `handle` returns how many of them, from the first, it handled; the cursor moves past
      * those, in the same transaction as whatever `handle` wrote. Returns the events handled.
+     * A `handle` that fails fails the round: the users handed out before it keep their
+     * progress, unless the failure left nothing able to commit (a failed statement in the
+     * round's transaction), in which case the whole round, their writes included, comes again.
      */
     readonly drain: <E, R>(
       consumer: string,

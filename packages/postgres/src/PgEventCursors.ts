@@ -1,10 +1,12 @@
 /**
  * `EventCursors` over `effect/sql`. A consumer's position per user lives in
  * `event_consumers`; the users to visit are those whose head (`event_positions`) is past it.
- * Each user's round is one transaction that locks the consumer's row with `FOR UPDATE SKIP
- * LOCKED` (a user another process is handling is skipped, so each user's events are handled
- * in order by one process), reads the events after the position, runs the handler and moves
- * the position past what it handled. It reads every user's events, so it runs unfenced.
+ * A round is one transaction for all the users it visits: one statement locks their cursors
+ * with `FOR UPDATE SKIP LOCKED` (a user another process is handling is skipped, so each user's
+ * events are handled in order by one process) and reads the events after each, the handler
+ * runs user by user, and one statement moves every cursor past what was handled. The round
+ * trips of a round so do not grow with the users it visits, which matters under load, when a
+ * round finds many. It reads every user's events, so it runs unfenced.
  */
 import {
   type DrainOptions,
@@ -13,14 +15,26 @@ import {
   type TaskEvent,
   type UserId
 } from "@taskport/core"
-import { Effect, Layer } from "effect"
+import { type Cause, Effect, Exit, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import * as PgEventLog from "./PgEventLog.ts"
 import { repositoryErrors, toRepositoryError } from "./SqlSupport.ts"
 
+/** The events of a round, user by user, in the order of the rows (user, then position). */
+const byOwner = (owners: ReadonlyArray<string>, events: ReadonlyArray<TaskEvent>) => {
+  const groups = new Map<UserId, Array<TaskEvent>>()
+  events.forEach((event, index) => {
+    const owner = owners[index] as UserId
+    const group = groups.get(owner)
+    if (group === undefined) groups.set(owner, [event])
+    else group.push(event)
+  })
+  return groups
+}
+
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const events = yield* PgEventLog.make
+  const columns = PgEventLog.eventColumns(sql)
 
   return EventCursors.of({
     drain: <E, R>(
@@ -35,38 +49,74 @@ export const make = Effect.gen(function* () {
           LEFT JOIN event_consumers c ON c.consumer = ${consumer} AND c.user_id = p.user_id
           WHERE p.position > COALESCE(c.position, 0)
           ORDER BY p.user_id LIMIT ${options.users}`.pipe(repositoryErrors)
-        let handled = 0
-        for (const { user_id, known } of behind) {
-          const owner = user_id as UserId
-          // The row is made once per consumer and user, so that there is a row to lock.
-          if (!known)
-            yield* sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${consumer}, ${owner}, 0)
-              ON CONFLICT DO NOTHING`.pipe(repositoryErrors)
-          const round = Effect.gen(function* () {
-            const locked = yield* sql<{ position: number }>`SELECT position::float8 AS position
-              FROM event_consumers WHERE consumer = ${consumer} AND user_id = ${owner}
-              FOR UPDATE SKIP LOCKED`.pipe(repositoryErrors)
-            const cursor = locked[0]
-            if (cursor === undefined) return 0
-            const slice = yield* events.list(owner, {
-              order: "asc",
-              after: cursor.position,
-              limit: options.events
-            })
-            if (slice.items.length === 0) return 0
-            const done = Math.min(slice.items.length, Math.max(0, yield* handle(owner, slice.items)))
-            const last = slice.items[done - 1]
-            if (last !== undefined)
-              yield* sql`UPDATE event_consumers SET position = ${last.position}
-                WHERE consumer = ${consumer} AND user_id = ${owner}`.pipe(repositoryErrors)
-            return done
+        if (behind.length === 0) return 0
+        // The row is made once per consumer and user, so that there is a row to lock. Users
+        // travel as one JSON array, so the statements' text does not vary with their number.
+        const unknown = behind.filter((row) => !row.known).map((row) => row.user_id)
+        if (unknown.length > 0)
+          yield* sql`INSERT INTO event_consumers (consumer, user_id, position)
+            SELECT ${consumer}, unknown.value, 0 FROM jsonb_array_elements_text(${JSON.stringify(unknown)}::jsonb) AS unknown
+            ON CONFLICT DO NOTHING`.pipe(repositoryErrors)
+        const users = JSON.stringify(behind.map((row) => row.user_id))
+
+        const round = Effect.gen(function* () {
+          const rows = yield* sql<{ owner: string }>`WITH locked AS (
+              SELECT user_id, position FROM event_consumers
+              WHERE consumer = ${consumer}
+                AND user_id IN (SELECT value FROM jsonb_array_elements_text(${users}::jsonb))
+              FOR UPDATE SKIP LOCKED
+            )
+            SELECT next.* FROM locked CROSS JOIN LATERAL (
+              SELECT user_id AS owner, ${columns} FROM events
+              WHERE user_id = locked.user_id AND position > locked.position
+              ORDER BY position LIMIT ${options.events}
+            ) AS next
+            ORDER BY next.owner, next.position`.pipe(repositoryErrors)
+          const events = yield* PgEventLog.eventsOf(rows)
+          const moved: Array<{ user_id: string; position: number }> = []
+          let handled = 0
+          let failed: Cause.Cause<E> | undefined
+          for (const [owner, slice] of byOwner(
+            rows.map((row) => row.owner),
+            events
+          )) {
+            const outcome = yield* Effect.exit(handle(owner, slice))
+            if (Exit.isFailure(outcome)) {
+              failed = outcome.cause
+              break
+            }
+            const done = Math.min(slice.length, Math.max(0, outcome.value))
+            const last = slice[done - 1]
+            if (last !== undefined) moved.push({ user_id: owner, position: last.position })
+            handled += done
+          }
+          const move =
+            moved.length === 0
+              ? Effect.void
+              : sql`UPDATE event_consumers AS cursor SET position = moved.position
+                  FROM jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS moved (user_id text, position bigint)
+                  WHERE cursor.consumer = ${consumer} AND cursor.user_id = moved.user_id`.pipe(
+                  repositoryErrors
+                )
+          if (failed === undefined) {
+            yield* move
+            return Exit.succeed(handled)
+          }
+          // The users handled before the failing one keep their progress, committed with the
+          // failure returned. Had the failure aborted the transaction, the cursors cannot move:
+          // the round rolls back whole (their writes included), failing with the handler's failure.
+          const cause = failed
+          return yield* Effect.matchEffect(move, {
+            onFailure: () => Effect.failCause(cause),
+            onSuccess: () => Effect.succeed(Exit.failCause(cause))
           })
-          handled += yield* round.pipe(
-            sql.withTransaction,
-            Effect.mapError((error) => (SqlError.isSqlError(error) ? toRepositoryError(error) : error))
-          )
-        }
-        return handled
+        })
+
+        const outcome = yield* round.pipe(
+          sql.withTransaction,
+          Effect.mapError((error) => (SqlError.isSqlError(error) ? toRepositoryError(error) : error))
+        )
+        return yield* outcome
       }).pipe(Effect.withSpan("PgEventCursors.drain"))
   })
 })

@@ -110,9 +110,26 @@ const COLUMNS = [
   "task_after"
 ].join(", ")
 
+/** The columns `eventsOf` reads, for a statement selecting from `events`. */
+export const eventColumns = (sql: SqlClient.SqlClient): Statement.Fragment => sql.literal(COLUMNS)
+
+/**
+ * The events of rows selected with `eventColumns`, in the rows' order. The rows were written
+ * by the repository's own statements, so a row that does not decode is a defect.
+ */
+export const eventsOf = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) =>
+  Effect.map(
+    Effect.orDie(
+      decodeRows(
+        rows.map((row) => ({ ...row, task_before: json(row.task_before), task_after: json(row.task_after) }))
+      )
+    ),
+    (decoded) => decoded.map((row) => taskEventOf(storedOf(row)))
+  )
+
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const columns = sql.literal(COLUMNS)
+  const columns = eventColumns(sql)
 
   return EventLog.of(
     traced(EventLog, "PgEventLog", {
@@ -133,24 +150,14 @@ export const make = Effect.gen(function* () {
         const direction = sql.literal(query.order === "asc" ? "ASC" : "DESC")
         return sql`SELECT ${columns} FROM events WHERE ${sql.and(conditions)}
           ORDER BY position ${direction} LIMIT ${query.limit + 1}`.pipe(
-          Effect.flatMap((rows) =>
-            Effect.orDie(
-              decodeRows(
-                rows.map((row) => ({
-                  ...row,
-                  task_before: json(row.task_before),
-                  task_after: json(row.task_after)
-                }))
-              )
-            )
-          ),
-          Effect.map((rows) => {
-            const page = rows.slice(0, query.limit)
+          Effect.flatMap(eventsOf),
+          Effect.map((events) => {
+            const page = events.slice(0, query.limit)
             const last = page.at(-1)
             return {
-              items: page.map((row) => taskEventOf(storedOf(row))),
+              items: page,
               next:
-                rows.length > query.limit && last !== undefined ? Option.some(last.position) : Option.none()
+                events.length > query.limit && last !== undefined ? Option.some(last.position) : Option.none()
             }
           }),
           repositoryErrors

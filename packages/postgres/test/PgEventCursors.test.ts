@@ -1,13 +1,18 @@
 /**
  * A background consumer's cursors over the outbox, on PGlite and Postgres: one round hands
  * every user behind their next events in order, the cursor moves past what the handler says
- * it handled, and a handler that fails keeps the progress of the users handled before it.
+ * it handled, and a handler that fails keeps the progress of the users handled before it,
+ * unless its failure aborted the round's transaction, which then comes again whole. On
+ * Postgres, a round's writes to the database are counted: they do not grow with its users.
  */
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { EventCursors, type TaskEvent, TaskRepository, UserId } from "@taskport/core"
+import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
 import { newTask } from "@taskport/test-support/Tasks"
-import { testDatabases } from "@taskport/test-support/TestDatabase"
+import { proxyFor } from "@taskport/test-support/TcpProxy"
+import { postgresLayer, testDatabases } from "@taskport/test-support/TestDatabase"
 import { Effect, Exit, Option } from "effect"
+import { SqlClient } from "effect/sql"
 
 const DRAIN = { users: 100, events: 100 }
 
@@ -103,6 +108,82 @@ for (const database of testDatabases()) {
             for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
           })
       )
+
+      it.effect(
+        "V13: a handler whose statement fails undoes the whole round, its writes included, and reports its own failure",
+        () =>
+          Effect.gen(function* () {
+            const cursors = yield* EventCursors
+            const sql = yield* SqlClient.SqlClient
+            const { users, titles } = yield* usersWithEvents(2)
+            const [first, failing] = users as [UserId, UserId, UserId]
+            const marker = `marker-${crypto.randomUUID()}`
+            const seen = new Map<string, Array<string | undefined>>()
+            const outcome = yield* Effect.exit(
+              cursors.drain("aborted", DRAIN, (owner, events) =>
+                Effect.mapError(
+                  owner === failing
+                    ? // A failed statement aborts the transaction: nothing of the round can commit.
+                      Effect.as(sql`SELECT 1 / 0`, 0)
+                    : Effect.as(
+                        sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${marker}, ${owner}, 0)`,
+                        events.length
+                      ),
+                  () => "the statement failed" as const
+                )
+              )
+            )
+            expect(Exit.isFailure(outcome) ? Option.getOrNull(Exit.findErrorOption(outcome)) : null).toBe(
+              "the statement failed"
+            )
+            // The first user's write went with the round, so its events come again.
+            expect(yield* sql`SELECT 1 FROM event_consumers WHERE consumer = ${marker}`).toHaveLength(0)
+            yield* cursors.drain("aborted", DRAIN, (owner, events) =>
+              Effect.sync(() => {
+                collect(seen, owner, titlesOf(events))
+                return events.length
+              })
+            )
+            for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
+            expect(seen.has(first)).toBe(true)
+          })
+      )
     })
+  })
+}
+
+const databaseUrl = realPostgresUrl()
+if (databaseUrl !== undefined) {
+  describe("event cursors' statements on postgres", () => {
+    it.live("V13: a round over many users takes the same few writes as a round over one", () =>
+      Effect.gen(function* () {
+        // Every connection of the layer below goes through the proxy, which counts the writes.
+        const { proxy, url } = yield* proxyFor(databaseUrl)
+        yield* Effect.gen(function* () {
+          const tasks = yield* TaskRepository
+          const cursors = yield* EventCursors
+          const run = crypto.randomUUID()
+          const users = Array.from({ length: 12 }, (_, index) => UserId.make(`${run}-${index}`))
+          const addEvents = Effect.forEach(users, (user) => tasks.insert(user, newTask(`${user} task`)))
+          const seen = new Map<string, number>()
+          const count = (owner: UserId, events: ReadonlyArray<TaskEvent>) =>
+            Effect.sync(() => {
+              seen.set(owner, (seen.get(owner) ?? 0) + events.length)
+              return events.length
+            })
+          // The first round makes the cursors and prepares the statements; the second is counted.
+          yield* addEvents
+          expect(yield* cursors.drain("counted", DRAIN, count)).toBe(users.length)
+          yield* addEvents
+          const before = proxy.sent()
+          const handled = yield* cursors.drain("counted", DRAIN, count)
+          const writes = proxy.sent() - before
+          expect(handled).toBe(users.length)
+          for (const user of users) expect(seen.get(user)).toBe(2)
+          // Who is behind; then BEGIN, the locked cursors with their events, the moved cursors, COMMIT.
+          expect(writes).toBe(5)
+        }).pipe(Effect.provide(postgresLayer(url)))
+      }).pipe(Effect.scoped)
+    )
   })
 }
