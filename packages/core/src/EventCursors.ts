@@ -16,22 +16,27 @@ export interface DrainOptions {
   readonly events: number
 }
 
+/** One user's events in a round, in position order. */
+export interface UserEvents {
+  readonly owner: UserId
+  readonly events: ReadonlyArray<TaskEvent>
+}
+
 export class EventCursors extends Context.Service<
   EventCursors,
   {
     /**
-     * Hands each user with events the consumer has not handled yet their next events, in
-     * order, while holding that user's cursor (another process skips the user meanwhile).
-     * `handle` returns how many of them, from the first, it handled; the cursor moves past
-     * those, in the same transaction as whatever `handle` wrote. Returns the events handled.
-     * A `handle` that fails fails the round: the users handed out before it keep their
-     * progress, unless the failure left nothing able to commit (a failed statement in the
-     * round's transaction), in which case the whole round, their writes included, comes again.
+     * Hands the users with events the consumer has not handled yet their next events, all
+     * at once, while holding those users' cursors (another process skips them meanwhile).
+     * `handle` returns, for each user in the order given, how many of their events, from the
+     * first, it handled (a user left out handled none); each cursor moves past those, in the
+     * same transaction as whatever `handle` wrote. A `handle` that fails fails the round and
+     * moves no cursor. Returns the events handled.
      */
     readonly drain: <E, R>(
       consumer: string,
       options: DrainOptions,
-      handle: (owner: UserId, events: ReadonlyArray<TaskEvent>) => Effect.Effect<number, E, R>
+      handle: (round: ReadonlyArray<UserEvents>) => Effect.Effect<ReadonlyArray<number>, E, R>
     ) => Effect.Effect<number, E | RepositoryError, R>
   }
 >()("@taskport/core/EventCursors") {}

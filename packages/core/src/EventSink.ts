@@ -28,5 +28,16 @@ export const publishEvents = (options: DrainOptions) =>
   Effect.gen(function* () {
     const sink = yield* EventSink
     const cursors = yield* EventCursors
-    return yield* cursors.drain(SINK_CONSUMER, options, (_owner, events) => sink.publish(events))
+    return yield* cursors.drain(SINK_CONSUMER, options, (round) =>
+      Effect.gen(function* () {
+        const published: Array<number> = []
+        for (const { events } of round) {
+          const count = yield* sink.publish(events)
+          published.push(count)
+          // The broker stopped taking events: the rest wait for the next round.
+          if (count < events.length) break
+        }
+        return published
+      })
+    )
   }).pipe(Effect.withSpan("EventSink.publishEvents"))

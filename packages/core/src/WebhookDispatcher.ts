@@ -155,22 +155,29 @@ const encodeEvent = Schema.encodeSync(TaskEvent)
 
 /**
  * Queues deliveries for the events not yet fanned out: each event, as its JSON form under
- * `data`, for every endpoint of its owner that wants its type. The cursor moves in the same
- * transaction as the queued rows, so an event is fanned out exactly once.
+ * `data`, for every endpoint of its owner that wants its type, in one statement for the whole
+ * round. The cursors move in the same transaction as the queued rows, so an event is fanned
+ * out exactly once.
  */
 export const fanOut = (options: DrainOptions) =>
   Effect.flatMap(EventCursors, (cursors) =>
-    cursors.drain(WEBHOOK_CONSUMER, options, (owner, events) =>
+    cursors.drain(WEBHOOK_CONSUMER, options, (round) =>
       Effect.as(
         enqueue(
-          events.map((event) => ({
-            owner,
-            eventId: event.id,
-            eventType: event.type,
-            body: renderPayload({ type: event.type, timestamp: event.occurred_at, data: encodeEvent(event) })
-          }))
+          round.flatMap(({ owner, events }) =>
+            events.map((event) => ({
+              owner,
+              eventId: event.id,
+              eventType: event.type,
+              body: renderPayload({
+                type: event.type,
+                timestamp: event.occurred_at,
+                data: encodeEvent(event)
+              })
+            }))
+          )
         ),
-        events.length
+        round.map(({ events }) => events.length)
       )
     )
   ).pipe(Effect.withSpan("WebhookDispatcher.fanOut"))

@@ -4,7 +4,7 @@
  * A round is one transaction for all the users it visits: one statement locks their cursors
  * with `FOR UPDATE SKIP LOCKED` (a user another process is handling is skipped, so each user's
  * events are handled in order by one process) and reads the events after each, the handler
- * runs user by user, and one statement moves every cursor past what was handled. The round
+ * gets them all at once, and one statement moves every cursor past what was handled. The round
  * trips of a round so do not grow with the users it visits, which matters under load, when a
  * round finds many. It reads every user's events, so it runs unfenced.
  */
@@ -13,23 +13,24 @@ import {
   EventCursors,
   type RepositoryError,
   type TaskEvent,
+  type UserEvents,
   type UserId
 } from "@taskport/core"
-import { type Cause, Effect, Exit, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
 import * as PgEventLog from "./PgEventLog.ts"
 import { repositoryErrors, toRepositoryError } from "./SqlSupport.ts"
 
 /** The events of a round, user by user, in the order of the rows (user, then position). */
-const byOwner = (owners: ReadonlyArray<string>, events: ReadonlyArray<TaskEvent>) => {
-  const groups = new Map<UserId, Array<TaskEvent>>()
+const byOwner = (owners: ReadonlyArray<string>, events: ReadonlyArray<TaskEvent>): Array<UserEvents> => {
+  const round: Array<{ owner: UserId; events: Array<TaskEvent> }> = []
   events.forEach((event, index) => {
     const owner = owners[index] as UserId
-    const group = groups.get(owner)
-    if (group === undefined) groups.set(owner, [event])
-    else group.push(event)
+    const current = round.at(-1)
+    if (current !== undefined && current.owner === owner) current.events.push(event)
+    else round.push({ owner, events: [event] })
   })
-  return groups
+  return round
 }
 
 export const make = Effect.gen(function* () {
@@ -40,7 +41,7 @@ export const make = Effect.gen(function* () {
     drain: <E, R>(
       consumer: string,
       options: DrainOptions,
-      handle: (owner: UserId, events: ReadonlyArray<TaskEvent>) => Effect.Effect<number, E, R>
+      handle: (round: ReadonlyArray<UserEvents>) => Effect.Effect<ReadonlyArray<number>, E, R>
     ): Effect.Effect<number, E | RepositoryError, R> =>
       Effect.gen(function* () {
         const behind = yield* sql<{ user_id: string; known: boolean }>`SELECT p.user_id,
@@ -73,50 +74,31 @@ export const make = Effect.gen(function* () {
             ) AS next
             ORDER BY next.owner, next.position`.pipe(repositoryErrors)
           const events = yield* PgEventLog.eventsOf(rows)
-          const moved: Array<{ user_id: string; position: number }> = []
-          let handled = 0
-          let failed: Cause.Cause<E> | undefined
-          for (const [owner, slice] of byOwner(
+          const handing = byOwner(
             rows.map((row) => row.owner),
             events
-          )) {
-            const outcome = yield* Effect.exit(handle(owner, slice))
-            if (Exit.isFailure(outcome)) {
-              failed = outcome.cause
-              break
-            }
-            const done = Math.min(slice.length, Math.max(0, outcome.value))
+          )
+          if (handing.length === 0) return 0
+          const counts = yield* handle(handing)
+          const moved: Array<{ user_id: string; position: number }> = []
+          let handled = 0
+          handing.forEach(({ owner, events: slice }, index) => {
+            const done = Math.min(slice.length, Math.max(0, counts[index] ?? 0))
             const last = slice[done - 1]
             if (last !== undefined) moved.push({ user_id: owner, position: last.position })
             handled += done
-          }
-          const move =
-            moved.length === 0
-              ? Effect.void
-              : sql`UPDATE event_consumers AS cursor SET position = moved.position
-                  FROM jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS moved (user_id text, position bigint)
-                  WHERE cursor.consumer = ${consumer} AND cursor.user_id = moved.user_id`.pipe(
-                  repositoryErrors
-                )
-          if (failed === undefined) {
-            yield* move
-            return Exit.succeed(handled)
-          }
-          // The users handled before the failing one keep their progress, committed with the
-          // failure returned. Had the failure aborted the transaction, the cursors cannot move:
-          // the round rolls back whole (their writes included), failing with the handler's failure.
-          const cause = failed
-          return yield* Effect.matchEffect(move, {
-            onFailure: () => Effect.failCause(cause),
-            onSuccess: () => Effect.succeed(Exit.failCause(cause))
           })
+          if (moved.length > 0)
+            yield* sql`UPDATE event_consumers AS cursor SET position = moved.position
+              FROM jsonb_to_recordset(${JSON.stringify(moved)}::jsonb) AS moved (user_id text, position bigint)
+              WHERE cursor.consumer = ${consumer} AND cursor.user_id = moved.user_id`.pipe(repositoryErrors)
+          return handled
         })
 
-        const outcome = yield* round.pipe(
+        return yield* round.pipe(
           sql.withTransaction,
           Effect.mapError((error) => (SqlError.isSqlError(error) ? toRepositoryError(error) : error))
         )
-        return yield* outcome
       }).pipe(Effect.withSpan("PgEventCursors.drain"))
   })
 })

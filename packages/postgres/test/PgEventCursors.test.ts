@@ -1,12 +1,12 @@
 /**
  * A background consumer's cursors over the outbox, on PGlite and Postgres: one round hands
  * every user behind their next events in order, the cursor moves past what the handler says
- * it handled, and a handler that fails keeps the progress of the users handled before it,
- * unless its failure aborted the round's transaction, which then comes again whole. On
- * Postgres, a round's writes to the database are counted: they do not grow with its users.
+ * it handled (none for a user it leaves out), and a handler that fails moves no cursor and
+ * keeps none of its writes. On Postgres, a round's writes to the database are counted: they
+ * do not grow with its users.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { EventCursors, type TaskEvent, TaskRepository, UserId } from "@taskport/core"
+import { EventCursors, fanOut, type TaskEvent, TaskRepository, type UserEvents, UserId } from "@taskport/core"
 import { realPostgresUrl } from "@taskport/test-support/ScratchDatabase"
 import { newTask } from "@taskport/test-support/Tasks"
 import { proxyFor } from "@taskport/test-support/TcpProxy"
@@ -38,25 +38,20 @@ for (const database of testDatabases()) {
           return { users, titles }
         })
 
-      const collect = (
-        seen: Map<string, Array<string | undefined>>,
-        owner: string,
-        titles: ReadonlyArray<string | undefined>
-      ) => {
-        seen.set(owner, [...(seen.get(owner) ?? []), ...titles])
-      }
+      // A handler that takes every event it is given, noting each user's titles.
+      const taking = (seen: Map<string, Array<string | undefined>>) => (round: ReadonlyArray<UserEvents>) =>
+        Effect.sync(() => {
+          for (const { owner, events } of round)
+            seen.set(owner, [...(seen.get(owner) ?? []), ...titlesOf(events)])
+          return round.map(({ events }) => events.length)
+        })
 
       it.effect("V13: one round hands every user behind their events in order, once", () =>
         Effect.gen(function* () {
           const cursors = yield* EventCursors
           const { users, titles } = yield* usersWithEvents(3)
           const seen = new Map<string, Array<string | undefined>>()
-          const handled = yield* cursors.drain("every-user", DRAIN, (owner, events) =>
-            Effect.sync(() => {
-              collect(seen, owner, titlesOf(events))
-              return events.length
-            })
-          )
+          const handled = yield* cursors.drain("every-user", DRAIN, taking(seen))
           for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
           expect(handled).toBeGreaterThanOrEqual(9)
           // Nothing is behind any more: the next round hands out nothing.
@@ -64,89 +59,68 @@ for (const database of testDatabases()) {
         })
       )
 
-      it.effect("V13: the cursor moves past what the handler handled, and the rest comes next round", () =>
+      it.effect("V13: each cursor moves past what the handler handled, and the rest comes next round", () =>
         Effect.gen(function* () {
           const cursors = yield* EventCursors
           const { users, titles } = yield* usersWithEvents(3)
           const seen = new Map<string, Array<string | undefined>>()
           for (let round = 0; round < 3; round++) {
-            yield* cursors.drain("one-at-a-time", DRAIN, (owner, events) =>
-              Effect.sync(() => {
-                collect(seen, owner, titlesOf(events.slice(0, 1)))
-                return 1
-              })
+            yield* cursors.drain("one-at-a-time", DRAIN, (given) =>
+              taking(seen)(given.map(({ owner, events }) => ({ owner, events: events.slice(0, 1) })))
             )
           }
           for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
         })
       )
 
-      it.effect(
-        "V13: a handler that fails fails the round, and only the users from the failing one on come again",
-        () =>
-          Effect.gen(function* () {
-            const cursors = yield* EventCursors
-            const { users, titles } = yield* usersWithEvents(2)
-            const [first, failing, last] = users as [UserId, UserId, UserId]
-            const seen = new Map<string, Array<string | undefined>>()
-            const handler = (fail: boolean) => (owner: UserId, events: ReadonlyArray<TaskEvent>) =>
-              fail && owner === failing
-                ? Effect.fail("the sink is down" as const)
-                : Effect.sync(() => {
-                    collect(seen, owner, titlesOf(events))
-                    return events.length
-                  })
-            const outcome = yield* Effect.exit(cursors.drain("failing", DRAIN, handler(true)))
-            expect(Exit.isFailure(outcome) ? Option.getOrNull(Exit.findErrorOption(outcome)) : null).toBe(
-              "the sink is down"
-            )
-            expect(seen.get(first)).toEqual(titles.get(first))
-            expect(seen.has(last)).toBe(false)
-
-            yield* cursors.drain("failing", DRAIN, handler(false))
-            // The first user's events are not handed out twice; the others' come now, in full.
-            for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
-          })
+      it.effect("V13: a user the handler leaves out handled nothing, and comes again whole", () =>
+        Effect.gen(function* () {
+          const cursors = yield* EventCursors
+          const { users, titles } = yield* usersWithEvents(2)
+          const [first, second, last] = users as [UserId, UserId, UserId]
+          const seen = new Map<string, Array<string | undefined>>()
+          // As a publisher does when the broker stops: the first user's events, then nothing.
+          const handled = yield* cursors.drain("partial", DRAIN, (round) =>
+            Effect.sync(() => {
+              const stopped = round.findIndex(({ owner }) => owner === first) + 1
+              for (const { owner, events } of round.slice(0, stopped))
+                if (owner === first) seen.set(owner, titlesOf(events))
+              return round.slice(0, stopped).map(({ owner, events }) => (owner === first ? events.length : 0))
+            })
+          )
+          expect(handled).toBe(2)
+          expect(seen.has(second)).toBe(false)
+          expect(seen.has(last)).toBe(false)
+          yield* cursors.drain("partial", DRAIN, taking(seen))
+          // The first user's events are not handed out twice; the others' come now, in full.
+          for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
+        })
       )
 
-      it.effect(
-        "V13: a handler whose statement fails undoes the whole round, its writes included, and reports its own failure",
-        () =>
-          Effect.gen(function* () {
-            const cursors = yield* EventCursors
-            const sql = yield* SqlClient.SqlClient
-            const { users, titles } = yield* usersWithEvents(2)
-            const [first, failing] = users as [UserId, UserId, UserId]
-            const marker = `marker-${crypto.randomUUID()}`
-            const seen = new Map<string, Array<string | undefined>>()
-            const outcome = yield* Effect.exit(
-              cursors.drain("aborted", DRAIN, (owner, events) =>
-                Effect.mapError(
-                  owner === failing
-                    ? // A failed statement aborts the transaction: nothing of the round can commit.
-                      Effect.as(sql`SELECT 1 / 0`, 0)
-                    : Effect.as(
-                        sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${marker}, ${owner}, 0)`,
-                        events.length
-                      ),
-                  () => "the statement failed" as const
-                )
+      it.effect("V13: a handler that fails moves no cursor, and its writes go with the round", () =>
+        Effect.gen(function* () {
+          const cursors = yield* EventCursors
+          const sql = yield* SqlClient.SqlClient
+          const { users, titles } = yield* usersWithEvents(2)
+          const marker = `marker-${crypto.randomUUID()}`
+          const outcome = yield* Effect.exit(
+            cursors.drain("failing", DRAIN, (round) =>
+              Effect.andThen(
+                Effect.orDie(
+                  sql`INSERT INTO event_consumers (consumer, user_id, position) VALUES (${marker}, ${round[0]?.owner ?? ""}, 0)`
+                ),
+                Effect.fail("the sink is down" as const)
               )
             )
-            expect(Exit.isFailure(outcome) ? Option.getOrNull(Exit.findErrorOption(outcome)) : null).toBe(
-              "the statement failed"
-            )
-            // The first user's write went with the round, so its events come again.
-            expect(yield* sql`SELECT 1 FROM event_consumers WHERE consumer = ${marker}`).toHaveLength(0)
-            yield* cursors.drain("aborted", DRAIN, (owner, events) =>
-              Effect.sync(() => {
-                collect(seen, owner, titlesOf(events))
-                return events.length
-              })
-            )
-            for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
-            expect(seen.has(first)).toBe(true)
-          })
+          )
+          expect(Exit.isFailure(outcome) ? Option.getOrNull(Exit.findErrorOption(outcome)) : null).toBe(
+            "the sink is down"
+          )
+          expect(yield* sql`SELECT 1 FROM event_consumers WHERE consumer = ${marker}`).toHaveLength(0)
+          const seen = new Map<string, Array<string | undefined>>()
+          yield* cursors.drain("failing", DRAIN, taking(seen))
+          for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
+        })
       )
     })
   })
@@ -155,35 +129,62 @@ for (const database of testDatabases()) {
 const databaseUrl = realPostgresUrl()
 if (databaseUrl !== undefined) {
   describe("event cursors' statements on postgres", () => {
-    it.live("V13: a round over many users takes the same few writes as a round over one", () =>
-      Effect.gen(function* () {
-        // Every connection of the layer below goes through the proxy, which counts the writes.
-        const { proxy, url } = yield* proxyFor(databaseUrl)
-        yield* Effect.gen(function* () {
-          const tasks = yield* TaskRepository
-          const cursors = yield* EventCursors
-          const run = crypto.randomUUID()
-          const users = Array.from({ length: 12 }, (_, index) => UserId.make(`${run}-${index}`))
-          const addEvents = Effect.forEach(users, (user) => tasks.insert(user, newTask(`${user} task`)))
-          const seen = new Map<string, number>()
-          const count = (owner: UserId, events: ReadonlyArray<TaskEvent>) =>
-            Effect.sync(() => {
-              seen.set(owner, (seen.get(owner) ?? 0) + events.length)
-              return events.length
-            })
-          // The first round makes the cursors and prepares the statements; the second is counted.
-          yield* addEvents
-          expect(yield* cursors.drain("counted", DRAIN, count)).toBe(users.length)
-          yield* addEvents
-          const before = proxy.sent()
-          const handled = yield* cursors.drain("counted", DRAIN, count)
-          const writes = proxy.sent() - before
-          expect(handled).toBe(users.length)
-          for (const user of users) expect(seen.get(user)).toBe(2)
-          // Who is behind; then BEGIN, the locked cursors with their events, the moved cursors, COMMIT.
-          expect(writes).toBe(5)
-        }).pipe(Effect.provide(postgresLayer(url)))
-      }).pipe(Effect.scoped)
+    it.live(
+      "V13: a round over many users takes the same few writes as a round over one, fan-out included",
+      () =>
+        Effect.gen(function* () {
+          // Every connection of the layer below goes through the proxy, which counts the writes.
+          const { proxy, url } = yield* proxyFor(databaseUrl)
+          yield* Effect.gen(function* () {
+            const tasks = yield* TaskRepository
+            const cursors = yield* EventCursors
+            const run = crypto.randomUUID()
+            const users = Array.from({ length: 12 }, (_, index) => UserId.make(`${run}-${index}`))
+            const addEvents = Effect.forEach(users, (user) => tasks.insert(user, newTask(`${user} task`)))
+            const seen = new Map<string, number>()
+            const count = (round: ReadonlyArray<UserEvents>) =>
+              Effect.sync(() => {
+                for (const { owner, events } of round) seen.set(owner, (seen.get(owner) ?? 0) + events.length)
+                return round.map(({ events }) => events.length)
+              })
+            // The first round makes the cursors and prepares the statements; the second is counted.
+            yield* addEvents
+            expect(yield* cursors.drain("counted", DRAIN, count)).toBe(users.length)
+            yield* addEvents
+            const before = proxy.sent()
+            const handled = yield* cursors.drain("counted", DRAIN, count)
+            const writes = proxy.sent() - before
+            expect(handled).toBe(users.length)
+            for (const user of users) expect(seen.get(user)).toBe(2)
+            // Who is behind; then BEGIN, the locked cursors with their events, the moved cursors, COMMIT.
+            expect(writes).toBe(5)
+
+            // The webhook fan-out queues the whole round's deliveries in one more write, each
+            // for an endpoint of the event's own user.
+            const sql = yield* SqlClient.SqlClient
+            const [first, second] = users as [UserId, UserId]
+            yield* sql`INSERT INTO webhooks (user_id, url, secret) VALUES
+            (${first}, 'https://hooks.example.com/first', 'whsec_first'),
+            (${second}, 'https://hooks.example.com/second', 'whsec_second')`
+            expect(yield* fanOut(DRAIN)).toBe(2 * users.length)
+            yield* addEvents
+            const beforeFanOut = proxy.sent()
+            expect(yield* fanOut(DRAIN)).toBe(users.length)
+            expect(proxy.sent() - beforeFanOut).toBe(6)
+            const queued = yield* sql<{
+              user_id: string
+              webhook_user: string
+              events: number
+            }>`SELECT d.user_id,
+              w.user_id AS webhook_user, count(DISTINCT d.event_id)::int AS events
+            FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+            GROUP BY d.user_id, w.user_id ORDER BY d.user_id`
+            expect(queued).toEqual([
+              { user_id: first, webhook_user: first, events: 3 },
+              { user_id: second, webhook_user: second, events: 3 }
+            ])
+          }).pipe(Effect.provide(postgresLayer(url)))
+        }).pipe(Effect.scoped)
     )
   })
 }
