@@ -12,7 +12,10 @@ import type { TaskEvent } from "./TaskEvent.ts"
 export interface DrainOptions {
   /** Users handled per round. */
   readonly users: number
-  /** Events per user per round. */
+  /**
+   * Events per round, in all: the users' events in user order, each user's in position order,
+   * the last user's cut short where the round is full (the rest come next round).
+   */
   readonly events: number
 }
 

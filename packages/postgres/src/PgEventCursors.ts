@@ -6,7 +6,9 @@
  * events are handled in order by one process) and reads the events after each, the handler
  * gets them all at once, and one statement moves every cursor past what was handled. The round
  * trips of a round so do not grow with the users it visits, which matters under load, when a
- * round finds many. It reads every user's events, so it runs unfenced.
+ * round finds many; its events are bounded in all, so that a backlog is worked through in
+ * rounds of that size rather than decoded and sent at once. It reads every user's events, so
+ * it runs unfenced.
  */
 import {
   type DrainOptions,
@@ -61,7 +63,7 @@ export const make = Effect.gen(function* () {
         const users = JSON.stringify(behind.map((row) => row.user_id))
 
         const round = Effect.gen(function* () {
-          const rows = yield* sql<{ owner: string }>`WITH locked AS (
+          const rows = yield* sql<{ owner: string }>`WITH locked AS MATERIALIZED (
               SELECT user_id, position FROM event_consumers
               WHERE consumer = ${consumer}
                 AND user_id IN (SELECT value FROM jsonb_array_elements_text(${users}::jsonb))
@@ -72,7 +74,8 @@ export const make = Effect.gen(function* () {
               WHERE user_id = locked.user_id AND position > locked.position
               ORDER BY position LIMIT ${options.events}
             ) AS next
-            ORDER BY next.owner, next.position`.pipe(repositoryErrors)
+            ORDER BY next.owner, next.position
+            LIMIT ${options.events}`.pipe(repositoryErrors)
           const events = yield* PgEventLog.eventsOf(rows)
           const handing = byOwner(
             rows.map((row) => row.owner),

@@ -1,9 +1,9 @@
 /**
  * A background consumer's cursors over the outbox, on PGlite and Postgres: one round hands
  * every user behind their next events in order, the cursor moves past what the handler says
- * it handled (none for a user it leaves out), and a handler that fails moves no cursor and
- * keeps none of its writes. On Postgres, a round's writes to the database are counted: they
- * do not grow with its users.
+ * it handled (none for a user it leaves out), a round holds at most its number of events in
+ * all, and a handler that fails moves no cursor and keeps none of its writes. On Postgres, a
+ * round's writes to the database are counted: they do not grow with its users.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { EventCursors, fanOut, type TaskEvent, TaskRepository, type UserEvents, UserId } from "@taskport/core"
@@ -69,6 +69,26 @@ for (const database of testDatabases()) {
               taking(seen)(given.map(({ owner, events }) => ({ owner, events: events.slice(0, 1) })))
             )
           }
+          for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
+        })
+      )
+
+      it.effect("V13: a round hands out at most its events in all, and the rest come in order after", () =>
+        Effect.gen(function* () {
+          const cursors = yield* EventCursors
+          const { users, titles } = yield* usersWithEvents(3)
+          const seen = new Map<string, Array<string | undefined>>()
+          const sizes: Array<number> = []
+          // Every user of the database is behind for a new consumer: rounds go on until none is.
+          for (;;) {
+            const handled = yield* cursors.drain("bounded", { users: 100, events: 4 }, (round) => {
+              sizes.push(round.reduce((sum, { events }) => sum + events.length, 0))
+              return taking(seen)(round)
+            })
+            if (handled === 0) break
+          }
+          expect(sizes.length).toBeGreaterThan(2)
+          expect(Math.max(...sizes)).toBe(4)
           for (const user of users) expect(seen.get(user)).toEqual(titles.get(user))
         })
       )
