@@ -16,18 +16,17 @@ import type {
   TokenBudgetExceeded
 } from "./Errors.ts"
 import { PendingActionId, PendingActionView } from "./PendingActions.ts"
-import { isStorableText, PageLimit } from "./Task.ts"
+import { boundedText, PageLimit } from "./Task.ts"
 
 export const MAX_MESSAGE_LENGTH = 4000
 export const MAX_TITLE_LENGTH = 80
 export const DEFAULT_HISTORY_LIMIT = 30
 
-export const ChatMessageText = Schema.String.check(
-  Schema.isMinLength(1),
-  Schema.isMaxLength(MAX_MESSAGE_LENGTH),
-  Schema.isPattern(/\S/, { message: "message must not be blank" }),
-  isStorableText
-).annotate({ description: "What the user says to the agent, 1 to 4000 characters." })
+export const ChatMessageText = boundedText({
+  max: MAX_MESSAGE_LENGTH,
+  what: "message",
+  description: "What the user says to the agent, 1 to 4000 characters."
+})
 
 export const ChatTurnParams = Schema.Struct({
   message: Schema.optionalKey(ChatMessageText),
@@ -60,12 +59,11 @@ export const ChatReply = Schema.Struct({
 }).annotate({ identifier: "ChatResponse", description: "The agent's answer to one message." })
 export type ChatReply = typeof ChatReply.Type
 
-export const ConversationTitle = Schema.String.check(
-  Schema.isMinLength(1),
-  Schema.isMaxLength(MAX_TITLE_LENGTH),
-  Schema.isPattern(/\S/, { message: "title must not be blank" }),
-  isStorableText
-).annotate({ description: "The conversation's title, 1 to 80 characters (trimmed)." })
+export const ConversationTitle = boundedText({
+  max: MAX_TITLE_LENGTH,
+  what: "title",
+  description: "The conversation's title, 1 to 80 characters (trimmed)."
+})
 
 export const RenameConversationParams = Schema.Struct({ title: ConversationTitle }).annotate({
   identifier: "RenameConversation",

@@ -19,16 +19,24 @@ export const isStorableText = Schema.makeFilter(
   { message: "must be valid text, without NUL characters or unpaired surrogates" }
 )
 
-/** A trimmed string: blank input is rejected before trimming so the rule shows in JSON Schema. */
-const trimmed = (options: { readonly max: number; readonly what: string; readonly description: string }) =>
+interface TextRules {
+  readonly max: number
+  /** The field's name in the message for blank input. */
+  readonly what: string
+  readonly description: string
+}
+
+/** Storable text of 1 to `max` characters that is not blank. */
+export const boundedText = (options: TextRules) =>
   Schema.String.check(
     Schema.isMinLength(1),
     Schema.isMaxLength(options.max),
     Schema.isPattern(/\S/, { message: `${options.what} must not be blank` }),
     isStorableText
-  )
-    .annotate({ description: options.description })
-    .pipe(Schema.decode(SchemaTransformation.trim()))
+  ).annotate({ description: options.description })
+
+/** A trimmed string: blank input is rejected before trimming so the rule shows in JSON Schema. */
+const trimmed = (options: TextRules) => boundedText(options).pipe(Schema.decode(SchemaTransformation.trim()))
 
 /** Ids are stored as 32-bit integers; a larger number can name no task. */
 export const MAX_TASK_ID = 2_147_483_647
