@@ -389,6 +389,15 @@ const postgresParts = async (url: string) => {
   // Started first: the server reads OPENAI_BASE_URL once, at start, and then uses the
   // OpenAI-compatible runner for every chat turn, as a deployment with a model would.
   const model = await InstantModel.start()
+  // One process profiles into the directory itself; with workers, the primary and each worker
+  // (which node:cluster starts with the primary's --cpu-prof) write one file each into
+  // `workers-N/`, so a round's files are never mixed with another's.
+  const profileDir = (workers: number, server?: "peer"): string | undefined => {
+    if (settings.cpuProfileDir === undefined) return undefined
+    const base =
+      workers === 1 ? settings.cpuProfileDir : Path.join(settings.cpuProfileDir, `workers-${workers}`)
+    return server === undefined ? base : Path.join(base, server)
+  }
   // The schema is migrated by the first Taskport server, before the seeding and the peer.
   const startServers = async (workers: number): Promise<Servers> => {
     const taskport = await ServerProcess.start({
@@ -398,7 +407,7 @@ const postgresParts = async (url: string) => {
       databaseUrl: Database.urlWithSchema(url),
       poolSize: settings.poolSize,
       workers,
-      cpuProfileDir: workers === 1 ? settings.cpuProfileDir : undefined,
+      cpuProfileDir: profileDir(workers),
       bin: settings.serverBin,
       env: { OPENAI_BASE_URL: model.baseURL }
     })
@@ -410,10 +419,7 @@ const postgresParts = async (url: string) => {
           poolSize: settings.poolSize,
           workers,
           // Beside Taskport's, so the two profiles can be read side by side.
-          cpuProfileDir:
-            workers === 1 && settings.cpuProfileDir !== undefined
-              ? Path.join(settings.cpuProfileDir, "peer")
-              : undefined
+          cpuProfileDir: profileDir(workers, "peer")
         }).catch(async (error: unknown) => {
           await taskport.stop()
           throw error
