@@ -36,9 +36,15 @@ export const make = (options: ProtectedResourceOptions): ProtectedResource => {
   const metadataPath = `/.well-known/oauth-protected-resource${resourcePath}`
   const resourceOf = (request: Request) => resourceUrl() ?? new URL(resourcePath, request.url)
   const cacheControl = configured === undefined ? "no-store" : "public, max-age=3600"
+  // Every request to the endpoint asks for it; the resource URL rarely changes, so the last is kept.
+  let last: { readonly resource: URL; readonly href: string } | undefined
   return {
     metadataPath,
-    metadataUrl: (request) => new URL(metadataPath, resourceOf(request)).href,
+    metadataUrl: (request) => {
+      const resource = resourceOf(request)
+      if (last?.resource !== resource) last = { resource, href: new URL(metadataPath, resource).href }
+      return last.href
+    },
     metadata: (request) => {
       const document: OAuthProtectedResourceMetadata = {
         resource: resourceOf(request).href,

@@ -91,6 +91,34 @@ describe("MCP over HTTP against hostile requests", () => {
         })
     )
 
+    it.effect(
+      "G6b: the challenge follows the resource URL as it changes, and each request's own Host without one",
+      () =>
+        Effect.gen(function* () {
+          const challengeOf = (handler: McpHttp.McpHttpHandler, url: string, host: string) =>
+            post(handler, url, { host }).pipe(
+              Effect.map((response) => response.headers.get("www-authenticate") ?? "")
+            )
+          // A server on port 0 learns its address only once bound.
+          let bound = new URL("http://127.0.0.1:4321/mcp")
+          const following = yield* McpHttp.make({ resourceUrl: () => bound })
+          expect(yield* challengeOf(following, "http://127.0.0.1/mcp", "127.0.0.1")).toContain(
+            "http://127.0.0.1:4321/.well-known/oauth-protected-resource/mcp"
+          )
+          bound = new URL("http://127.0.0.1:5678/mcp")
+          expect(yield* challengeOf(following, "http://127.0.0.1/mcp", "127.0.0.1")).toContain(
+            "http://127.0.0.1:5678/.well-known/oauth-protected-resource/mcp"
+          )
+          const bare = yield* McpHttp.make({})
+          expect(yield* challengeOf(bare, "http://one.example/mcp", "one.example")).toContain(
+            "http://one.example/.well-known/oauth-protected-resource/mcp"
+          )
+          expect(yield* challengeOf(bare, "http://two.example/mcp", "two.example")).toContain(
+            "http://two.example/.well-known/oauth-protected-resource/mcp"
+          )
+        })
+    )
+
     for (const era of ["legacy", "modern"] as const satisfies ReadonlyArray<Era>) {
       it.effect(
         `G12 (${era}): inherited property names are no such tool; array arguments get one short message`,

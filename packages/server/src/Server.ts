@@ -59,7 +59,15 @@ export const mountMcp = (
     const options = {
       resourceUrl: Option.match(publicResource, {
         onSome: (url) => url,
-        onNone: () => () => new URL("/mcp", boundUrl() ?? `http://${config.host}:${config.port}`)
+        onNone: () => {
+          // Asked on every MCP request: the URL is built again only when the address changes.
+          let last: { readonly base: string; readonly url: URL } | undefined
+          return () => {
+            const base = boundUrl() ?? `http://${config.host}:${config.port}`
+            if (last?.base !== base) last = { base, url: new URL("/mcp", base) }
+            return last.url
+          }
+        }
       }),
       allowedHosts: servedHosts(config),
       rateLimiter,
