@@ -7,14 +7,17 @@
  *
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/taskport_bench node bench/instructions.ts
  *
- * One user with 20 tasks (the benchmark's fixture); each workload is sent 30 times to warm
- * up, then `BENCH_REQUESTS` times (default 100) one after another while counted.
+ * One user with 20 tasks (the benchmark's fixture); each workload is sent
+ * `BENCH_WARMUP_REQUESTS` times (default 1,000) to warm up, so that what is counted is the
+ * optimised code a loaded server runs; then the server collects its garbage, and the workload
+ * is sent `BENCH_REQUESTS` times (default 100) one after another while counted.
  * `BENCH_SERVER_BIN` measures another build. Needs valgrind; the server starts in a minute
- * or two under it.
+ * or two under it, and a whole run takes some minutes.
  */
 import { execFileSync } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { TokenMinter } from "@taskport/auth"
@@ -56,6 +59,47 @@ const callgrind = (pid: number, command: "-z" | "-d"): number => {
   return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
 }
 
+/** A port free on loopback now, for the server's inspector. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = Net.createServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+
+/**
+ * Has the server's V8 collect all its garbage, through its inspector. A full collection of a
+ * heap grown by thousands of requests costs as much as dozens of them, and whether one falls
+ * inside a counted batch moved a workload's figure by up to three times; starting each batch
+ * on a collected heap leaves them out, so the count is the requests' own work.
+ */
+const collectGarbage = async (inspectorPort: number): Promise<void> => {
+  const targets = (await (
+    await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)
+  ).json()) as ReadonlyArray<{
+    readonly webSocketDebuggerUrl: string
+  }>
+  const target = targets[0]
+  if (target === undefined) throw new Error("the server's inspector lists no target")
+  const socket = new WebSocket(target.webSocketDebuggerUrl)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.onerror = () => reject(new Error("the server's inspector refused the connection"))
+      socket.onopen = () => {
+        socket.onmessage = (event) => {
+          if ((JSON.parse(String(event.data)) as { id?: number }).id === 1) resolve()
+        }
+        socket.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }))
+      }
+    })
+  } finally {
+    socket.close()
+  }
+}
+
 const send = async (base: string, workload: MeasuredWorkload, user: BenchUser, index: number) => {
   const targets = workload.targets([user])
   const request = workload.request(targets[index % targets.length]!, user, index)
@@ -73,12 +117,14 @@ const send = async (base: string, workload: MeasuredWorkload, user: BenchUser, i
 const main = async () => {
   await Effect.runPromise(Database.resetSchema(url))
   console.error("starting the server under callgrind...")
+  const inspectorPort = await freePort()
   const server = await ServerProcess.start({
     cwd: dir,
     dataDir: dir,
     secret,
     databaseUrl: Database.urlWithSchema(url),
     bin: settings.serverBin,
+    env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}` },
     under: ["valgrind", "--tool=callgrind", `--callgrind-out-file=${dir}/callgrind.out.%p`]
   })
   const figures: Array<{ readonly workload: string; readonly instructions: number }> = []
@@ -93,7 +139,9 @@ const main = async () => {
     const user: BenchUser = { id, token, taskIds: seeded.get(id) ?? [], conversations: [] }
     for (const workload of workloads) {
       if (workload.kind !== "measured" || !MEASURED.includes(workload.name)) continue
-      for (let index = 0; index < 30; index++) await send(server.base, workload, user, index)
+      for (let index = 0; index < settings.warmupRequests; index++)
+        await send(server.base, workload, user, index)
+      await collectGarbage(inspectorPort)
       callgrind(server.pid, "-z")
       for (let index = 0; index < requests; index++) await send(server.base, workload, user, index)
       figures.push({ workload: workload.name, instructions: callgrind(server.pid, "-d") / requests })
@@ -105,7 +153,7 @@ const main = async () => {
   }
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"]).toString().trim()
   console.log(
-    `Instructions per request (callgrind), ${requests} sequential requests each, ${settings.serverBin ?? `commit ${commit}`}`
+    `Instructions per request (callgrind), ${requests} sequential requests each after ${settings.warmupRequests} to warm up, ${settings.serverBin ?? `commit ${commit}`}`
   )
   for (const { workload, instructions } of figures) {
     console.log(`${workload.padEnd(22)} ${(instructions / 1e6).toFixed(3).padStart(8)} M`)
@@ -115,7 +163,7 @@ const main = async () => {
   const file = Path.join(results, "instructions-latest.json")
   Fs.writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), commit, bin: settings.serverBin ?? null, requests, figures }, null, 2)}\n`
+    `${JSON.stringify({ date: new Date().toISOString(), commit, bin: settings.serverBin ?? null, requests, warmupRequests: settings.warmupRequests, figures }, null, 2)}\n`
   )
   console.log(`Written: ${Path.relative(process.cwd(), file)}`)
 }
