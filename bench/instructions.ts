@@ -72,7 +72,7 @@ const freePort = (): Promise<number> =>
 
 /**
  * Has the server's V8 collect all its garbage, through its inspector. A full collection of a
- * heap grown by thousands of requests costs as much as dozens of them, and whether one falls
+ * heap grown by thousands of requests can cost as much as dozens of them, and whether one falls
  * inside a counted batch moved a workload's figure by up to three times; starting each batch
  * on a collected heap leaves them out, so the count is the requests' own work.
  */
