@@ -11,6 +11,8 @@ export interface ProtectedResourceOptions {
    * giving it once known (the bound address of a server on port 0). Servers always give one:
    * without it each request's own URL is used, so a forged Host would be echoed into the
    * challenge and the metadata, which is then served `no-store` so no cache keeps it.
+   * A function is asked on every request: returning the same `URL` while the address stands
+   * lets the metadata URL built from it be kept rather than parsed again.
    */
   readonly resourceUrl?: URL | (() => URL) | undefined
   /** The endpoint's path when `resourceUrl` is not given (default `/mcp`). */
