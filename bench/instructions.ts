@@ -11,6 +11,7 @@
  * `BENCH_WARMUP_REQUESTS` times (default 1,000) to warm up, so that what is counted is the
  * optimised code a loaded server runs; then the server collects its garbage, and the workload
  * is sent `BENCH_REQUESTS` times (default 100) one after another while counted.
+ * `BENCH_WORKLOADS` counts only the workloads it names (e.g. `list,mcp todo_list`), and
  * `BENCH_SERVER_BIN` measures another build. Needs valgrind; the server starts in a minute
  * or two under it, and a whole run takes some minutes.
  */
@@ -139,6 +140,7 @@ const main = async () => {
     const user: BenchUser = { id, token, taskIds: seeded.get(id) ?? [], conversations: [] }
     for (const workload of workloads) {
       if (workload.kind !== "measured" || !MEASURED.includes(workload.name)) continue
+      if (settings.workloads.size > 0 && !settings.workloads.has(workload.name)) continue
       for (let index = 0; index < settings.warmupRequests; index++)
         await send(server.base, workload, user, index)
       await collectGarbage(inspectorPort)
