@@ -8,7 +8,7 @@
  * claims ever appear in an error or a log line.
  */
 import { hash } from "node:crypto"
-import { Authenticator, traced, Unauthenticated, UserId } from "@taskport/core"
+import { Authenticator, traced, Unauthenticated, UserId, type VerifiedToken } from "@taskport/core"
 import { Effect, Layer, Option, type Redacted, Schema } from "effect"
 import {
   createRemoteJWKSet,
@@ -255,7 +255,7 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     const verifierFor = (alg: string): Verifier =>
       alg === "HS256" ? (secret ?? keySet!) : (keySet ?? secret!)
 
-    const verify = (token: string, verifier: Verifier) =>
+    const verifyJwt = (token: string, verifier: Verifier) =>
       Effect.tryPromise({
         try: () => jwtVerify(token, verifier.key, { ...claimOptions, algorithms: [...verifier.algorithms] }),
         catch: (error) => error
@@ -277,37 +277,38 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
     // tokens enter, so junk cannot grow it, and it is bounded. A key withdrawn from the key set
     // is already trusted for the set's cache age, longer than this.
     const remember = yield* checkDuration("rememberVerifiedMs", options.rememberVerifiedMs, 60_000, false)
-    const remembered = new Map<string, { readonly user: UserId; readonly until: number }>()
+    const remembered = new Map<string, { readonly verified: VerifiedToken; readonly until: number }>()
     // One call without a Hash object: this runs on every authenticated request.
     const fingerprint = (token: string) => hash("sha256", token, "base64url")
 
-    const recall = (key: string): UserId | undefined => {
+    const recall = (key: string): VerifiedToken | undefined => {
       const entry = remembered.get(key)
       if (entry === undefined) return undefined
-      if (Date.now() < entry.until) return entry.user
+      if (Date.now() < entry.until) return entry.verified
       remembered.delete(key)
       return undefined
     }
 
-    const keep = (key: string, user: UserId, expiresAtSeconds: unknown) => {
-      if (typeof expiresAtSeconds !== "number") return
-      const until = Math.min(expiresAtSeconds * 1000, Date.now() + remember)
+    const keep = (key: string, verified: VerifiedToken) => {
+      const until = Math.min(verified.expiresAt * 1000, Date.now() + remember)
       if (until <= Date.now()) return
       if (remembered.size >= REMEMBERED_MAX) {
         const oldest = remembered.keys().next()
         if (!oldest.done) remembered.delete(oldest.value)
       }
-      remembered.set(key, { user, until })
+      remembered.set(key, { verified, until })
     }
 
-    const authenticate = (authorization: string | null | undefined): Effect.Effect<UserId, Unauthenticated> =>
+    const verify = (
+      authorization: string | null | undefined
+    ): Effect.Effect<VerifiedToken, Unauthenticated> =>
       Effect.gen(function* () {
         const token = yield* bearerToken(authorization)
         const key = remember > 0 ? fingerprint(token) : undefined
         const known = key === undefined ? undefined : recall(key)
         if (known !== undefined) return known
         const alg = yield* headerAlgorithm(token)
-        const { payload } = yield* verify(token, verifierFor(alg))
+        const { payload } = yield* verifyJwt(token, verifierFor(alg))
         // JSON reads 1e309 as Infinity, which jose accepts as a number: a token that never expires.
         if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) {
           return yield* unauthenticated("invalid", "the token's expiry is invalid")
@@ -316,11 +317,15 @@ export const make = (options: Options): Effect.Effect<Authenticator["Service"], 
         if (Option.isNone(subject)) {
           return yield* unauthenticated("invalid", "the token's subject is not a valid user id")
         }
-        if (key !== undefined) keep(key, subject.value, payload.exp)
-        return subject.value
+        const verified: VerifiedToken = { user: subject.value, expiresAt: payload.exp }
+        if (key !== undefined) keep(key, verified)
+        return verified
       })
 
-    return Authenticator.of(traced(Authenticator, "JoseAuthenticator", { authenticate }))
+    const authenticate = (authorization: string | null | undefined): Effect.Effect<UserId, Unauthenticated> =>
+      Effect.map(verify(authorization), (verified) => verified.user)
+
+    return Authenticator.of(traced(Authenticator, "JoseAuthenticator", { authenticate, verify }))
   })
 
 /** `Authenticator` over jose, configured once when the layer is built. */

@@ -621,4 +621,23 @@ describe("JoseAuthenticator remembering verified tokens", () => {
       expect(error).toBeInstanceOf(AuthConfigError)
     })
   )
+
+  it.effect("A35: verify answers with the token's own expiry, first checked and then remembered", () =>
+    Effect.gen(function* () {
+      const key = yield* signingKey("EdDSA")
+      const { auth, fetches } = yield* uncachedKeySet(key)
+      const exp = nowSeconds() + 600
+      const token = yield* signWith(key, { sub: USER, exp })
+      expect(yield* auth.verify(`Bearer ${token}`)).toEqual({ user: USER, expiresAt: exp })
+      expect(yield* auth.verify(`Bearer ${token}`)).toEqual({ user: USER, expiresAt: exp })
+      expect(fetches()).toBe(1)
+      const other = yield* signWith(key, { sub: "someone-else", exp: exp + 60 })
+      expect(yield* auth.verify(`Bearer ${other}`)).toEqual({ user: "someone-else", expiresAt: exp + 60 })
+      // The two checks are one: what authenticate refuses, verify refuses in the same words.
+      const expired = yield* signWith(key, { sub: USER, exp: nowSeconds() - 120 })
+      const refused = yield* Effect.flip(auth.verify(`Bearer ${expired}`))
+      expect(refused.reason).toBe("expired")
+      expect(refused).toEqual(yield* rejection(auth, `Bearer ${expired}`))
+    })
+  )
 })

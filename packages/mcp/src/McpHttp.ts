@@ -75,18 +75,6 @@ const jsonError = (status: number, code: string, message: string, headers: Recor
     headers: { "content-type": "application/json", ...headers }
   })
 
-/** The token's `exp`, read after verification (the SDK refuses tokens without one). */
-const expiresAt = (token: string): number | undefined => {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as {
-      exp?: unknown
-    }
-    return typeof payload.exp === "number" ? payload.exp : undefined
-  } catch {
-    return undefined
-  }
-}
-
 const isUserId = Schema.is(UserId)
 
 /** The id of a `tools/call` request, or undefined for anything else. */
@@ -166,20 +154,20 @@ export const make = (
 
     const verifier = {
       verifyAccessToken: async (token: string): Promise<AuthInfo> => {
-        const exit = await Effect.runPromiseExit(authenticator.authenticate(`Bearer ${token}`))
+        const exit = await Effect.runPromiseExit(authenticator.verify(`Bearer ${token}`))
         if (Exit.isFailure(exit)) {
           const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
           const description =
             error && "error" in error ? String((error.error as { message: string }).message) : "invalid token"
           throw new OAuthError(OAuthErrorCode.InvalidToken, description)
         }
-        const expiry = expiresAt(token)
+        // The SDK refuses a token without an expiry; the verified one always has one.
         return {
           token,
           clientId: "taskport",
           scopes: [],
-          ...(expiry === undefined ? {} : { expiresAt: expiry }),
-          extra: { userId: exit.value }
+          expiresAt: exit.value.expiresAt,
+          extra: { userId: exit.value.user }
         }
       }
     }

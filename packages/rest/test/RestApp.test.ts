@@ -420,7 +420,8 @@ describe("REST failure mapping", () => {
         const logged: Array<Record<string, unknown>> = []
         const app = yield* makeApp({ log: (entry) => logged.push(entry) }).pipe(
           Effect.provideService(Authenticator, {
-            authenticate: () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'"))
+            authenticate: () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'")),
+            verify: () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'"))
           })
         )
         const reply = yield* send(app, "GET", "/api/v1/tasks", { token: "anything" })
