@@ -15,6 +15,8 @@ export interface Measurement {
   readonly errors: number
   /** CPU time the measured process spent per request, in microseconds, when known. */
   readonly cpuPerRequestUs?: number | undefined
+  /** The part of it on the main thread of each of the server's processes. */
+  readonly mainThreadCpuPerRequestUs?: number | undefined
 }
 
 export interface LoadRequest {

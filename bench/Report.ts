@@ -137,6 +137,7 @@ export const format = (results: Results): string => {
     ms(row.server.p99Ms),
     String(row.server.errors),
     fixed(row.server.cpuPerRequestUs ?? Number.NaN, 0),
+    fixed(row.server.mainThreadCpuPerRequestUs ?? Number.NaN, 0),
     row.ceiling === undefined ? "" : fixed(row.ceiling.requestsPerSecond, 0),
     row.ratio === undefined ? "" : `${fixed(row.ratio * 100, 0)}%`
   ])
@@ -149,6 +150,7 @@ export const format = (results: Results): string => {
       ms(row.server.p50Ms),
       ms(row.server.p99Ms),
       String(row.server.errors),
+      "",
       "",
       "",
       ""
@@ -164,11 +166,12 @@ export const format = (results: Results): string => {
       ms(row.server.p99Ms),
       String(row.server.errors),
       fixed(row.server.cpuPerRequestUs ?? Number.NaN, 0),
+      fixed(row.server.mainThreadCpuPerRequestUs ?? Number.NaN, 0),
       "",
       ""
     ])
   }
-  for (const row of results.pending) rows.push([row.workload, "", "pending", "", "", "", "", "", "", ""])
+  for (const row of results.pending) rows.push([row.workload, "", "pending", "", "", "", "", "", "", "", ""])
   const sections = [
     `Taskport benchmark, ${results.date}, commit ${results.commit}, Node ${results.node}, ${results.cores} cores (${results.cpu})`,
     ...results.notes,
@@ -183,6 +186,7 @@ export const format = (results: Results): string => {
         "p99 ms",
         "errors",
         "CPU µs/req",
+        "main µs/req",
         "ceiling req/s",
         "ratio"
       ],
@@ -191,6 +195,7 @@ export const format = (results: Results): string => {
     "",
     "procs: server processes (1, or WEB_CONCURRENCY workers).",
     "CPU µs/req: the server's CPU time per request (user + system, its workers included), steadier than req/s on a busy machine.",
+    "main µs/req: the part of it on each process's main thread, where requests run; the rest is V8's helper threads (collection, compilation).",
     "ratio: server req/s over the ceiling's, the same SQL through the same client at the same concurrency without HTTP."
   ]
   const compared = results.throughput.filter((row) => row.peer !== undefined)

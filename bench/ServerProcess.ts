@@ -246,17 +246,33 @@ const treeOf = (root: number): Array<number> => {
   return tree
 }
 
-const ownCpuMicros = (pid: number): number | undefined => {
+/** User and system time from a process's or a thread's `stat` file, in microseconds. */
+const statCpuMicros = (path: string): number | undefined => {
   try {
     clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
     // The command name (field 2) may hold spaces, so count fields from after its parenthesis.
-    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const stat = Fs.readFileSync(path, "utf8")
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
     const ticks = Number(fields[11]) + Number(fields[12])
     return (ticks / clockTicks) * 1e6
   } catch {
     return undefined
   }
+}
+
+const ownCpuMicros = (pid: number) => statCpuMicros(`/proc/${pid}/stat`)
+
+// A process's main thread has the process's own id; the others are V8's (collector, compiler)
+// and libuv's helpers.
+const mainThreadMicros = (pid: number) => statCpuMicros(`/proc/${pid}/task/${pid}/stat`)
+
+/** Sums `of` over a process and the processes below it, or undefined when the first is gone. */
+const overTree = (pid: number, of: (pid: number) => number | undefined): number | undefined => {
+  const own = of(pid)
+  if (own === undefined) return undefined
+  return treeOf(pid)
+    .slice(1)
+    .reduce((sum, child) => sum + (of(child) ?? 0), own)
 }
 
 /**
@@ -266,13 +282,14 @@ const ownCpuMicros = (pid: number): number | undefined => {
  * shared machine. A worker that ended between two readings takes its time with it; none
  * does during a measured run.
  */
-export const cpuMicros = (pid: number): number | undefined => {
-  const own = ownCpuMicros(pid)
-  if (own === undefined) return undefined
-  return treeOf(pid)
-    .slice(1)
-    .reduce((sum, child) => sum + (ownCpuMicros(child) ?? 0), own)
-}
+export const cpuMicros = (pid: number): number | undefined => overTree(pid, ownCpuMicros)
+
+/**
+ * The part of `cpuMicros` spent on the main thread of each process, where requests run; the
+ * rest is the helper threads' (garbage collection and compilation, mostly), which work when
+ * V8 decides and which a path that allocates more makes busier.
+ */
+export const mainThreadCpuMicros = (pid: number): number | undefined => overTree(pid, mainThreadMicros)
 
 /** Polls `url` until it answers 200 and returns the time since `since` in milliseconds. */
 export const firstOk = async (url: string, since: number, timeoutMs = 120_000): Promise<number> => {
