@@ -260,36 +260,36 @@ const statCpuMicros = (path: string): number | undefined => {
   }
 }
 
-const ownCpuMicros = (pid: number) => statCpuMicros(`/proc/${pid}/stat`)
-
-// A process's main thread has the process's own id; the others are V8's (collector, compiler)
-// and libuv's helpers.
-const mainThreadMicros = (pid: number) => statCpuMicros(`/proc/${pid}/task/${pid}/stat`)
-
-/** Sums `of` over a process and the processes below it, or undefined when the first is gone. */
-const overTree = (pid: number, of: (pid: number) => number | undefined): number | undefined => {
-  const own = of(pid)
-  if (own === undefined) return undefined
-  return treeOf(pid)
-    .slice(1)
-    .reduce((sum, child) => sum + (of(child) ?? 0), own)
+export interface CpuReading {
+  /** Every thread of every process. */
+  readonly total: number
+  /**
+   * The main thread of each process, where requests run; the rest is the helper threads'
+   * (garbage collection and compilation, mostly), which work when V8 decides.
+   */
+  readonly mainThread: number
 }
 
 /**
  * CPU time a process and the processes below it (a primary's workers) have used so far (user
- * and system), in microseconds, from /proc. Unlike throughput it hardly moves when other
- * programs compete for the cores, which makes it the figure to compare two versions by on a
- * shared machine. A worker that ended between two readings takes its time with it; none
- * does during a measured run.
+ * and system), in microseconds, from /proc, read in one pass so both figures are of the same
+ * moment. Unlike throughput it hardly moves when other programs compete for the cores, which
+ * makes it the figure to compare two versions by on a shared machine. A worker that ended
+ * between two readings takes its time with it; none does during a measured run.
  */
-export const cpuMicros = (pid: number): number | undefined => overTree(pid, ownCpuMicros)
-
-/**
- * The part of `cpuMicros` spent on the main thread of each process, where requests run; the
- * rest is the helper threads' (garbage collection and compilation, mostly), which work when
- * V8 decides and which a path that allocates more makes busier.
- */
-export const mainThreadCpuMicros = (pid: number): number | undefined => overTree(pid, mainThreadMicros)
+export const cpuMicros = (pid: number): CpuReading | undefined => {
+  let total = 0
+  let mainThread = 0
+  for (const [index, member] of treeOf(pid).entries()) {
+    const own = statCpuMicros(`/proc/${member}/stat`)
+    // A process's main thread has the process's own id.
+    const main = statCpuMicros(`/proc/${member}/task/${member}/stat`)
+    if (index === 0 && (own === undefined || main === undefined)) return undefined
+    total += own ?? 0
+    mainThread += main ?? 0
+  }
+  return { total, mainThread }
+}
 
 /** Polls `url` until it answers 200 and returns the time since `since` in milliseconds. */
 export const firstOk = async (url: string, since: number, timeoutMs = 120_000): Promise<number> => {

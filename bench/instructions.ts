@@ -18,10 +18,10 @@
 import { execFileSync } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { TokenMinter } from "@taskport/auth"
+import { freePort } from "@taskport/test-support/FreePort"
 import { Effect, Redacted } from "effect"
 import * as Database from "./Database.ts"
 import * as ServerProcess from "./ServerProcess.ts"
@@ -67,17 +67,6 @@ const callgrind = (pid: number, command: "-z" | "-d"): number => {
   const text = Fs.readFileSync(dumps.at(-1) ?? "", "utf8")
   return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? Number.NaN)
 }
-
-/** A port free on loopback now, for the server's inspector. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = Net.createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 /**
  * Has the server's V8 collect all its garbage, through its inspector. A full collection of a

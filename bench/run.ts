@@ -150,19 +150,17 @@ const warmChat = (base: string, requests: ReadonlyArray<LoadRequest>) =>
 
 /** The server's CPU time per request over a load, which `measure` runs. */
 const withCpu = async (pid: number, measure: () => Promise<Measurement>): Promise<Measurement> => {
-  const cpuBefore = ServerProcess.cpuMicros(pid)
-  const mainBefore = ServerProcess.mainThreadCpuMicros(pid)
+  const before = ServerProcess.cpuMicros(pid)
   const measuredLoad = await measure()
-  const cpuAfter = ServerProcess.cpuMicros(pid)
-  const mainAfter = ServerProcess.mainThreadCpuMicros(pid)
-  const perRequest = (before: number | undefined, after: number | undefined) =>
+  const after = ServerProcess.cpuMicros(pid)
+  const perRequest = (of: keyof ServerProcess.CpuReading) =>
     before === undefined || after === undefined || measuredLoad.requests === 0
       ? undefined
-      : (after - before) / measuredLoad.requests
+      : (after[of] - before[of]) / measuredLoad.requests
   return {
     ...measuredLoad,
-    cpuPerRequestUs: perRequest(cpuBefore, cpuAfter),
-    mainThreadCpuPerRequestUs: perRequest(mainBefore, mainAfter)
+    cpuPerRequestUs: perRequest("total"),
+    mainThreadCpuPerRequestUs: perRequest("mainThread")
   }
 }
 
@@ -368,11 +366,11 @@ const chatScaling = async (
   return points.map((point) => {
     const requests = point.runs.reduce((sum, run) => sum + run.requests, 0)
     const seconds = point.runs.reduce((sum, run) => sum + run.requests / run.requestsPerSecond, 0)
-    const cpu = point.runs.reduce((sum, run) => sum + (run.cpuPerRequestUs ?? Number.NaN) * run.requests, 0)
-    const main = point.runs.reduce(
-      (sum, run) => sum + (run.mainThreadCpuPerRequestUs ?? Number.NaN) * run.requests,
-      0
-    )
+    // Each run's CPU per request, pooled over the point's runs by their requests.
+    const pooled = (of: "cpuPerRequestUs" | "mainThreadCpuPerRequestUs") =>
+      requests === 0
+        ? undefined
+        : point.runs.reduce((sum, run) => sum + (run[of] ?? Number.NaN) * run.requests, 0) / requests
     return {
       messages: point.messages,
       turns: requests,
@@ -382,8 +380,8 @@ const chatScaling = async (
         p50Ms: point.histogram.count === 0 ? Number.NaN : point.histogram.percentile(50) / 1000,
         p99Ms: point.histogram.count === 0 ? Number.NaN : point.histogram.percentile(99) / 1000,
         errors: point.runs.reduce((sum, run) => sum + run.errors, 0),
-        cpuPerRequestUs: requests === 0 ? undefined : cpu / requests,
-        mainThreadCpuPerRequestUs: requests === 0 ? undefined : main / requests
+        cpuPerRequestUs: pooled("cpuPerRequestUs"),
+        mainThreadCpuPerRequestUs: pooled("mainThreadCpuPerRequestUs")
       },
       model: InstantModel.combine(point.model)
     }

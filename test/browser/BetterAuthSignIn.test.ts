@@ -6,26 +6,17 @@
 
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as BetterAuth from "@taskport/test-support/BetterAuthServer"
+import { freePort } from "@taskport/test-support/FreePort"
 import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { captureViews, type Launched, launch } from "./Browser.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskport-web-auth-"))
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = Net.createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 let auth: BetterAuth.BetterAuthServer
 let server: Started

@@ -8,10 +8,10 @@
  */
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort } from "@taskport/test-support/FreePort"
 import { killAll, type Started, start } from "@taskport/test-support/ServerProcess"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -39,16 +39,6 @@ afterAll(async () => {
   killAll()
   for (const dir of dataDirs) Fs.rmSync(dir, { recursive: true, force: true })
 })
-
-/** A port nothing listens on: the model behind it refuses every connection. */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const probe = Net.createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as Net.AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 
 const devLink = () => /Open the web app signed in: (\S+)/.exec(server.output())?.[1] ?? ""
 
@@ -585,7 +575,8 @@ describe("the web app at /", () => {
   })
 
   it("U11: when the model fails the chat says the message was kept and offers a retry", async () => {
-    const closed = await closedPort()
+    // Nothing listens on a port just found free: the model behind it refuses every connection.
+    const closed = await freePort()
     const failing = await start(tempDir(), root, {
       OPENAI_API_KEY: "sk-test-not-a-key",
       OPENAI_BASE_URL: `http://127.0.0.1:${closed}/v1`,

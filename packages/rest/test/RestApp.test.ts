@@ -418,11 +418,9 @@ describe("REST failure mapping", () => {
     it.effect("R34: a defect answers 500 with only a request id, and the cause is logged", () =>
       Effect.gen(function* () {
         const logged: Array<Record<string, unknown>> = []
+        const boom = () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'"))
         const app = yield* makeApp({ log: (entry) => logged.push(entry) }).pipe(
-          Effect.provideService(Authenticator, {
-            authenticate: () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'")),
-            verify: () => Effect.die(new Error("boom: SELECT * FROM tasks WHERE secret = 'hunter2'"))
-          })
+          Effect.provideService(Authenticator, { authenticate: boom, verify: boom })
         )
         const reply = yield* send(app, "GET", "/api/v1/tasks", { token: "anything" })
         expect(reply.status).toBe(500)
