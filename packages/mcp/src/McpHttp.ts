@@ -156,10 +156,11 @@ export const make = (
       verifyAccessToken: async (token: string): Promise<AuthInfo> => {
         const exit = await Effect.runPromiseExit(authenticator.verify(`Bearer ${token}`))
         if (Exit.isFailure(exit)) {
-          const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-          const description =
-            error && "error" in error ? String((error.error as { message: string }).message) : "invalid token"
-          throw new OAuthError(OAuthErrorCode.InvalidToken, description)
+          const error = Cause.findErrorOption(exit.cause)
+          throw new OAuthError(
+            OAuthErrorCode.InvalidToken,
+            Option.isSome(error) ? error.value.message : "invalid token"
+          )
         }
         // The SDK refuses a token without an expiry; the verified one always has one.
         return {
